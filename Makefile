@@ -1,0 +1,103 @@
+# genreid — build, test, bench. Sources are found by wildcard: a new module's .c files under
+# src/<module>/ join libgenreid, a new tests/<module>/test_*.c becomes a test binary.
+#   make            build/genreid, build/libgenreid.a, build/libgenreid.so
+#   make run        install deps, build, run the main job on the shipped examples
+#   make test       install deps, build, run the unit tests (no ../shared needed)
+#   make test-shared  suites that compare with ../shared (seed clips, seed PNGs)
+#   make asan       the same build with AddressSanitizer + UBSan in build-asan/
+#   make test-asan  unit tests under the sanitizers
+#   make bench      benchmarks against the Python anchors
+# BUILD=dir picks another build folder (several builds can live side by side).
+
+BUILD ?= build
+PREFIX ?= /usr/local
+SHARED ?= ../shared
+CC ?= cc
+WERROR ?=
+SANITIZE ?=
+SOVERSION = 0
+VERSION = 0.1.0
+
+PKGS = sndfile soxr fftw3f libpng libjpeg libmicrohttpd libcurl zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_LIBS = -lsndfile -lsoxr -lfftw3f -lpng16 -ljpeg -lmicrohttpd -lcurl -lz
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR)
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP
+LDLIBS += $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lm
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_MODULES = core audio dsp image nn model data serve
+LIB_SRC := $(sort $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(filter-out tests/shared/%,$(wildcard tests/*/test_*.c)))
+SHARED_TEST_SRC := $(sort $(wildcard tests/shared/test_*.c))
+TEST_UTIL_SRC := $(wildcard tests/util/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
+SHARED_TEST_BIN := $(SHARED_TEST_SRC:%.c=$(BUILD)/%)
+
+.SECONDARY:
+.PHONY: all deps run test test-shared asan test-asan bench clean install default-model
+all: $(BUILD)/genreid $(BUILD)/libgenreid.a $(BUILD)/libgenreid.so
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libgenreid.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libgenreid.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libgenreid.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/genreid: $(CLI_OBJ) $(BUILD)/libgenreid.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
+
+tests-build: $(BUILD)/genreid $(TEST_BIN)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-examples $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/genreid $(TEST_BIN)
+	@tests/run-tests $(BUILD) $(TEST_BIN)
+
+test-shared: deps
+	@$(MAKE) --no-print-directory $(BUILD)/genreid $(SHARED_TEST_BIN)
+	@GENREID_SHARED=$(SHARED) tests/run-tests $(BUILD) $(SHARED_TEST_BIN)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" all
+
+test-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" test
+
+bench: deps
+	@scripts/install-deps --bench
+	@$(MAKE) --no-print-directory all
+	@bench/run $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UTIL_OBJ:.o=.d)
