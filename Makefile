@@ -34,7 +34,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_MODULES = core audio dsp image nn model data serve
+LIB_MODULES = core audio dsp image nn model data plot serve
 LIB_SRC := $(sort $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(filter-out tests/shared/%,$(wildcard tests/*/test_*.c)))
