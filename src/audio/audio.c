@@ -1,0 +1,303 @@
+/* audio/audio.c — librosa.load through libsndfile (+ libsoxr): see audio.h for the conventions
+ * matched (sf_readf_float, float32 channel mean, int() offsets, soxr_hq). Checks every header field
+ * against limits before allocating; short reads and decoder errors become "truncated"/"corrupt".
+ * Left out: negative offsets, the audioread fallback. Reference: ../shared/reference *.y.npy. */
+#include "audio/audio.h"
+#include "core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define AUDIO_CHUNK_FRAMES 8192
+
+audio_options audio_options_default(void) {
+    audio_options o = {0.0, 0.0, 0, 3600.0};
+    return o;
+}
+
+/* ---- libsndfile virtual I/O over a memory buffer ---- */
+typedef struct mem_io {
+    const unsigned char *buf;
+    sf_count_t len, pos;
+} mem_io;
+
+static sf_count_t mem_len(void *u) { return ((mem_io *)u)->len; }
+static sf_count_t mem_seek(sf_count_t off, int whence, void *u) {
+    mem_io *m = u;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->len;
+    sf_count_t p = base + off;
+    if (p < 0) return -1;
+    m->pos = p; /* past the end is allowed (like lseek); reads there return 0 */
+    return p;
+}
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *u) {
+    mem_io *m = u;
+    if (count <= 0 || m->pos >= m->len) return 0;
+    sf_count_t k = m->len - m->pos < count ? m->len - m->pos : count;
+    memcpy(ptr, m->buf + m->pos, (size_t)k);
+    m->pos += k;
+    return k;
+}
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *u) {
+    (void)ptr; (void)count; (void)u;
+    return 0;
+}
+static sf_count_t mem_tell(void *u) { return ((mem_io *)u)->pos; }
+
+/* Escaped copy of a name for messages. */
+typedef struct { char s[300]; } esc_name;
+static esc_name escape_name(const char *name) {
+    esc_name e;
+    err_escape(name ? name : "(null)", e.s, sizeof e.s);
+    return e;
+}
+
+static genreid_status check_options(const audio_options *o, const char *nm, genreid_error *err) {
+    if (!(o->offset_s >= 0) || !isfinite(o->offset_s))
+        return err_set(err, GENREID_E_INVALID, "%s: offset must be a finite number >= 0 s (got %g)", nm, o->offset_s);
+    if (isnan(o->duration_s) || isinf(o->duration_s))
+        return err_set(err, GENREID_E_INVALID, "%s: duration must be finite (got %g)", nm, o->duration_s);
+    if (o->target_sr < 0 || o->target_sr > AUDIO_MAX_SAMPLE_RATE_HZ)
+        return err_set(err, GENREID_E_INVALID, "%s: target sample rate %d Hz out of range 0..%d", nm,
+                       o->target_sr, AUDIO_MAX_SAMPLE_RATE_HZ);
+    return GENREID_OK;
+}
+
+/* libsndfile's reason for a failed open, mapped to our codes. */
+static genreid_status open_error(SNDFILE *sf, const char *nm, genreid_error *err) {
+    int e = sf_error(sf);
+    const char *why = sf_strerror(sf);
+    if (e == SF_ERR_UNRECOGNISED_FORMAT)
+        return err_set(err, GENREID_E_FORMAT, "%s: not a supported audio file (%s)", nm, why);
+    return err_set(err, GENREID_E_FORMAT, "%s: corrupt or unreadable audio (%s)", nm, why);
+}
+
+/* The one decoder behind audio_load and audio_load_memory. Takes ownership of sf. */
+static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, const audio_options *o,
+                             float **out_mono, size_t *out_n, int *out_sr, genreid_error *err) {
+    float *y = NULL, *buf = NULL;
+    genreid_status st = GENREID_OK;
+    const int C = info->channels;
+    const int sr = info->samplerate;
+
+    if (C <= 0) { st = err_set(err, GENREID_E_FORMAT, "%s: header claims %d channels", nm, C); goto beach; }
+    if (C > AUDIO_MAX_CHANNELS) {
+        st = err_set(err, GENREID_E_UNSUPPORTED, "%s: %d channels (at most %d supported)", nm, C, AUDIO_MAX_CHANNELS);
+        goto beach;
+    }
+    if (sr <= 0 || sr > AUDIO_MAX_SAMPLE_RATE_HZ) {
+        st = err_set(err, GENREID_E_FORMAT, "%s: header claims an invalid sample rate of %d Hz", nm, sr);
+        goto beach;
+    }
+    if (info->frames <= 0) { st = err_set(err, GENREID_E_FORMAT, "%s: no audio frames", nm); goto beach; }
+    /* The header's length, before any decoding or allocation. */
+    double total_s = (double)info->frames / sr;
+    if (o->max_duration_s > 0 && total_s > o->max_duration_s) {
+        st = err_set(err, GENREID_E_LIMIT, "%s: %.1f s long, more than the %.0f s limit", nm, total_s, o->max_duration_s);
+        goto beach;
+    }
+
+    /* librosa: sf_desc.seek(int(offset * sr)); frames = int(duration * sr) */
+    sf_count_t start = (sf_count_t)(o->offset_s * sr);
+    if (start > info->frames) {
+        st = err_set(err, GENREID_E_INVALID, "%s: offset %.3f s is past the end (%.3f s)", nm, o->offset_s, total_s);
+        goto beach;
+    }
+    sf_count_t count = info->frames - start;
+    if (o->duration_s > 0) {
+        double want = o->duration_s * sr;
+        if (want < (double)count) count = (sf_count_t)want;
+    }
+    if (start > 0 && sf_seek(sf, start, SEEK_SET) != start) {
+        st = err_set(err, GENREID_E_FORMAT, "%s: cannot seek to %.3f s (%s)", nm, o->offset_s, sf_strerror(sf));
+        goto beach;
+    }
+    if ((uint64_t)count > SIZE_MAX / sizeof(float)) {
+        st = err_set(err, GENREID_E_LIMIT, "%s: too many frames", nm);
+        goto beach;
+    }
+    if (count > 0) {
+        y = malloc((size_t)count * sizeof(float));
+        buf = malloc((size_t)AUDIO_CHUNK_FRAMES * (size_t)C * sizeof(float));
+        if (!y || !buf) { st = err_set(err, GENREID_E_NOMEM, "%s: out of memory for %lld frames", nm, (long long)count); goto beach; }
+    }
+
+    sf_count_t done = 0;
+    while (done < count) {
+        sf_count_t want = count - done < AUDIO_CHUNK_FRAMES ? count - done : AUDIO_CHUNK_FRAMES;
+        sf_count_t got = sf_readf_float(sf, buf, want);
+        if (got < 0) got = 0;
+        /* numpy mean over axis 0 of a (C, N) float32 array: rows added in order in float32, then
+         * divided by C in float32. For C == 1 librosa never calls mean (y is 1-D): plain copy. */
+        if (C == 1) {
+            memcpy(y + done, buf, (size_t)got * sizeof(float));
+        } else {
+            const float inv_c = (float)C;
+            for (sf_count_t i = 0; i < got; i++) {
+                const float *f = buf + (size_t)i * C;
+                float acc = f[0];
+                for (int c = 1; c < C; c++) acc += f[c];
+                y[done + i] = acc / inv_c;
+            }
+        }
+        done += got;
+        if (got < want) {
+            int e = sf_error(sf);
+            if (e != SF_ERR_NO_ERROR)
+                st = err_set(err, GENREID_E_FORMAT, "%s: corrupt audio data after %.3f s (%s)", nm,
+                             (double)(start + done) / sr, sf_strerror(sf));
+            else
+                st = err_set(err, GENREID_E_FORMAT, "%s: truncated: header promises %.3f s, data ends at %.3f s", nm,
+                             total_s, (double)(start + done) / sr);
+            goto beach;
+        }
+    }
+    free(buf);
+    buf = NULL;
+    sf_close(sf);
+    sf = NULL;
+
+    size_t n = (size_t)count;
+    int rate = sr;
+    if (o->target_sr > 0 && o->target_sr != sr && n > 0) {
+        float *r = NULL;
+        size_t rn = 0;
+        st = audio_resample(y, n, sr, o->target_sr, &r, &rn, err);
+        if (st != GENREID_OK) { err_prefix(err, nm); goto beach; }
+        free(y);
+        y = r;
+        n = rn;
+        rate = o->target_sr;
+    } else if (o->target_sr > 0) {
+        rate = o->target_sr;
+    }
+    *out_mono = y;
+    *out_n = n;
+    *out_sr = rate;
+    return GENREID_OK;
+
+beach:
+    free(y);
+    free(buf);
+    if (sf) sf_close(sf);
+    return st;
+}
+
+genreid_status audio_load_memory(const void *buf, size_t len, const char *name, const audio_options *opt,
+                                 float **out_mono, size_t *out_n, int *out_sr, genreid_error *err) {
+    audio_options o = opt ? *opt : audio_options_default();
+    esc_name e = escape_name(name);
+    if (!out_mono || !out_n || !out_sr) return err_set(err, GENREID_E_INVALID, "%s: NULL output pointer", e.s);
+    *out_mono = NULL;
+    *out_n = 0;
+    *out_sr = 0;
+    genreid_status st = check_options(&o, e.s, err);
+    if (st) return st;
+    if (!buf && len) return err_set(err, GENREID_E_INVALID, "%s: NULL buffer", e.s);
+    if (len == 0) return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", e.s);
+    if ((uint64_t)len > (uint64_t)INT64_MAX) return err_set(err, GENREID_E_LIMIT, "%s: buffer too large", e.s);
+
+    mem_io m = {buf, (sf_count_t)len, 0};
+    SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+    if (!sf) return open_error(NULL, e.s, err);
+    return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
+}
+
+genreid_status audio_load(const char *path, const audio_options *opt, float **out_mono, size_t *out_n,
+                          int *out_sr, genreid_error *err) {
+    audio_options o = opt ? *opt : audio_options_default();
+    esc_name e = escape_name(path);
+    if (!out_mono || !out_n || !out_sr) return err_set(err, GENREID_E_INVALID, "%s: NULL output pointer", e.s);
+    *out_mono = NULL;
+    *out_n = 0;
+    *out_sr = 0;
+    if (!path) return err_set(err, GENREID_E_INVALID, "(null): no path given");
+    genreid_status st = check_options(&o, e.s, err);
+    if (st) return st;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err_set(err, GENREID_E_IO, "%s: cannot open: %s", e.s, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int en = errno;
+        close(fd);
+        return err_set(err, GENREID_E_IO, "%s: cannot stat: %s", e.s, strerror(en));
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        close(fd);
+        return err_set(err, GENREID_E_IO, "%s: is a directory", e.s);
+    }
+    if (S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        close(fd);
+        return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", e.s);
+    }
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1 /* sf_close closes fd */);
+    if (!sf) {
+        st = open_error(NULL, e.s, err);
+        close(fd);
+        return st;
+    }
+    return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
+}
+
+genreid_status audio_resample(const float *x, size_t n, int in_sr, int out_sr, float **out, size_t *out_n,
+                              genreid_error *err) {
+    if (!out || !out_n) return err_set(err, GENREID_E_INVALID, "resample: NULL output pointer");
+    *out = NULL;
+    *out_n = 0;
+    if (in_sr <= 0 || out_sr <= 0 || in_sr > AUDIO_MAX_SAMPLE_RATE_HZ || out_sr > AUDIO_MAX_SAMPLE_RATE_HZ)
+        return err_set(err, GENREID_E_INVALID, "resample: sample rates %d -> %d Hz out of range", in_sr, out_sr);
+    if (!x && n) return err_set(err, GENREID_E_INVALID, "resample: NULL input");
+    /* librosa.resample: n_samples = int(np.ceil(y.shape[-1] * ratio)), exact in integers here */
+    uint64_t num = (uint64_t)n * (uint64_t)out_sr;
+    uint64_t olen = num / (uint64_t)in_sr + (num % (uint64_t)in_sr != 0);
+    if (olen > SIZE_MAX / sizeof(float) || n > UINT64_MAX / (uint64_t)AUDIO_MAX_SAMPLE_RATE_HZ)
+        return err_set(err, GENREID_E_LIMIT, "resample: output too long");
+    if (olen == 0) return GENREID_OK;
+    float *y = calloc((size_t)olen, sizeof(float));
+    if (!y) return err_set(err, GENREID_E_NOMEM, "resample: out of memory for %llu samples", (unsigned long long)olen);
+
+    /* python-soxr 0.3.7 (what librosa's 'soxr_hq' calls): soxr_quality_spec(SOXR_HQ, 0),
+     * io spec float32 in/out, default runtime spec; the whole signal is fed, then flushed. */
+    soxr_error_t serr = NULL;
+    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+    soxr_t s = soxr_create((double)in_sr, (double)out_sr, 1, &serr, &io, &q, NULL);
+    if (!s || serr) {
+        free(y);
+        return err_set(err, GENREID_E_INTERNAL, "resample: soxr_create failed (%s)", serr ? serr : "?");
+    }
+    size_t idone = 0, odone = 0, pos = 0;
+    serr = soxr_process(s, x, n, &idone, y, (size_t)olen, &odone);
+    pos += odone;
+    /* flush: with in == NULL soxr drains its delay line; loop until it gives nothing more */
+    while (!serr && pos < olen) {
+        odone = 0;
+        serr = soxr_process(s, NULL, 0, NULL, y + pos, (size_t)olen - pos, &odone);
+        if (odone == 0) break;
+        pos += odone;
+    }
+    soxr_delete(s);
+    if (serr) {
+        free(y);
+        return err_set(err, GENREID_E_INTERNAL, "resample: soxr_process failed (%s)", serr);
+    }
+    /* librosa fix_length pads the tail with zeros if soxr gave fewer samples (calloc did that) */
+    *out = y;
+    *out_n = (size_t)olen;
+    return GENREID_OK;
+}
