@@ -1,0 +1,249 @@
+/* image/resize.c — Pillow-exact bilinear resize, fastai's max-size pre-resize, CHW normalisation.
+ *
+ * Follows Pillow 9.4 libImaging/Resample.c as documented behaviour (rewritten here, not copied):
+ *   scale = in/out; filterscale = max(scale, 1); support = 1 * filterscale (triangle filter);
+ *   for output index i: centre = (i + 0.5) * scale, xmin = max(0, (int)(centre - support + 0.5)),
+ *   xmax = min(in, (int)(centre + support + 0.5)), w_k = tri((xmin + k - centre + 0.5) / filterscale),
+ *   weights divided by their sum, then rounded to fixed point with 22 fractional bits
+ *   (round half away from zero). Accumulation starts at 1 << 21 (rounding) in 32-bit integers and
+ *   the result is clipped to 0..255 after >> 22. The horizontal pass runs only over the rows the
+ *   vertical pass will read; a pass whose size does not change is skipped (it would be the
+ *   identity anyway). Left out: the other Pillow filters, reducing_gap, box (crop) arguments,
+ *   alpha premultiplication (see resize.h). */
+#include "image/resize.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESIZE_PRECISION_BITS (32 - 8 - 2)
+
+typedef struct resize_axis {
+    int in_size, out_size;
+    int ksize;      /* coefficients per output sample */
+    int *bounds;    /* [out_size][2]: first input index, count */
+    int32_t *kk;    /* [out_size][ksize] fixed-point weights */
+} resize_axis;
+
+struct resize_plan {
+    resize_axis horiz, vert;
+    int row_first, row_last; /* input rows the vertical pass reads: [row_first, row_last) */
+};
+
+static double triangle(double x) {
+    if (x < 0.0) x = -x;
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static genreid_status axis_init(resize_axis *a, int in_size, int out_size, genreid_error *err) {
+    double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
+    double support = 1.0 * filterscale;
+    a->in_size = in_size;
+    a->out_size = out_size;
+    a->ksize = (int)ceil(support) * 2 + 1;
+    a->bounds = malloc(sizeof(int) * 2 * (size_t)out_size);
+    a->kk = malloc(sizeof(int32_t) * (size_t)a->ksize * (size_t)out_size);
+    double *w = malloc(sizeof(double) * (size_t)a->ksize);
+    if (!a->bounds || !a->kk || !w) {
+        free(w);
+        return err_set(err, GENREID_E_NOMEM, "resize: out of memory");
+    }
+    for (int i = 0; i < out_size; i++) {
+        double centre = (i + 0.5) * scale, ss = 1.0 / filterscale, sum = 0.0;
+        int xmin = (int)(centre - support + 0.5), xmax = (int)(centre + support + 0.5);
+        if (xmin < 0) xmin = 0;
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        for (int k = 0; k < xmax; k++) {
+            w[k] = triangle((k + xmin - centre + 0.5) * ss);
+            sum += w[k];
+        }
+        int32_t *kk = a->kk + (size_t)i * a->ksize;
+        for (int k = 0; k < a->ksize; k++) {
+            double v = k < xmax ? (sum != 0.0 ? w[k] / sum : w[k]) : 0.0;
+            v *= (double)(1 << RESIZE_PRECISION_BITS);
+            kk[k] = (int32_t)(v < 0 ? v - 0.5 : v + 0.5);
+        }
+        a->bounds[2 * i] = xmin;
+        a->bounds[2 * i + 1] = xmax;
+    }
+    free(w);
+    return GENREID_OK;
+}
+
+void resize_free(resize_plan *p) {
+    if (!p) return;
+    free(p->horiz.bounds);
+    free(p->horiz.kk);
+    free(p->vert.bounds);
+    free(p->vert.kk);
+    free(p);
+}
+
+resize_plan *resize_new(int in_w, int in_h, int out_w, int out_h, genreid_error *err) {
+    if (in_w < 1 || in_h < 1 || out_w < 1 || out_h < 1 || in_w > IMAGE_MAX_SIDE ||
+        in_h > IMAGE_MAX_SIDE || out_w > IMAGE_MAX_SIDE || out_h > IMAGE_MAX_SIDE) {
+        err_set(err, GENREID_E_INVALID, "resize: bad size %dx%d -> %dx%d", in_w, in_h, out_w, out_h);
+        return NULL;
+    }
+    resize_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        err_set(err, GENREID_E_NOMEM, "resize: out of memory");
+        return NULL;
+    }
+    if (axis_init(&p->horiz, in_w, out_w, err) || axis_init(&p->vert, in_h, out_h, err)) {
+        resize_free(p);
+        return NULL;
+    }
+    p->row_first = p->vert.bounds[0];
+    p->row_last = p->vert.bounds[2 * (out_h - 1)] + p->vert.bounds[2 * (out_h - 1) + 1];
+    return p;
+}
+
+static int need_horiz(const resize_plan *p) { return p->horiz.in_size != p->horiz.out_size; }
+static int need_vert(const resize_plan *p) { return p->vert.in_size != p->vert.out_size; }
+
+size_t resize_work_size(const resize_plan *p, int channels) {
+    if (!need_horiz(p) || !need_vert(p)) return 0;
+    return (size_t)p->horiz.out_size * (size_t)(p->row_last - p->row_first) * (size_t)channels;
+}
+
+static inline uint8_t clip8(int32_t v) {
+    if (v >= (1 << RESIZE_PRECISION_BITS << 8)) return 255;
+    if (v <= 0) return 0;
+    return (uint8_t)(v >> RESIZE_PRECISION_BITS);
+}
+
+/* Horizontal pass over rows [y0, y0 + n_rows) of src (width a->in_size) into dst (a->out_size). */
+static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_rows, uint8_t *dst, int ch) {
+    size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
+    for (int y = 0; y < n_rows; y++) {
+        const uint8_t *s = src + (size_t)(y0 + y) * in_stride;
+        uint8_t *d = dst + (size_t)y * out_stride;
+        for (int x = 0; x < a->out_size; x++) {
+            const int32_t *k = a->kk + (size_t)x * a->ksize;
+            const uint8_t *sp = s + (size_t)a->bounds[2 * x] * ch;
+            int n = a->bounds[2 * x + 1];
+            for (int c = 0; c < ch; c++) {
+                int32_t acc = 1 << (RESIZE_PRECISION_BITS - 1);
+                for (int i = 0; i < n; i++) acc += sp[(size_t)i * ch + c] * k[i];
+                d[(size_t)x * ch + c] = clip8(acc);
+            }
+        }
+    }
+}
+
+/* Vertical pass: src rows are offset by row0 (src row r holds input row r + row0). */
+static void pass_vert(const resize_axis *a, const uint8_t *src, int row0, int width, uint8_t *dst, int ch) {
+    size_t stride = (size_t)width * ch;
+    for (int y = 0; y < a->out_size; y++) {
+        const int32_t *k = a->kk + (size_t)y * a->ksize;
+        const uint8_t *s = src + (size_t)(a->bounds[2 * y] - row0) * stride;
+        int n = a->bounds[2 * y + 1];
+        uint8_t *d = dst + (size_t)y * stride;
+        for (size_t i = 0; i < stride; i++) {
+            int32_t v = 1 << (RESIZE_PRECISION_BITS - 1);
+            for (int j = 0; j < n; j++) v += s[(size_t)j * stride + i] * k[j];
+            d[i] = clip8(v);
+        }
+    }
+}
+
+genreid_status resize_run(const resize_plan *p, const image *in, image *out, void *work,
+                          genreid_error *err) {
+    if (!p || !in || !out || !in->pixels || !out->pixels || in->width != p->horiz.in_size ||
+        in->height != p->vert.in_size || out->width != p->horiz.out_size ||
+        out->height != p->vert.out_size || in->channels != out->channels ||
+        (in->channels != 3 && in->channels != 4))
+        return err_set(err, GENREID_E_INVALID, "resize: image sizes do not match the plan");
+    int ch = in->channels;
+    if (!need_horiz(p) && !need_vert(p)) {
+        memcpy(out->pixels, in->pixels, (size_t)in->width * in->height * ch);
+    } else if (!need_vert(p)) {
+        pass_horiz(&p->horiz, in->pixels, 0, in->height, out->pixels, ch);
+    } else if (!need_horiz(p)) {
+        pass_vert(&p->vert, in->pixels, 0, in->width, out->pixels, ch);
+    } else {
+        void *own = NULL;
+        if (!work && !(work = own = malloc(resize_work_size(p, ch))))
+            return err_set(err, GENREID_E_NOMEM, "resize: out of memory");
+        pass_horiz(&p->horiz, in->pixels, p->row_first, p->row_last - p->row_first, work, ch);
+        pass_vert(&p->vert, work, p->row_first, p->horiz.out_size, out->pixels, ch);
+        free(own);
+    }
+    return GENREID_OK;
+}
+
+genreid_status image_resize_bilinear(const image *in, int out_w, int out_h, image *out,
+                                     genreid_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!in || !in->pixels) return err_set(err, GENREID_E_INVALID, "resize: no image");
+    resize_plan *p = resize_new(in->width, in->height, out_w, out_h, err);
+    if (!p) return err ? err->code : GENREID_E_INVALID;
+    genreid_status st = image_alloc(out, out_w, out_h, in->channels, err);
+    if (!st) st = resize_run(p, in, out, NULL, err);
+    resize_free(p);
+    if (st) image_free(out);
+    return st;
+}
+
+void resize_fit_size(int w, int h, int max_size, int *out_w, int *out_h) {
+    /* Python: ratio = targ_sz / max(w, h); int(w * ratio), int(h * ratio) — doubles, truncation. */
+    double ratio = (double)max_size / (double)(w > h ? w : h);
+    *out_w = (int)(w * ratio);
+    *out_h = (int)(h * ratio);
+}
+
+static genreid_status to_rgb(const image *in, image *out, genreid_error *err) {
+    genreid_status st = image_alloc(out, in->width, in->height, 3, err);
+    if (st) return st;
+    size_t n = (size_t)in->width * in->height;
+    if (in->channels == 3) {
+        memcpy(out->pixels, in->pixels, n * 3);
+    } else {
+        for (size_t i = 0; i < n; i++) memcpy(out->pixels + i * 3, in->pixels + i * in->channels, 3);
+    }
+    return GENREID_OK;
+}
+
+genreid_status image_preresize(const image *in, int max_size, image *out, genreid_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!in || !in->pixels || (in->channels != 3 && in->channels != 4) || max_size < 1)
+        return err_set(err, GENREID_E_INVALID, "preresize: bad arguments");
+    if (in->width <= max_size && in->height <= max_size) return to_rgb(in, out, err);
+    int w, h;
+    resize_fit_size(in->width, in->height, max_size, &w, &h);
+    if (w < 1 || h < 1)
+        return err_set(err, GENREID_E_INVALID, "preresize: %dx%d shrinks to nothing at %d px",
+                       in->width, in->height, max_size);
+    image tmp;
+    genreid_status st = image_resize_bilinear(in, w, h, &tmp, err);
+    if (st) return st;
+    if (tmp.channels == 3) {
+        *out = tmp;
+        return GENREID_OK;
+    }
+    st = to_rgb(&tmp, out, err);
+    image_free(&tmp);
+    return st;
+}
+
+const float image_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+const float image_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+
+genreid_status image_to_tensor_normalized(const image *img, float *out, genreid_error *err) {
+    if (!img || !img->pixels || !out || (img->channels != 3 && img->channels != 4))
+        return err_set(err, GENREID_E_INVALID, "normalise: bad arguments");
+    size_t n = (size_t)img->width * img->height;
+    for (int c = 0; c < 3; c++) {
+        float m = image_imagenet_mean[c], s = image_imagenet_std[c];
+        float *o = out + (size_t)c * n;
+        const uint8_t *p = img->pixels + c;
+        for (size_t i = 0; i < n; i++) {
+            float x = (float)p[i * img->channels] / 255.0f; /* x.float().div_(255) */
+            o[i] = (x - m) / s;                             /* (x - mean) / std */
+        }
+    }
+    return GENREID_OK;
+}
