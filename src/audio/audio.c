@@ -12,6 +12,7 @@
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,6 +82,24 @@ static genreid_status open_error(SNDFILE *sf, const char *nm, genreid_error *err
     return err_set(err, GENREID_E_FORMAT, "%s: corrupt or unreadable audio (%s)", nm, why);
 }
 
+/* libsndfile quietly shortens a WAV/AIFF whose data chunk runs past the end of the file; its log
+ * keeps the evidence as "data : CLAIMED (should be ACTUAL)". CLAIMED 0 or 0xFFFFFFFF is the
+ * placeholder of streamed files, not a truncation. Returns 1 if the data chunk was cut short. */
+static int log_says_truncated(SNDFILE *sf) {
+    char log[8192];
+    log[0] = 0;
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    log[sizeof log - 1] = 0;
+    for (const char *line = log; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "data :", 6) != 0 && strncmp(line, "SSND :", 6) != 0) continue;
+        unsigned long long claimed = 0, actual = 0;
+        if (sscanf(line + 6, " %llu (should be %llu)", &claimed, &actual) == 2 && actual < claimed &&
+            claimed != 0xFFFFFFFFull && claimed != 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* The one decoder behind audio_load and audio_load_memory. Takes ownership of sf. */
 static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, const audio_options *o,
                              float **out_mono, size_t *out_n, int *out_sr, genreid_error *err) {
@@ -99,10 +118,19 @@ static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, c
         goto beach;
     }
     if (info->frames <= 0) { st = err_set(err, GENREID_E_FORMAT, "%s: no audio frames", nm); goto beach; }
+    /* SF_COUNT_MAX: libsndfile found no end (an Ogg stream without its last page, ...). */
+    if (info->frames == SF_COUNT_MAX) {
+        st = err_set(err, GENREID_E_FORMAT, "%s: truncated or corrupt: the stream has no readable end", nm);
+        goto beach;
+    }
+    if (log_says_truncated(sf)) {
+        st = err_set(err, GENREID_E_FORMAT, "%s: truncated: the data chunk is shorter than its header says", nm);
+        goto beach;
+    }
     /* The header's length, before any decoding or allocation. */
     double total_s = (double)info->frames / sr;
     if (o->max_duration_s > 0 && total_s > o->max_duration_s) {
-        st = err_set(err, GENREID_E_LIMIT, "%s: %.1f s long, more than the %.0f s limit", nm, total_s, o->max_duration_s);
+        st = err_set(err, GENREID_E_LIMIT, "%s: %.1f s long, more than the %g s limit", nm, total_s, o->max_duration_s);
         goto beach;
     }
 
@@ -156,7 +184,7 @@ static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, c
                 st = err_set(err, GENREID_E_FORMAT, "%s: corrupt audio data after %.3f s (%s)", nm,
                              (double)(start + done) / sr, sf_strerror(sf));
             else
-                st = err_set(err, GENREID_E_FORMAT, "%s: truncated: header promises %.3f s, data ends at %.3f s", nm,
+                st = err_set(err, GENREID_E_FORMAT, "%s: truncated or corrupt: header promises %.3f s, audio ends at %.3f s", nm,
                              total_s, (double)(start + done) / sr);
             goto beach;
         }

@@ -11,7 +11,7 @@
  *     (librosa.resample's n_samples, then fix_length).
  * Left out: negative offsets (librosa 0.11 seeks from the end; we reject them), dtype other than
  * float32, multichannel output, the audioread fallback (formats libsndfile cannot read fail here).
- * Reference: ../shared/reference/{*.y.npy, k*_*.y_22050.npy}; tests in tests/audio/test_audio.c
+ * Reference: ../shared/reference/NAME.y.npy and NAME.y_22050.npy; tests in tests/audio/test_audio.c
  * and tests/shared/test_reference.c.
  */
 #ifndef GENREID_AUDIO_AUDIO_H
