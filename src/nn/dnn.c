@@ -1,0 +1,432 @@
+/* nn/dnn.c — see dnn.h. Every oneDNN call is checked; a failure becomes GENREID_E_INTERNAL with
+ * oneDNN's status name, nothing is printed. */
+#include "nn/dnn.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "core/error.h"
+
+#define DN_CHECK(call, what)                                                              \
+    do {                                                                                  \
+        dnnl_status_t st_ = (call);                                                       \
+        if (st_ != dnnl_success) {                                                        \
+            rc = err_set(err, GENREID_E_INTERNAL, "nn: oneDNN %s failed (status %d)", what, \
+                         (int)st_);                                                       \
+            goto done;                                                                    \
+        }                                                                                 \
+    } while (0)
+
+void *dn_alloc(size_t bytes) {
+    if (bytes == 0) bytes = 64;
+    size_t align = bytes >= (1u << 21) ? (1u << 21) : 64;
+    size_t sz = (bytes + align - 1) / align * align;
+    void *p = aligned_alloc(align, sz);
+    if (!p) return NULL;
+    /* first-touch faults cost ~12 µs per 4 KiB page in this VM: ask for huge pages and touch
+     * everything now, at plan time, never in a step */
+    if (align == (1u << 21)) madvise(p, sz, MADV_HUGEPAGE);
+    memset(p, 0, sz);
+    return p;
+}
+
+void dn_free(void *p, size_t bytes) {
+    (void)bytes;
+    free(p);
+}
+
+genreid_status dn_ctx_init(dn_ctx *c, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    memset(c, 0, sizeof *c);
+    DN_CHECK(dnnl_engine_create(&c->eng, dnnl_cpu, 0), "engine");
+    DN_CHECK(dnnl_stream_create(&c->stream, c->eng, dnnl_stream_default_flags), "stream");
+    DN_CHECK(dnnl_primitive_attr_create(&c->attr), "attr");
+    DN_CHECK(dnnl_primitive_attr_set_scratchpad_mode(c->attr, dnnl_scratchpad_mode_user), "attr");
+    DN_CHECK(dnnl_primitive_attr_create(&c->attr_sum), "attr");
+    DN_CHECK(dnnl_primitive_attr_set_scratchpad_mode(c->attr_sum, dnnl_scratchpad_mode_user), "attr");
+    dnnl_post_ops_t po = NULL;
+    DN_CHECK(dnnl_post_ops_create(&po), "post-ops");
+    dnnl_status_t s1 = dnnl_post_ops_append_sum(po, 1.0f);
+    dnnl_status_t s2 = s1 == dnnl_success ? dnnl_primitive_attr_set_post_ops(c->attr_sum, po) : s1;
+    dnnl_post_ops_destroy(po);
+    DN_CHECK(s2, "sum post-op");
+done:
+    return rc;
+}
+
+genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    if (c->scratch_bytes) {
+        c->scratch = dn_alloc(c->scratch_bytes);
+        if (!c->scratch) return err_set(err, GENREID_E_NOMEM, "nn: out of memory (scratchpad)");
+    }
+    for (int i = 0; i < c->n_scratch; i++)
+        DN_CHECK(dnnl_memory_set_data_handle(c->scratch_mem[i], c->scratch), "scratchpad");
+done:
+    return rc;
+}
+
+void dn_ctx_free(dn_ctx *c) {
+    if (c->scratch) dn_free(c->scratch, c->scratch_bytes);
+    if (c->attr) dnnl_primitive_attr_destroy(c->attr);
+    if (c->attr_sum) dnnl_primitive_attr_destroy(c->attr_sum);
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    if (c->eng) dnnl_engine_destroy(c->eng);
+    memset(c, 0, sizeof *c);
+}
+
+void dn_prim_free(dn_prim *p) {
+    for (int i = 0; i < p->nargs; i++)
+        if (p->args[i].memory) dnnl_memory_destroy(p->args[i].memory);
+    if (p->p) dnnl_primitive_destroy(p->p);
+    if (p->pd) dnnl_primitive_desc_destroy(p->pd);
+    memset(p, 0, sizeof *p);
+}
+
+static const dnnl_memory_desc_t *dn_md(const_dnnl_primitive_desc_t pd, int role) {
+    return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, role);
+}
+
+/* Takes ownership of pd. roles[i] is bound to ptrs[i]; roles whose descriptor is empty for this
+ * primitive are skipped. The scratchpad argument is added and registered with the context. */
+static genreid_status dn_prim_make(dn_ctx *c, dn_prim *p, dnnl_primitive_desc_t pd, int n,
+                                   const int *roles, void *const *ptrs, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    memset(p, 0, sizeof *p);
+    p->pd = pd;
+    DN_CHECK(dnnl_primitive_create(&p->p, pd), "primitive");
+    for (int i = 0; i < n; i++) {
+        const dnnl_memory_desc_t *md = dn_md(pd, roles[i]);
+        if (!md || md->ndims == 0) continue;
+        dnnl_memory_t m;
+        DN_CHECK(dnnl_memory_create(&m, md, c->eng, ptrs[i]), "memory");
+        p->args[p->nargs].arg = roles[i];
+        p->args[p->nargs].memory = m;
+        p->nargs++;
+    }
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (smd && smd->ndims > 0) {
+        size_t sz = dnnl_memory_desc_get_size(smd);
+        if (sz) {
+            if (c->n_scratch >= DN_MAX_SCRATCH)
+                return err_set(err, GENREID_E_INTERNAL, "nn: too many oneDNN primitives");
+            dnnl_memory_t m;
+            DN_CHECK(dnnl_memory_create(&m, smd, c->eng, DNNL_MEMORY_NONE), "scratch memory");
+            p->args[p->nargs].arg = DNNL_ARG_SCRATCHPAD;
+            p->args[p->nargs].memory = m;
+            p->nargs++;
+            c->scratch_mem[c->n_scratch++] = m;
+            if (sz > c->scratch_bytes) c->scratch_bytes = sz;
+        }
+    }
+done:
+    return rc;
+}
+
+genreid_status dn_exec(dn_ctx *c, const dn_prim *p, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    DN_CHECK(dnnl_primitive_execute(p->p, c->stream, p->nargs, p->args), "execute");
+    DN_CHECK(dnnl_stream_wait(c->stream), "stream wait");
+done:
+    return rc;
+}
+
+void dn_set(dn_prim *p, int role, void *ptr) {
+    for (int i = 0; i < p->nargs; i++)
+        if (p->args[i].arg == role) dnnl_memory_set_data_handle(p->args[i].memory, ptr);
+}
+
+static genreid_status md4(dnnl_memory_desc_t *md, int N, int C, int H, int W, dnnl_format_tag_t tag,
+                          genreid_error *err) {
+    dnnl_dims_t d = {N, C, H, W};
+    if (dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, tag) != dnnl_success)
+        return err_set(err, GENREID_E_INTERNAL, "nn: oneDNN memory descriptor failed");
+    return GENREID_OK;
+}
+
+/* reorder from md `from` at src to md `to` at dst (sum: dst += reorder(src)) */
+static genreid_status dn_reorder_make(dn_ctx *c, dn_prim *p, const dnnl_memory_desc_t *from,
+                                      void *src, const dnnl_memory_desc_t *to, void *dst, int sum,
+                                      genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    dnnl_primitive_desc_t pd;
+    DN_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, sum ? c->attr_sum : c->attr),
+             "reorder");
+    int roles[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+    void *ptrs[2] = {src, dst};
+    return dn_prim_make(c, p, pd, 2, roles, ptrs, err);
+done:
+    return rc;
+}
+
+genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float *src, int src_blocked,
+                             float *dst, int dst_blocked, genreid_error *err) {
+    dnnl_memory_desc_t a, b;
+    dn_prim p;
+    genreid_status rc;
+    if ((rc = md4(&a, N, C, H, W, src_blocked ? dnnl_nChw16c : dnnl_nchw, err))) return rc;
+    if ((rc = md4(&b, N, C, H, W, dst_blocked ? dnnl_nChw16c : dnnl_nchw, err))) return rc;
+    if ((rc = dn_reorder_make(c, &p, &a, (void *)src, &b, dst, 0, err))) {
+        dn_prim_free(&p);
+        return rc;
+    }
+    /* one-off primitive (tests, debugging): its scratchpad, if any, is private */
+    void *scratch = NULL;
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(p.pd, dnnl_query_scratchpad_md, 0);
+    size_t sz = smd && smd->ndims ? dnnl_memory_desc_get_size(smd) : 0;
+    if (sz) {
+        c->n_scratch--;
+        scratch = malloc(sz);
+        if (!scratch) {
+            dn_prim_free(&p);
+            return err_set(err, GENREID_E_NOMEM, "nn: out of memory");
+        }
+        dn_set(&p, DNNL_ARG_SCRATCHPAD, scratch);
+    }
+    rc = dn_exec(c, &p, err);
+    dn_prim_free(&p);
+    free(scratch);
+    return rc;
+}
+
+static int md_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
+    return dnnl_memory_desc_equal(a, b);
+}
+
+genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
+                            int P, int src_plain, int training, float *w, float *dw, float *src,
+                            float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    memset(cv, 0, sizeof *cv);
+    cv->N = N, cv->C = C, cv->H = H, cv->W = W, cv->OC = OC, cv->K = K, cv->S = S, cv->P = P;
+    cv->OH = (H + 2 * P - K) / S + 1;
+    cv->OW = (W + 2 * P - K) / S + 1;
+    dnnl_memory_desc_t msrc, mdst, mw_any, mw_user;
+    if ((rc = md4(&msrc, N, C, H, W, src_plain ? dnnl_nchw : dnnl_nChw16c, err))) return rc;
+    if ((rc = md4(&mdst, N, OC, cv->OH, cv->OW, dnnl_nChw16c, err))) return rc;
+    if ((rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err))) return rc;
+    if ((rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err))) return rc;
+    dnnl_dims_t strides = {S, S}, pad = {P, P};
+    dnnl_convolution_desc_t d;
+    dnnl_primitive_desc_t fpd = NULL, pd = NULL;
+    DN_CHECK(dnnl_convolution_forward_desc_init(&d, training ? dnnl_forward_training : dnnl_forward_inference,
+                                                dnnl_convolution_direct, &msrc, &mw_any, NULL, &mdst,
+                                                strides, pad, pad),
+             "convolution forward");
+    DN_CHECK(dnnl_primitive_desc_create(&fpd, &d, c->attr, c->eng, NULL), "convolution forward");
+    {
+        const dnnl_memory_desc_t *wmd = dn_md(fpd, DNNL_ARG_WEIGHTS);
+        cv->wf_bytes = dnnl_memory_desc_get_size(wmd);
+        if (!(cv->wf = dn_alloc(cv->wf_bytes))) goto nomem;
+        if ((rc = dn_reorder_make(c, &cv->r_wf, &mw_user, w, wmd, cv->wf, 0, err))) goto done;
+        int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+        void *ptrs[3] = {src, cv->wf, dst};
+        dnnl_primitive_desc_t keep = fpd;
+        fpd = NULL;
+        if ((rc = dn_prim_make(c, &cv->fwd, keep, 3, roles, ptrs, err))) goto done;
+    }
+    if (diff_src) {
+        DN_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
+                                                          &mdst, strides, pad, pad),
+                 "convolution backward data");
+        DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward data");
+        const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WEIGHTS);
+        if (!md_same(wmd, dn_md(cv->fwd.pd, DNNL_ARG_WEIGHTS))) {
+            cv->wb_bytes = dnnl_memory_desc_get_size(wmd);
+            if (!(cv->wb = dn_alloc(cv->wb_bytes))) goto nomem;
+            if ((rc = dn_reorder_make(c, &cv->r_wb, &mw_user, w, wmd, cv->wb, 0, err))) goto done;
+        }
+        int roles[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+        void *ptrs[3] = {diff_dst, cv->wb ? cv->wb : cv->wf, diff_src};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &cv->bwd_d, keep, 3, roles, ptrs, err))) goto done;
+    }
+    if (dw) {
+        DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
+                                                             NULL, &mdst, strides, pad, pad),
+                 "convolution backward weights");
+        DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward weights");
+        const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_DIFF_WEIGHTS);
+        cv->dwb_bytes = dnnl_memory_desc_get_size(wmd);
+        if (!(cv->dwb = dn_alloc(cv->dwb_bytes))) goto nomem;
+        if ((rc = dn_reorder_make(c, &cv->r_dw, wmd, cv->dwb, &mw_user, dw, 1, err))) goto done;
+        int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
+        void *ptrs[3] = {src, diff_dst, cv->dwb};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err))) goto done;
+    }
+done:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return rc;
+nomem:
+    rc = err_set(err, GENREID_E_NOMEM, "nn: out of memory (convolution weights)");
+    goto done;
+}
+
+genreid_status dn_conv_forward(dn_ctx *c, dn_conv *cv, genreid_error *err) {
+    genreid_status rc;
+    if ((rc = dn_exec(c, &cv->r_wf, err))) return rc;
+    return dn_exec(c, &cv->fwd, err);
+}
+
+genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_weights,
+                                genreid_error *err) {
+    genreid_status rc;
+    if (want_weights && cv->bwd_w.p) {
+        if ((rc = dn_exec(c, &cv->bwd_w, err))) return rc;
+        if ((rc = dn_exec(c, &cv->r_dw, err))) return rc;
+    }
+    if (want_data && cv->bwd_d.p) {
+        /* the forward already reordered the weights into wf; bwd-data may want another format */
+        if (cv->r_wb.p && (rc = dn_exec(c, &cv->r_wb, err))) return rc;
+        if ((rc = dn_exec(c, &cv->bwd_d, err))) return rc;
+    }
+    return GENREID_OK;
+}
+
+void dn_conv_free(dn_conv *cv) {
+    dn_prim_free(&cv->fwd);
+    dn_prim_free(&cv->bwd_d);
+    dn_prim_free(&cv->bwd_w);
+    dn_prim_free(&cv->r_wf);
+    dn_prim_free(&cv->r_wb);
+    dn_prim_free(&cv->r_dw);
+    if (cv->wf) dn_free(cv->wf, cv->wf_bytes);
+    if (cv->wb) dn_free(cv->wb, cv->wb_bytes);
+    if (cv->dwb) dn_free(cv->dwb, cv->dwb_bytes);
+    memset(cv, 0, sizeof *cv);
+}
+
+genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int relu, int training,
+                          float *src, float *dst, float *scale, float *shift, float *running_mean,
+                          float *running_var, float *diff_src, float *diff_dst, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    memset(bn, 0, sizeof *bn);
+    bn->N = N, bn->C = C, bn->H = H, bn->W = W, bn->relu = relu;
+    dnnl_memory_desc_t md;
+    if ((rc = md4(&md, N, C, H, W, dnnl_nChw16c, err))) return rc;
+    unsigned flags = dnnl_use_scale | dnnl_use_shift | (relu ? dnnl_fuse_norm_relu : 0);
+    dnnl_batch_normalization_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    DN_CHECK(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_inference, &md, 1e-5f,
+                                                        flags | dnnl_use_global_stats),
+             "batchnorm");
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "batchnorm");
+    {
+        int roles[6] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
+                        DNNL_ARG_VARIANCE};
+        void *ptrs[6] = {src, dst, scale, shift, running_mean, running_var};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &bn->fwd_eval, keep, 6, roles, ptrs, err))) goto done;
+    }
+    if (!training) goto done;
+    bn->mean = dn_alloc(4 * (size_t)C);
+    bn->var = dn_alloc(4 * (size_t)C);
+    bn->dscale = dn_alloc(4 * (size_t)C);
+    bn->dshift = dn_alloc(4 * (size_t)C);
+    if (!bn->mean || !bn->var || !bn->dscale || !bn->dshift) goto nomem;
+    DN_CHECK(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_training, &md, 1e-5f, flags),
+             "batchnorm training");
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "batchnorm training");
+    {
+        const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WORKSPACE);
+        if (wmd && wmd->ndims) {
+            bn->ws_bytes = dnnl_memory_desc_get_size(wmd);
+            if (!(bn->ws = dn_alloc(bn->ws_bytes))) goto nomem;
+        }
+        int roles[7] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
+                        DNNL_ARG_VARIANCE, DNNL_ARG_WORKSPACE};
+        void *ptrs[7] = {src, dst, scale, shift, bn->mean, bn->var, bn->ws};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &bn->fwd_train, keep, 7, roles, ptrs, err))) goto done;
+    }
+    DN_CHECK(dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, &md, &md, 1e-5f, flags),
+             "batchnorm backward");
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, bn->fwd_train.pd), "batchnorm backward");
+    {
+        int roles[10] = {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST,
+                         DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_WORKSPACE, DNNL_ARG_DIFF_SRC,
+                         DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT};
+        void *ptrs[10] = {src, bn->mean, bn->var, diff_dst, scale, shift, bn->ws, diff_src,
+                          bn->dscale, bn->dshift};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &bn->bwd, keep, 10, roles, ptrs, err))) goto done;
+    }
+done:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return rc;
+nomem:
+    rc = err_set(err, GENREID_E_NOMEM, "nn: out of memory (batchnorm)");
+    goto done;
+}
+
+void dn_bn_free(dn_bn *bn) {
+    dn_prim_free(&bn->fwd_train);
+    dn_prim_free(&bn->fwd_eval);
+    dn_prim_free(&bn->bwd);
+    free(bn->mean);
+    free(bn->var);
+    free(bn->dscale);
+    free(bn->dshift);
+    if (bn->ws) dn_free(bn->ws, bn->ws_bytes);
+    memset(bn, 0, sizeof *bn);
+}
+
+genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, int training,
+                            float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    memset(pl, 0, sizeof *pl);
+    int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
+    dnnl_memory_desc_t ms, md;
+    if ((rc = md4(&ms, N, C, H, W, dnnl_nChw16c, err))) return rc;
+    if ((rc = md4(&md, N, C, OH, OW, dnnl_nChw16c, err))) return rc;
+    dnnl_dims_t strides = {2, 2}, kernel = {3, 3}, pad = {1, 1};
+    dnnl_pooling_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    DN_CHECK(dnnl_pooling_forward_desc_init(&d, training ? dnnl_forward_training : dnnl_forward_inference,
+                                            dnnl_pooling_max, &ms, &md, strides, kernel, pad, pad),
+             "max-pool");
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "max-pool");
+    {
+        const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WORKSPACE);
+        if (wmd && wmd->ndims) {
+            pl->ws_bytes = dnnl_memory_desc_get_size(wmd);
+            if (!(pl->ws = dn_alloc(pl->ws_bytes))) {
+                rc = err_set(err, GENREID_E_NOMEM, "nn: out of memory (max-pool)");
+                goto done;
+            }
+        }
+        int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE};
+        void *ptrs[3] = {src, dst, pl->ws};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &pl->fwd, keep, 3, roles, ptrs, err))) goto done;
+    }
+    if (!training) goto done;
+    DN_CHECK(dnnl_pooling_backward_desc_init(&d, dnnl_pooling_max, &ms, &md, strides, kernel, pad, pad),
+             "max-pool backward");
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, pl->fwd.pd), "max-pool backward");
+    {
+        int roles[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WORKSPACE, DNNL_ARG_DIFF_SRC};
+        void *ptrs[3] = {diff_dst, pl->ws, diff_src};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &pl->bwd, keep, 3, roles, ptrs, err))) goto done;
+    }
+done:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return rc;
+}
+
+void dn_pool_free(dn_pool *pl) {
+    dn_prim_free(&pl->fwd);
+    dn_prim_free(&pl->bwd);
+    if (pl->ws) dn_free(pl->ws, pl->ws_bytes);
+    memset(pl, 0, sizeof *pl);
+}

@@ -1,0 +1,97 @@
+/* nn/dnn.h — the fast path of nn: oneDNN 2.6 (Debian libdnnl, the library PyTorch itself uses for
+ * CPU convolutions) wrapped as plan-once primitives bound to fixed buffers. Activations use the
+ * blocked layout nChw16c (channel blocks of 16, the layout oneDNN's AVX-512 kernels run natively;
+ * every body width is a multiple of 16), except the network input, which is plain NCHW.
+ * All scratch memory is user-managed (one buffer per context), so executing allocates nothing.
+ * Leaves out: bias, groups, dilation (ResNet has none). Checked against nn/layers.c's naive kernels
+ * in tests/nn/test_layers.c. */
+#ifndef GENREID_NN_DNN_H
+#define GENREID_NN_DNN_H
+
+#include <stddef.h>
+#include <oneapi/dnnl/dnnl.h>
+#include "genreid.h"
+
+#define DN_MAX_ARGS 12
+#define DN_MAX_SCRATCH 512
+
+typedef struct dn_prim {
+    dnnl_primitive_t p;          /* NULL: not created */
+    dnnl_primitive_desc_t pd;
+    int nargs;
+    dnnl_exec_arg_t args[DN_MAX_ARGS];
+} dn_prim;
+
+typedef struct dn_ctx {
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    dnnl_primitive_attr_t attr;     /* user scratchpad */
+    dnnl_primitive_attr_t attr_sum; /* user scratchpad + sum post-op (accumulating reorders) */
+    void *scratch;
+    size_t scratch_bytes;
+    int n_scratch;
+    dnnl_memory_t scratch_mem[DN_MAX_SCRATCH];
+} dn_ctx;
+
+genreid_status dn_ctx_init(dn_ctx *c, genreid_error *err);
+/* Allocates the shared scratchpad once every primitive is made. */
+genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err);
+void dn_ctx_free(dn_ctx *c);
+genreid_status dn_exec(dn_ctx *c, const dn_prim *p, genreid_error *err);
+/* Points argument `role` of p at ptr (for the caller's input buffer). */
+void dn_set(dn_prim *p, int role, void *ptr);
+void dn_prim_free(dn_prim *p);
+
+/* Big zeroed buffers: 2 MiB aligned, madvise(MADV_HUGEPAGE), pages touched once here. */
+void *dn_alloc(size_t bytes);
+void dn_free(void *p, size_t bytes);
+
+/* Convolution without bias: src [N][C][H][W] (plain NCHW if src_plain, else nChw16c) →
+ * dst [N][OC][OH][OW] nChw16c. Weights are PyTorch OIHW (w); each run reorders them into the
+ * primitive's format. Backward data (diff_src) is made only if diff_src != NULL, backward weights
+ * only if dw != NULL (dw is the OIHW gradient, accumulated into). */
+typedef struct dn_conv {
+    int N, C, H, W, OC, OH, OW, K, S, P;
+    dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
+    void *wf, *wb, *dwb;
+    size_t wf_bytes, wb_bytes, dwb_bytes;
+} dn_conv;
+genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
+                            int P, int src_plain, int training, float *w, float *dw, float *src,
+                            float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+genreid_status dn_conv_forward(dn_ctx *c, dn_conv *cv, genreid_error *err);
+/* Backward data (if made and want_data) and backward weights (if made and want_weights). */
+genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_weights,
+                                genreid_error *err);
+void dn_conv_free(dn_conv *cv);
+
+/* BatchNorm2d (+ fused ReLU when relu) on nChw16c [N][C][H][W]. Training workspaces get the
+ * batch-statistics forward (mean, var = biased variance, out) and backward (diff_src, diff
+ * scale/shift into dscale/dshift, overwritten); every workspace gets the running-stats forward. */
+typedef struct dn_bn {
+    int N, C, H, W, relu;
+    dn_prim fwd_train, fwd_eval, bwd;
+    float *mean, *var, *dscale, *dshift; /* [C] each (training only) */
+    void *ws;                            /* fused-ReLU mask (training only) */
+    size_t ws_bytes;
+} dn_bn;
+genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int relu, int training,
+                          float *src, float *dst, float *scale, float *shift, float *running_mean,
+                          float *running_var, float *diff_src, float *diff_dst, genreid_error *err);
+void dn_bn_free(dn_bn *bn);
+
+/* 3x3 stride 2 pad 1 max-pool on nChw16c; training keeps the argmax workspace for backward. */
+typedef struct dn_pool {
+    dn_prim fwd, bwd;
+    void *ws;
+    size_t ws_bytes;
+} dn_pool;
+genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, int training,
+                            float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+void dn_pool_free(dn_pool *pl);
+
+/* Reorders between plain NCHW and nChw16c (tests and nn_workspace_activation). */
+genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float *src, int src_blocked,
+                             float *dst, int dst_blocked, genreid_error *err);
+
+#endif

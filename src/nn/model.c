@@ -1,0 +1,753 @@
+/* nn/model.c — ResNet body (torchvision layout) + fastai head: parameters, init, memory plan,
+ * forward and backward. See model.h for the contract and the references it matches.
+ *
+ * Body: oneDNN convolution / batch-norm (+fused ReLU) / max-pool on nChw16c (nn/dnn.h); the
+ * residual add+ReLU and its backward are nn's own loops. Head and loss: nn/layers.h in plain C
+ * (they are [N][1024] at most). Memory: one arena per workspace carved in a fixed order at
+ * nn_workspace_new; a training workspace keeps every tensor backward needs, an eval workspace
+ * rotates five block buffers. Nothing is allocated by nn_forward or nn_loss_backward.
+ * Leaves out: any architecture beyond BasicBlock ResNets; bf16. */
+#include "nn/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "nn/dnn.h"
+#include "nn/layers.h"
+#include "nn/par.h"
+#include "nn/rng.h"
+
+#define MAX_PARAMS 320
+#define MAX_CONV 48
+#define MAX_BN 48
+#define MAX_BLOCKS 20
+#define HEAD_HIDDEN 512
+
+typedef struct conv_def {
+    int ic, oc, k, s, p, group, w; /* w: param index */
+} conv_def;
+
+typedef struct bn_def {
+    int c, group, w, b, rm, rv, nbt; /* param indices */
+} bn_def;
+
+typedef struct block_def {
+    int in_c, out_c, stride, stage;
+    int conv1, bn1, conv2, bn2, ds_conv, ds_bn; /* indices into conv[] / bn[]; ds -1 if none */
+} block_def;
+
+struct nn_model {
+    char arch[16];
+    int n_classes, feat; /* feat: body's last width F; the head sees 2F */
+    size_t n_params;
+    nn_param params[MAX_PARAMS];
+    size_t offset[MAX_PARAMS];
+    float *data, *grad;
+    size_t total;
+    int n_conv, n_bn, n_blocks;
+    conv_def conv[MAX_CONV];
+    bn_def bn[MAX_BN];
+    block_def blk[MAX_BLOCKS];
+    int stem_conv, stem_bn;
+    bn_def hbn1, hbn2;
+    int hlin1, hlin2;
+    int frozen;
+};
+
+/* ---------------------------------------------------------------- parameters */
+
+static int add_param(nn_model *m, const char *name, nn_tensor_kind kind, int group, int ndim,
+                     const int *shape) {
+    if (m->n_params >= MAX_PARAMS) return -1;
+    nn_param *p = &m->params[m->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->kind = kind;
+    p->ndim = ndim;
+    p->n = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->n *= (size_t)shape[i];
+    }
+    p->group = group;
+    m->offset[m->n_params] = m->total;
+    m->total += (p->n + 15) / 16 * 16; /* 64-byte aligned tensors */
+    return (int)m->n_params++;
+}
+
+static int add_conv(nn_model *m, const char *name, int ic, int oc, int k, int s, int p, int group) {
+    if (m->n_conv >= MAX_CONV) return -1;
+    char full[NN_PARAM_NAME_MAX];
+    snprintf(full, sizeof full, "%s.weight", name);
+    int shape[4] = {oc, ic, k, k};
+    conv_def *c = &m->conv[m->n_conv];
+    *c = (conv_def){ic, oc, k, s, p, group, add_param(m, full, NN_PARAM, group, 4, shape)};
+    return c->w < 0 ? -1 : m->n_conv++;
+}
+
+static int add_bn_def(nn_model *m, bn_def *b, const char *name, int c, int group) {
+    static const char *suffix[5] = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"};
+    static const nn_tensor_kind kind[5] = {NN_PARAM, NN_PARAM, NN_BUFFER, NN_BUFFER, NN_BUFFER_COUNT};
+    int idx[5];
+    for (int i = 0; i < 5; i++) {
+        char full[NN_PARAM_NAME_MAX];
+        snprintf(full, sizeof full, "%s.%s", name, suffix[i]);
+        int shape[1] = {i == 4 ? 1 : c};
+        idx[i] = add_param(m, full, kind[i], group, i == 4 ? 0 : 1, shape);
+        if (idx[i] < 0) return -1;
+        m->params[idx[i]].no_weight_decay = 1;
+        m->params[idx[i]].is_bn = 1;
+    }
+    *b = (bn_def){c, group, idx[0], idx[1], idx[2], idx[3], idx[4]};
+    return 0;
+}
+
+static int add_bn(nn_model *m, const char *name, int c, int group) {
+    if (m->n_bn >= MAX_BN) return -1;
+    if (add_bn_def(m, &m->bn[m->n_bn], name, c, group)) return -1;
+    return m->n_bn++;
+}
+
+static void init_weights(nn_model *m, uint64_t seed) {
+    for (size_t i = 0; i < m->n_params; i++) {
+        nn_param *p = &m->params[i];
+        const char *leaf = strrchr(p->name, '.') + 1;
+        if (p->kind == NN_BUFFER_COUNT || !strcmp(leaf, "bias") || !strcmp(leaf, "running_mean")) {
+            memset(p->data, 0, p->n * sizeof(float));
+        } else if (p->is_bn) { /* weight, running_var */
+            for (size_t j = 0; j < p->n; j++) p->data[j] = 1.0f;
+        } else {
+            /* torchvision: kaiming_normal_(mode="fan_out", relu) on convs; fastai create_head:
+             * kaiming_normal_ (fan_in) on the linears */
+            double fan = p->ndim == 4 ? (double)p->shape[0] * p->shape[2] * p->shape[3] : (double)p->shape[1];
+            double std = sqrt(2.0 / fan);
+            for (size_t j = 0; j < p->n; j++)
+                p->data[j] = (float)(std * nn_rng_normal_at(seed, m->offset[i] + j));
+        }
+    }
+}
+
+nn_model *nn_model_new(const char *arch, int n_classes, uint64_t seed, genreid_error *err) {
+    static const int depth18[4] = {2, 2, 2, 2}, depth34[4] = {3, 4, 6, 3};
+    static const int width_full[4] = {64, 128, 256, 512}, width_small[4] = {16, 32, 64, 128};
+    const int *depth, *width;
+    if (!arch) {
+        err_set(err, GENREID_E_INVALID, "nn: no architecture given");
+        return NULL;
+    }
+    if (!strcmp(arch, "resnet18")) depth = depth18, width = width_full;
+    else if (!strcmp(arch, "resnet34")) depth = depth34, width = width_full;
+    else if (!strcmp(arch, "small")) depth = depth18, width = width_small;
+    else {
+        char esc[64];
+        err_set(err, GENREID_E_UNSUPPORTED, "nn: unknown architecture \"%s\" (resnet18, resnet34, small)",
+                err_escape(arch, esc, sizeof esc));
+        return NULL;
+    }
+    if (n_classes < 1 || n_classes > 65536) {
+        err_set(err, GENREID_E_INVALID, "nn: n_classes %d out of range 1..65536", n_classes);
+        return NULL;
+    }
+    nn_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        err_set(err, GENREID_E_NOMEM, "nn: out of memory");
+        return NULL;
+    }
+    snprintf(m->arch, sizeof m->arch, "%s", arch);
+    m->n_classes = n_classes;
+    m->feat = width[3];
+    int bad = 0;
+    m->stem_conv = add_conv(m, "conv1", 3, width[0], 7, 2, 3, 0);
+    m->stem_bn = add_bn(m, "bn1", width[0], 0);
+    bad |= m->stem_conv < 0 || m->stem_bn < 0;
+    int in_c = width[0];
+    for (int s = 0; s < 4; s++) {
+        int group = s < 2 ? 0 : 1; /* fastai _resnet_split: stem..layer2 | layer3..layer4 | head */
+        for (int b = 0; b < depth[s]; b++) {
+            char name[NN_PARAM_NAME_MAX];
+            block_def *k = &m->blk[m->n_blocks++];
+            int stride = (b == 0 && s > 0) ? 2 : 1;
+            *k = (block_def){in_c, width[s], stride, s, 0, 0, 0, 0, -1, -1};
+            snprintf(name, sizeof name, "layer%d.%d.conv1", s + 1, b);
+            k->conv1 = add_conv(m, name, in_c, width[s], 3, stride, 1, group);
+            snprintf(name, sizeof name, "layer%d.%d.bn1", s + 1, b);
+            k->bn1 = add_bn(m, name, width[s], group);
+            snprintf(name, sizeof name, "layer%d.%d.conv2", s + 1, b);
+            k->conv2 = add_conv(m, name, width[s], width[s], 3, 1, 1, group);
+            snprintf(name, sizeof name, "layer%d.%d.bn2", s + 1, b);
+            k->bn2 = add_bn(m, name, width[s], group);
+            bad |= k->conv1 < 0 || k->bn1 < 0 || k->conv2 < 0 || k->bn2 < 0;
+            if (stride != 1 || in_c != width[s]) {
+                snprintf(name, sizeof name, "layer%d.%d.downsample.0", s + 1, b);
+                k->ds_conv = add_conv(m, name, in_c, width[s], 1, stride, 0, group);
+                snprintf(name, sizeof name, "layer%d.%d.downsample.1", s + 1, b);
+                k->ds_bn = add_bn(m, name, width[s], group);
+                bad |= k->ds_conv < 0 || k->ds_bn < 0;
+            }
+            in_c = width[s];
+        }
+    }
+    int F2 = 2 * m->feat;
+    bad |= add_bn_def(m, &m->hbn1, "head.2", F2, 2);
+    int s1[2] = {HEAD_HIDDEN, F2}, s2[2] = {n_classes, HEAD_HIDDEN};
+    m->hlin1 = add_param(m, "head.4.weight", NN_PARAM, 2, 2, s1);
+    bad |= add_bn_def(m, &m->hbn2, "head.6", HEAD_HIDDEN, 2);
+    m->hlin2 = add_param(m, "head.8.weight", NN_PARAM, 2, 2, s2);
+    bad |= m->hlin1 < 0 || m->hlin2 < 0;
+    if (bad) {
+        err_set(err, GENREID_E_INTERNAL, "nn: model tables too small for %s", arch);
+        goto fail;
+    }
+    m->data = dn_alloc(m->total * sizeof(float));
+    if (!m->data) {
+        err_set(err, GENREID_E_NOMEM, "nn: out of memory (%zu parameters)", m->total);
+        goto fail;
+    }
+    for (size_t i = 0; i < m->n_params; i++) m->params[i].data = m->data + m->offset[i];
+    init_weights(m, seed);
+    return m;
+fail:
+    nn_model_free(m);
+    return NULL;
+}
+
+void nn_model_free(nn_model *m) {
+    if (!m) return;
+    if (m->data) dn_free(m->data, m->total * sizeof(float));
+    if (m->grad) dn_free(m->grad, m->total * sizeof(float));
+    free(m);
+}
+
+size_t nn_model_params(nn_model *m, nn_param **out) {
+    if (out) *out = m->params;
+    return m->n_params;
+}
+
+nn_param *nn_model_find(nn_model *m, const char *name) {
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].name, name)) return &m->params[i];
+    return NULL;
+}
+
+const char *nn_model_arch(const nn_model *m) { return m->arch; }
+int nn_model_classes(const nn_model *m) { return m->n_classes; }
+
+genreid_status nn_model_alloc_grads(nn_model *m, genreid_error *err) {
+    if (m->grad) return GENREID_OK;
+    m->grad = dn_alloc(m->total * sizeof(float));
+    if (!m->grad) return err_set(err, GENREID_E_NOMEM, "nn: out of memory (gradients)");
+    for (size_t i = 0; i < m->n_params; i++)
+        if (m->params[i].kind == NN_PARAM) m->params[i].grad = m->grad + m->offset[i];
+    return GENREID_OK;
+}
+
+void nn_zero_grad(nn_model *m) {
+    if (m->grad) memset(m->grad, 0, m->total * sizeof(float));
+}
+
+void nn_set_frozen(nn_model *m, int frozen) { m->frozen = frozen ? 1 : 0; }
+int nn_get_frozen(const nn_model *m) { return m->frozen; }
+void nn_set_threads(int n) { par_set_threads(n); }
+int nn_get_threads(void) { return par_threads(); }
+
+/* ---------------------------------------------------------------- workspace */
+
+typedef struct block_buf {
+    int H, W, OH, OW;     /* input and output spatial size */
+    float *in, *c1, *a1, *c2, *d, *out;
+    float *g_in, *g_out;  /* grads of in / out (training) */
+} block_buf;
+
+struct nn_workspace {
+    nn_model *m;
+    int N, H, W, training, dropout;
+    uint64_t seed, step;
+    int last_training, last_n, have_forward;
+    dn_ctx ctx;
+    dn_conv conv[MAX_CONV];
+    dn_bn bn[MAX_BN];
+    dn_pool pool;
+    int SH, SW, PH, PW, LH, LW; /* stem conv out, after pool, layer4 out */
+    block_buf blk[MAX_BLOCKS];
+    float *arena;
+    size_t arena_bytes;
+    float *xpad;           /* [N][3][H][W]: eval input when n < N */
+    float *c0, *a0, *p0;   /* stem conv out, bn+relu out, pool out */
+    float *gstem, *gs1, *gs2, *xtmp;
+    /* head, [N][...] plain */
+    float *feat, *hb1, *mask1, *h1d, *z1, *hb2, *mask2, *h2d, *logits;
+    float *mean1, *invstd1, *mean2, *invstd2;
+    int32_t *argmax;
+    float *dlogits, *dh2d, *dh2, *dz1, *dh1d, *dh1, *dfeat;
+};
+
+void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { ws->seed = seed, ws->step = 0; }
+void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
+size_t nn_workspace_bytes(const nn_workspace *ws) {
+    size_t b = ws->arena_bytes + ws->ctx.scratch_bytes;
+    for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes + ws->conv[i].wb_bytes + ws->conv[i].dwb_bytes;
+    return b;
+}
+
+void nn_workspace_free(nn_workspace *ws) {
+    if (!ws) return;
+    for (int i = 0; i < MAX_CONV; i++) dn_conv_free(&ws->conv[i]);
+    for (int i = 0; i < MAX_BN; i++) dn_bn_free(&ws->bn[i]);
+    dn_pool_free(&ws->pool);
+    dn_ctx_free(&ws->ctx);
+    if (ws->arena) dn_free(ws->arena, ws->arena_bytes);
+    free(ws);
+}
+
+/* Carves the arena: pass 1 (base == NULL) only counts. */
+typedef struct carver {
+    char *base;
+    size_t used;
+} carver;
+static void *carve(carver *c, size_t floats) {
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    void *p = c->base ? c->base + c->used : NULL;
+    c->used += bytes;
+    return p;
+}
+
+static void plan(nn_workspace *ws, carver *cv) {
+    nn_model *m = ws->m;
+    size_t N = (size_t)ws->N, F2 = 2 * (size_t)m->feat, C = (size_t)m->n_classes;
+    size_t stem = N * m->conv[m->stem_conv].oc * ws->SH * ws->SW;
+    size_t maxblk = 0;
+    for (int b = 0; b < m->n_blocks; b++) {
+        size_t o = N * m->blk[b].out_c * ws->blk[b].OH * ws->blk[b].OW;
+        size_t i = N * m->blk[b].in_c * ws->blk[b].H * ws->blk[b].W;
+        if (o > maxblk) maxblk = o;
+        if (i > maxblk) maxblk = i;
+    }
+    ws->xpad = carve(cv, N * 3 * ws->H * ws->W);
+    ws->c0 = carve(cv, stem);
+    if (ws->training) {
+        /* every tensor backward reads is kept; forward-only temporaries share grad buffers */
+        ws->gstem = carve(cv, stem);
+        ws->a0 = ws->gstem;
+        ws->p0 = carve(cv, N * m->conv[m->stem_conv].oc * ws->PH * ws->PW);
+        ws->gs1 = carve(cv, maxblk);
+        ws->gs2 = carve(cv, maxblk);
+        ws->xtmp = ws->gs1;
+        float *g[2] = {carve(cv, maxblk), carve(cv, maxblk)};
+        float *in = ws->p0;
+        for (int b = 0; b < m->n_blocks; b++) {
+            block_buf *k = &ws->blk[b];
+            size_t o = N * m->blk[b].out_c * k->OH * k->OW;
+            k->in = in;
+            k->c1 = carve(cv, o);
+            k->a1 = carve(cv, o);
+            k->c2 = carve(cv, o);
+            k->d = m->blk[b].ds_conv >= 0 ? carve(cv, o) : NULL;
+            k->out = carve(cv, o);
+            k->g_in = g[b % 2];
+            k->g_out = g[(b + 1) % 2];
+            in = k->out;
+        }
+    } else {
+        /* eval: in/out ping-pong between A and B; c1/a1 in T1 (BN+ReLU in place), c2 in T2,
+         * the downsample branch in T3; the stem's BN+ReLU runs in place in c0 */
+        float *A = carve(cv, maxblk), *B = carve(cv, maxblk), *T1 = carve(cv, maxblk),
+              *T2 = carve(cv, maxblk), *T3 = carve(cv, maxblk);
+        ws->a0 = ws->c0;
+        ws->p0 = A;
+        for (int b = 0; b < m->n_blocks; b++) {
+            block_buf *k = &ws->blk[b];
+            k->in = b % 2 ? B : A;
+            k->out = b % 2 ? A : B;
+            k->c1 = k->a1 = T1;
+            k->c2 = T2;
+            k->d = T3;
+        }
+        ws->xtmp = T3;
+    }
+    ws->feat = carve(cv, N * F2);
+    ws->hb1 = carve(cv, N * F2);
+    ws->mask1 = carve(cv, N * F2);
+    ws->h1d = carve(cv, N * F2);
+    ws->z1 = carve(cv, N * HEAD_HIDDEN);
+    ws->hb2 = carve(cv, N * HEAD_HIDDEN);
+    ws->mask2 = carve(cv, N * HEAD_HIDDEN);
+    ws->h2d = carve(cv, N * HEAD_HIDDEN);
+    ws->logits = carve(cv, N * C);
+    ws->mean1 = carve(cv, F2);
+    ws->invstd1 = carve(cv, F2);
+    ws->mean2 = carve(cv, HEAD_HIDDEN);
+    ws->invstd2 = carve(cv, HEAD_HIDDEN);
+    ws->argmax = carve(cv, N * (size_t)m->feat);
+    if (ws->training) {
+        ws->dlogits = carve(cv, N * C);
+        ws->dh2d = carve(cv, N * HEAD_HIDDEN);
+        ws->dh2 = carve(cv, N * HEAD_HIDDEN);
+        ws->dz1 = carve(cv, N * HEAD_HIDDEN);
+        ws->dh1d = carve(cv, N * F2);
+        ws->dh1 = carve(cv, N * F2);
+        ws->dfeat = carve(cv, N * F2);
+    }
+}
+
+nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, int training,
+                               genreid_error *err) {
+    if (!m) {
+        err_set(err, GENREID_E_INVALID, "nn: no model");
+        return NULL;
+    }
+    if (batch < 1 || batch > 4096 || height < 32 || width < 32 || height > 4096 || width > 4096 ||
+        (training && batch < 2)) {
+        err_set(err, GENREID_E_INVALID,
+                "nn: workspace batch %d (1..4096, >= 2 to train) or size %dx%d (32..4096) out of range",
+                batch, height, width);
+        return NULL;
+    }
+    par_enter();
+    nn_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws) {
+        err_set(err, GENREID_E_NOMEM, "nn: out of memory");
+        return NULL;
+    }
+    ws->m = m, ws->N = batch, ws->H = height, ws->W = width, ws->training = training ? 1 : 0;
+    ws->dropout = 1;
+    if (training && nn_model_alloc_grads(m, err)) goto fail;
+    if (dn_ctx_init(&ws->ctx, err)) goto fail;
+    ws->SH = (height - 1) / 2 + 1, ws->SW = (width - 1) / 2 + 1; /* 7x7 s2 p3 */
+    ws->PH = maxpool_out_size(ws->SH), ws->PW = maxpool_out_size(ws->SW);
+    int h = ws->PH, w = ws->PW;
+    for (int b = 0; b < m->n_blocks; b++) {
+        int s = m->blk[b].stride;
+        ws->blk[b].H = h, ws->blk[b].W = w;
+        h = (h + 2 - 3) / s + 1, w = (w + 2 - 3) / s + 1;
+        ws->blk[b].OH = h, ws->blk[b].OW = w;
+    }
+    ws->LH = h, ws->LW = w;
+    carver cv = {NULL, 0};
+    plan(ws, &cv);
+    ws->arena_bytes = cv.used;
+    ws->arena = dn_alloc(ws->arena_bytes);
+    if (!ws->arena) {
+        err_set(err, GENREID_E_NOMEM, "nn: out of memory (%zu MiB of activations)", ws->arena_bytes >> 20);
+        goto fail;
+    }
+    cv = (carver){(char *)ws->arena, 0};
+    plan(ws, &cv);
+
+    int N = batch, T = ws->training;
+#define P(i) (m->params[i].data)
+#define G(i) (T && m->params[i].grad ? m->params[i].grad : NULL)
+    conv_def *sc = &m->conv[m->stem_conv];
+    bn_def *sb = &m->bn[m->stem_bn];
+    if (dn_conv_init(&ws->ctx, &ws->conv[m->stem_conv], N, 3, height, width, sc->oc, 7, 2, 3, 1, T,
+                     P(sc->w), G(sc->w), ws->xpad, ws->c0, NULL, T ? ws->gstem : NULL, err))
+        goto fail;
+    if (dn_bn_init(&ws->ctx, &ws->bn[m->stem_bn], N, sb->c, ws->SH, ws->SW, 1, T, ws->c0, ws->a0,
+                   P(sb->w), P(sb->b), P(sb->rm), P(sb->rv), T ? ws->gstem : NULL, T ? ws->gstem : NULL, err))
+        goto fail;
+    if (dn_pool_init(&ws->ctx, &ws->pool, N, sb->c, ws->SH, ws->SW, T, ws->a0, ws->p0, T ? ws->gstem : NULL,
+                     T ? ws->blk[0].g_in : NULL, err))
+        goto fail;
+    for (int b = 0; b < m->n_blocks; b++) {
+        block_def *d = &m->blk[b];
+        block_buf *k = &ws->blk[b];
+        conv_def *c1 = &m->conv[d->conv1], *c2 = &m->conv[d->conv2];
+        bn_def *b1 = &m->bn[d->bn1], *b2 = &m->bn[d->bn2];
+        if (dn_conv_init(&ws->ctx, &ws->conv[d->conv1], N, d->in_c, k->H, k->W, d->out_c, 3, d->stride, 1, 0,
+                         T, P(c1->w), G(c1->w), k->in, k->c1, T ? k->g_in : NULL, T ? ws->gs2 : NULL, err) ||
+            dn_bn_init(&ws->ctx, &ws->bn[d->bn1], N, d->out_c, k->OH, k->OW, 1, T, k->c1, k->a1, P(b1->w),
+                       P(b1->b), P(b1->rm), P(b1->rv), T ? ws->gs2 : NULL, T ? ws->gs2 : NULL, err) ||
+            dn_conv_init(&ws->ctx, &ws->conv[d->conv2], N, d->out_c, k->OH, k->OW, d->out_c, 3, 1, 1, 0, T,
+                         P(c2->w), G(c2->w), k->a1, k->c2, T ? ws->gs2 : NULL, T ? ws->gs1 : NULL, err) ||
+            dn_bn_init(&ws->ctx, &ws->bn[d->bn2], N, d->out_c, k->OH, k->OW, 0, T, k->c2, k->out, P(b2->w),
+                       P(b2->b), P(b2->rm), P(b2->rv), T ? ws->gs1 : NULL, T ? k->g_out : NULL, err))
+            goto fail;
+        if (d->ds_conv >= 0) {
+            conv_def *c3 = &m->conv[d->ds_conv];
+            bn_def *b3 = &m->bn[d->ds_bn];
+            if (dn_conv_init(&ws->ctx, &ws->conv[d->ds_conv], N, d->in_c, k->H, k->W, d->out_c, 1, d->stride,
+                             0, 0, T, P(c3->w), G(c3->w), k->in, k->d, T ? ws->gs2 : NULL, T ? ws->gs1 : NULL,
+                             err) ||
+                dn_bn_init(&ws->ctx, &ws->bn[d->ds_bn], N, d->out_c, k->OH, k->OW, 0, T, k->d, ws->xtmp,
+                           P(b3->w), P(b3->b), P(b3->rm), P(b3->rv), T ? ws->gs1 : NULL, T ? k->g_out : NULL,
+                           err))
+                goto fail;
+        }
+    }
+#undef P
+#undef G
+    if (dn_ctx_finish(&ws->ctx, err)) goto fail;
+    return ws;
+fail:
+    nn_workspace_free(ws);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- elementwise (parallel) */
+
+typedef struct ew_args {
+    float *a;
+    const float *b;
+} ew_args;
+
+static void add_relu_part(void *arg, size_t i0, size_t i1) {
+    ew_args *e = arg;
+    for (size_t i = i0; i < i1; i++) {
+        float v = e->a[i] + e->b[i];
+        e->a[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+static void relu_mask_part(void *arg, size_t i0, size_t i1) { /* a = grad, b = relu output */
+    ew_args *e = arg;
+    for (size_t i = i0; i < i1; i++)
+        if (!(e->b[i] > 0.0f)) e->a[i] = 0.0f;
+}
+static void add_part(void *arg, size_t i0, size_t i1) {
+    ew_args *e = arg;
+    for (size_t i = i0; i < i1; i++) e->a[i] += e->b[i];
+}
+static void ew(void (*fn)(void *, size_t, size_t), float *a, const float *b, size_t n) {
+    ew_args e = {a, b};
+    par_for(n, fn, &e);
+}
+
+/* torch BatchNorm: running = (1 - momentum) running + momentum batch, var unbiased */
+static void bn_update_running(nn_model *m, const bn_def *d, const float *mean, const float *var, size_t cnt) {
+    float *rm = m->params[d->rm].data, *rv = m->params[d->rv].data;
+    double corr = cnt > 1 ? (double)cnt / (double)(cnt - 1) : 1.0;
+    for (int c = 0; c < d->c; c++) {
+        rm[c] = (float)((1.0 - NN_BN_MOMENTUM) * rm[c] + NN_BN_MOMENTUM * (double)mean[c]);
+        rv[c] = (float)((1.0 - NN_BN_MOMENTUM) * rv[c] + NN_BN_MOMENTUM * (double)var[c] * corr);
+    }
+    m->params[d->nbt].data[0] += 1.0f;
+}
+
+static genreid_status bn_fwd(nn_workspace *ws, int idx, int training, genreid_error *err) {
+    dn_bn *b = &ws->bn[idx];
+    genreid_status rc = dn_exec(&ws->ctx, training ? &b->fwd_train : &b->fwd_eval, err);
+    if (!rc && training)
+        bn_update_running(ws->m, &ws->m->bn[idx], b->mean, b->var, (size_t)b->N * b->H * b->W);
+    return rc;
+}
+
+static genreid_status bn_bwd(nn_workspace *ws, int idx, genreid_error *err) {
+    dn_bn *b = &ws->bn[idx];
+    bn_def *d = &ws->m->bn[idx];
+    genreid_status rc = dn_exec(&ws->ctx, &b->bwd, err);
+    if (rc) return rc;
+    float *gw = ws->m->params[d->w].grad, *gb = ws->m->params[d->b].grad;
+    for (int c = 0; c < d->c; c++) gw[c] += b->dscale[c], gb[c] += b->dshift[c];
+    return GENREID_OK;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, float *logits,
+                          int training, genreid_error *err) {
+    genreid_status rc;
+    if (!m || !ws || !x || ws->m != m) return err_set(err, GENREID_E_INVALID, "nn: forward without model, workspace or input");
+    if (training && !ws->training)
+        return err_set(err, GENREID_E_INVALID, "nn: training forward on an inference workspace");
+    if (n < 1 || n > ws->N || (training && n != ws->N))
+        return err_set(err, GENREID_E_INVALID, "nn: batch of %d images for a workspace of %d%s", n, ws->N,
+                       training ? " (training needs a full batch)" : "");
+    par_enter();
+    ws->have_forward = 0;
+    size_t N = (size_t)ws->N, per = 3 * (size_t)ws->H * ws->W;
+    int stem_idx = m->stem_conv;
+    if (n == ws->N) {
+        dn_set(&ws->conv[stem_idx].fwd, DNNL_ARG_SRC, (void *)x);
+        dn_set(&ws->conv[stem_idx].bwd_w, DNNL_ARG_SRC, (void *)x);
+    } else {
+        memcpy(ws->xpad, x, (size_t)n * per * sizeof(float));
+        memset(ws->xpad + (size_t)n * per, 0, (N - n) * per * sizeof(float));
+        dn_set(&ws->conv[stem_idx].fwd, DNNL_ARG_SRC, ws->xpad);
+    }
+    if ((rc = dn_conv_forward(&ws->ctx, &ws->conv[stem_idx], err))) return rc;
+    if ((rc = bn_fwd(ws, m->stem_bn, training, err))) return rc;
+    if ((rc = dn_exec(&ws->ctx, &ws->pool.fwd, err))) return rc;
+    for (int b = 0; b < m->n_blocks; b++) {
+        block_def *d = &m->blk[b];
+        block_buf *k = &ws->blk[b];
+        size_t o = N * d->out_c * k->OH * k->OW;
+        if ((rc = dn_conv_forward(&ws->ctx, &ws->conv[d->conv1], err)) || (rc = bn_fwd(ws, d->bn1, training, err)) ||
+            (rc = dn_conv_forward(&ws->ctx, &ws->conv[d->conv2], err)) || (rc = bn_fwd(ws, d->bn2, training, err)))
+            return rc;
+        if (d->ds_conv >= 0) {
+            if ((rc = dn_conv_forward(&ws->ctx, &ws->conv[d->ds_conv], err)) ||
+                (rc = bn_fwd(ws, d->ds_bn, training, err)))
+                return rc;
+            ew(add_relu_part, k->out, ws->xtmp, o);
+        } else {
+            ew(add_relu_part, k->out, k->in, o);
+        }
+    }
+    /* head */
+    int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
+    const float *L4 = ws->blk[m->n_blocks - 1].out;
+    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, 16);
+    bn_def *h1 = &m->hbn1, *h2 = &m->hbn2;
+#define P(i) (m->params[i].data)
+    batchnorm_forward(ws->hb1, ws->mean1, ws->invstd1, ws->feat, P(h1->w), P(h1->b), training ? P(h1->rm) : P(h1->rm),
+                      P(h1->rv), Nn, F2, 1, training);
+    int drop = training && ws->dropout;
+    uint64_t base = ws->step << 32;
+    if (drop) dropout_forward(ws->h1d, ws->mask1, ws->hb1, N * F2, 0.25f, ws->seed, base);
+    else memcpy(ws->h1d, ws->hb1, N * F2 * sizeof(float));
+    linear_forward(ws->z1, ws->h1d, P(m->hlin1), NULL, Nn, F2, HEAD_HIDDEN);
+    relu_forward(ws->z1, ws->z1, N * HEAD_HIDDEN);
+    batchnorm_forward(ws->hb2, ws->mean2, ws->invstd2, ws->z1, P(h2->w), P(h2->b), P(h2->rm), P(h2->rv), Nn,
+                      HEAD_HIDDEN, 1, training);
+    if (drop) dropout_forward(ws->h2d, ws->mask2, ws->hb2, N * HEAD_HIDDEN, 0.5f, ws->seed, base + (1ull << 31));
+    else memcpy(ws->h2d, ws->hb2, N * HEAD_HIDDEN * sizeof(float));
+    linear_forward(ws->logits, ws->h2d, P(m->hlin2), NULL, Nn, HEAD_HIDDEN, C);
+    if (training) {
+        P(h1->nbt)[0] += 1.0f;
+        P(h2->nbt)[0] += 1.0f;
+        ws->step++;
+    }
+#undef P
+    if (logits) memcpy(logits, ws->logits, (size_t)n * C * sizeof(float));
+    ws->last_training = training, ws->last_n = n, ws->have_forward = 1;
+    return GENREID_OK;
+}
+
+/* ---------------------------------------------------------------- loss + backward */
+
+void nn_softmax(const float *logits, int n, int C, float *probs) {
+    for (int i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * C;
+        float *p = probs + (size_t)i * C;
+        float mx = l[0];
+        for (int c = 1; c < C; c++) mx = l[c] > mx ? l[c] : mx;
+        double s = 0.0;
+        for (int c = 0; c < C; c++) s += exp((double)l[c] - mx);
+        for (int c = 0; c < C; c++) p[c] = (float)(exp((double)l[c] - mx) / s);
+    }
+}
+
+float nn_cross_entropy(const float *logits, const int *labels, int n, int C, float *dlogits) {
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * C;
+        float mx = l[0];
+        for (int c = 1; c < C; c++) mx = l[c] > mx ? l[c] : mx;
+        double s = 0.0;
+        for (int c = 0; c < C; c++) s += exp((double)l[c] - mx);
+        double lse = log(s) + mx;
+        total += lse - l[labels[i]];
+        if (dlogits)
+            for (int c = 0; c < C; c++)
+                dlogits[(size_t)i * C + c] = (float)((exp((double)l[c] - lse) - (c == labels[i])) / n);
+    }
+    return (float)(total / n);
+}
+
+genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels, float *loss,
+                                genreid_error *err) {
+    genreid_status rc;
+    if (!m || !ws || !labels || ws->m != m) return err_set(err, GENREID_E_INVALID, "nn: backward without model, workspace or labels");
+    if (!ws->training || !ws->have_forward || !ws->last_training)
+        return err_set(err, GENREID_E_INVALID, "nn: backward needs a training forward first");
+    int N = ws->N, C = m->n_classes, F = m->feat, F2 = 2 * F;
+    for (int i = 0; i < N; i++)
+        if (labels[i] < 0 || labels[i] >= C) return err_set(err, GENREID_E_INVALID, "nn: label %d out of range 0..%d", labels[i], C - 1);
+    par_enter();
+    float l = nn_cross_entropy(ws->logits, labels, N, C, ws->dlogits);
+    if (loss) *loss = l;
+    ws->have_forward = 0; /* backward consumes the forward's tensors once */
+#define P(i) (m->params[i].data)
+#define GR(i) (m->params[i].grad)
+    size_t nh = (size_t)N * HEAD_HIDDEN, nf = (size_t)N * F2;
+    memset(ws->dh2d, 0, nh * sizeof(float));
+    linear_backward(ws->dh2d, GR(m->hlin2), NULL, ws->dlogits, ws->h2d, P(m->hlin2), N, HEAD_HIDDEN, C);
+    memset(ws->dh2, 0, nh * sizeof(float));
+    if (ws->dropout) dropout_backward(ws->dh2, ws->dh2d, ws->mask2, nh);
+    else memcpy(ws->dh2, ws->dh2d, nh * sizeof(float));
+    memset(ws->dz1, 0, nh * sizeof(float));
+    /* BN1d backward into dz1, then the ReLU mask (z1 holds the ReLU output) */
+    batchnorm_backward(ws->dz1, GR(m->hbn2.w), GR(m->hbn2.b), ws->dh2, ws->z1, ws->mean2, ws->invstd2,
+                       P(m->hbn2.w), N, HEAD_HIDDEN, 1);
+    for (size_t i = 0; i < nh; i++)
+        if (!(ws->z1[i] > 0.0f)) ws->dz1[i] = 0.0f;
+    memset(ws->dh1d, 0, nf * sizeof(float));
+    linear_backward(ws->dh1d, GR(m->hlin1), NULL, ws->dz1, ws->h1d, P(m->hlin1), N, F2, HEAD_HIDDEN);
+    memset(ws->dh1, 0, nf * sizeof(float));
+    if (ws->dropout) dropout_backward(ws->dh1, ws->dh1d, ws->mask1, nf);
+    else memcpy(ws->dh1, ws->dh1d, nf * sizeof(float));
+    memset(ws->dfeat, 0, nf * sizeof(float));
+    batchnorm_backward(ws->dfeat, GR(m->hbn1.w), GR(m->hbn1.b), ws->dh1, ws->feat, ws->mean1, ws->invstd1,
+                       P(m->hbn1.w), N, F2, 1);
+    block_buf *last = &ws->blk[m->n_blocks - 1];
+    size_t hw = (size_t)ws->LH * ws->LW;
+    memset(last->g_out, 0, (size_t)N * F * hw * sizeof(float));
+    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, 16);
+#undef P
+#undef GR
+    /* body, last block first */
+    for (int b = m->n_blocks - 1; b >= 0; b--) {
+        block_def *d = &m->blk[b];
+        block_buf *k = &ws->blk[b];
+        int wgrad = !(m->frozen && m->conv[d->conv1].group < 2);
+        size_t o = (size_t)N * d->out_c * k->OH * k->OW;
+        ew(relu_mask_part, k->g_out, k->out, o);
+        if ((rc = bn_bwd(ws, d->bn2, err)) || (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->conv2], 1, wgrad, err)) ||
+            (rc = bn_bwd(ws, d->bn1, err)) || (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->conv1], 1, wgrad, err)))
+            return rc;
+        size_t i = (size_t)N * d->in_c * k->H * k->W;
+        if (d->ds_conv >= 0) {
+            if ((rc = bn_bwd(ws, d->ds_bn, err)) || (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->ds_conv], 1, wgrad, err)))
+                return rc;
+            ew(add_part, k->g_in, ws->gs2, i);
+        } else {
+            ew(add_part, k->g_in, k->g_out, i);
+        }
+    }
+    if ((rc = dn_exec(&ws->ctx, &ws->pool.bwd, err))) return rc;
+    if ((rc = bn_bwd(ws, m->stem_bn, err))) return rc;
+    int wgrad = !m->frozen;
+    return dn_conv_backward(&ws->ctx, &ws->conv[m->stem_conv], 0, wgrad, err);
+}
+
+/* ---------------------------------------------------------------- inspection */
+
+genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name, float *out,
+                                       size_t cap, size_t *count, genreid_error *err) {
+    const nn_model *m = ws->m;
+    size_t N = (size_t)ws->N;
+    const float *src = NULL;
+    int C = 0, H = 1, W = 1, blocked = 0;
+    if (!ws->have_forward && !(ws->last_n && !ws->training))
+        return err_set(err, GENREID_E_INVALID, "nn: no forward to inspect");
+    if (!strcmp(name, "pool")) src = ws->feat, C = 2 * m->feat;
+    else if (!strcmp(name, "head1")) src = ws->z1, C = HEAD_HIDDEN;
+    else if (!strcmp(name, "logits")) src = ws->logits, C = m->n_classes;
+    else if (!strcmp(name, "stem")) src = ws->p0, C = m->conv[m->stem_conv].oc, H = ws->PH, W = ws->PW, blocked = 1;
+    else if (!strncmp(name, "layer", 5) && name[5] >= '1' && name[5] <= '4' && !name[6]) {
+        int stage = name[5] - '1', last = -1;
+        for (int b = 0; b < m->n_blocks; b++)
+            if (m->blk[b].stage == stage) last = b;
+        if (!ws->training && stage != 3)
+            return err_set(err, GENREID_E_UNSUPPORTED, "nn: an inference workspace keeps only layer4");
+        src = ws->blk[last].out, C = m->blk[last].out_c, H = ws->blk[last].OH, W = ws->blk[last].OW, blocked = 1;
+    } else {
+        return err_set(err, GENREID_E_INVALID, "nn: no activation named %s", name);
+    }
+    if (!ws->training && !strcmp(name, "stem"))
+        return err_set(err, GENREID_E_UNSUPPORTED, "nn: an inference workspace keeps only layer4");
+    size_t n = N * C * H * W;
+    if (count) *count = n;
+    if (cap < n) return err_set(err, GENREID_E_LIMIT, "nn: %s needs %zu floats", name, n);
+    if (!blocked) {
+        memcpy(out, src, n * sizeof(float));
+        return GENREID_OK;
+    }
+    /* nChw16c → NCHW */
+    for (size_t i = 0; i < N; i++)
+        for (int c = 0; c < C; c++)
+            for (int hw = 0; hw < H * W; hw++)
+                out[(i * C + c) * H * W + hw] = src[((i * (C / 16) + c / 16) * H * W + hw) * 16 + c % 16];
+    return GENREID_OK;
+}
+
