@@ -1,0 +1,122 @@
+/* cli/cmd_serve.c — `genreid serve`: the web demo and JSON API (src/serve/serve.h) until SIGINT or
+ * SIGTERM, then a graceful stop (no new connections, in-flight requests finish, exit 0).
+ * Access log and messages on stderr. Leaves out: daemonising, TLS (put a reverse proxy in front).
+ *
+ * The prediction engine is plugged in by open_backend() below; until the real engine lands it
+ * reports that none is linked, and the server is exercised by tests/serve/test_serve.c with a fake
+ * backend. */
+#include "cli/cli.h"
+#include "serve/serve.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Fills *be with the prediction engine for `model` (NULL: the default model) using `threads`
+ * threads, and *close_fn with what frees it. The lead wires the real engine here. */
+static genreid_status open_backend(const char *model, int threads, serve_backend *be,
+                                   void (**close_fn)(void *ctx), genreid_error *err) {
+    (void)model; (void)threads;
+    memset(be, 0, sizeof *be);
+    *close_fn = NULL;
+    return err_set(err, GENREID_E_UNSUPPORTED, "serve: no prediction engine is linked into this build yet");
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "Usage: genreid serve [options]\n"
+            "Serves the genreid web page and JSON API until Ctrl-C (or SIGTERM).\n\n"
+            "  -H, --host ADDR        address to bind (default 127.0.0.1: this machine only)\n"
+            "  -p, --port N           TCP port (default 8080; 0 = any free port)\n"
+            "  -m, --model FILE       model to serve (default: the built-in one)\n"
+            "  -t, --threads N        predictions run at once; more get 503 (default 2)\n"
+            "  -u, --max-upload MB    largest upload in MiB (default 50)\n"
+            "  -T, --timeout S        close connections idle for S seconds (default 30)\n"
+            "  -q, --quiet            no access log\n"
+            "  -h, --help             this help\n\n"
+            "API: GET / (page), GET /api/health, GET /api/model, GET /api/examples[/NAME],\n"
+            "     POST /api/predict and POST /api/spectrogram (multipart field \"file\" or a raw\n"
+            "     image/* or audio/* body). Errors are JSON {\"error\": \"...\"}.\n");
+}
+
+static void log_stderr(void *ctx, const char *line) {
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}
+
+static int run(int argc, char **argv) {
+    serve_config cfg;
+    serve_config_default(&cfg);
+    const char *model = NULL;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        long v;
+        double d;
+#define VALUE() (i + 1 < argc ? argv[++i] : NULL)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "-H") || !strcmp(a, "--host")) {
+            if (!(cfg.host = VALUE()) || !*cfg.host) return cli_usage_error("serve", "%s needs an address", a);
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--port")) {
+            if (cli_parse_int(VALUE(), &v) || v < 0 || v > 65535)
+                return cli_usage_error("serve", "%s needs a port number 0..65535", a);
+            cfg.port = (int)v;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            if (!(model = VALUE())) return cli_usage_error("serve", "%s needs a file", a);
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (cli_parse_int(VALUE(), &v) || v < 1 || v > 256)
+                return cli_usage_error("serve", "%s needs a number 1..256", a);
+            cfg.max_inflight = (int)v;
+        } else if (!strcmp(a, "-u") || !strcmp(a, "--max-upload")) {
+            if (cli_parse_double(VALUE(), &d) || !(d > 0) || d > 4096)
+                return cli_usage_error("serve", "%s needs a size in MiB, above 0 and at most 4096", a);
+            cfg.max_upload_bytes = (size_t)(d * 1048576.0);
+            if (cfg.max_upload_bytes < 1) cfg.max_upload_bytes = 1;
+        } else if (!strcmp(a, "-T") || !strcmp(a, "--timeout")) {
+            if (cli_parse_int(VALUE(), &v) || v < 1 || v > 86400)
+                return cli_usage_error("serve", "%s needs seconds 1..86400", a);
+            cfg.timeout_s = (unsigned)v;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else {
+            return cli_usage_error("serve", "unknown option '%s'", a);
+        }
+#undef VALUE
+    }
+    if (!quiet) cfg.log = log_stderr;
+
+    genreid_error err;
+    err_clear(&err);
+    serve_backend be;
+    void (*close_fn)(void *) = NULL;
+    if (open_backend(model, cfg.max_inflight, &be, &close_fn, &err)) {
+        cli_error("%s", err.message);
+        return 1;
+    }
+    serve_server *s = serve_start(&cfg, &be, &err);
+    if (!s) {
+        cli_error("%s", err.message);
+        if (close_fn) close_fn(be.ctx);
+        return 1;
+    }
+    int v6 = strchr(cfg.host, ':') != NULL;
+    fprintf(stderr, "genreid serve: listening on http://%s%s%s:%d/ (Ctrl-C stops)\n", v6 ? "[" : "", cfg.host,
+            v6 ? "]" : "", serve_port(s));
+    while (!cli_interrupted) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "genreid serve: stopping; finishing %d request(s) in flight\n", serve_inflight(s));
+    int left = serve_stop(s);
+    if (close_fn) close_fn(be.ctx);
+    if (left) {
+        cli_error("serve: %d request(s) did not finish in time", left);
+        return 1;
+    }
+    return 0;
+}
+
+const cli_command cli_cmd_serve = {"serve", "web demo and JSON API (libmicrohttpd)", run};

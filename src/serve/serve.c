@@ -1,0 +1,585 @@
+/* serve/serve.c — see serve.h. libmicrohttpd 0.9.75 in thread-per-connection mode with an
+ * internal polling thread; MHD_USE_ITC so that MHD_quiesce_daemon works for the graceful stop.
+ *
+ * MHD calls the access handler once when a request's headers are in (*con_cls == NULL), once per
+ * piece of body (upload_data != NULL; no response may be queued then), and once at the end.
+ * Every check that needs no body (route, method, Content-Type, Content-Length, free slot) runs in
+ * the first call, before a byte of the body is buffered. */
+#include "serve/serve.h"
+#include "serve/assets.h"
+#include "serve/jsonbuf.h"
+#include "serve/multipart.h"
+#include "core/error.h"
+
+#include <microhttpd.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A request refused from its headers while a body follows: when the body is this small the server
+ * reads and drops it before answering. Closing a socket that still holds unread bytes makes Linux
+ * send RST, and an RST can destroy the answer before the client reads it; for larger bodies the
+ * answer goes at once (MHD then closes) so that nobody waits for a big upload to be refused. */
+#define DEFER_BODY_MAX (64 * 1024)
+
+enum route { R_NONE, R_ASSET, R_HEALTH, R_MODEL, R_EXAMPLES, R_EXAMPLE, R_PREDICT, R_SPECTROGRAM };
+
+struct serve_server {
+    struct MHD_Daemon *daemon;
+    serve_config cfg;
+    serve_backend be;
+    char host[256];
+    struct sockaddr_storage addr;
+    int port;
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    int inflight;         /* requests between their headers and their completion */
+    int slots_used;       /* of cfg.max_inflight */
+    atomic_int stopping;
+    char mhd_error[256];  /* MHD's last log message, for serve_start's error */
+};
+
+typedef struct request {
+    serve_server *s;
+    enum route route;
+    const serve_asset *asset;
+    const serve_example *example;
+    int has_slot;
+    unsigned char *body;      /* [len], cap bytes allocated, cap <= max_upload_bytes */
+    size_t len, cap;
+    int too_large;            /* a chunked body went over the limit: the rest is dropped */
+    size_t dropped;           /* bytes read and dropped (over the limit, or a deferred error) */
+    unsigned deferred_status; /* error decided from the headers, sent once the small body is in */
+    const char *deferred_allow;
+    char deferred_msg[GENREID_ERROR_MESSAGE_MAX];
+    char content_type[256];
+    unsigned status;          /* what was sent, for the access log */
+    size_t resp_bytes;
+    double t0_ms;
+    char method[16];
+    char path[200];
+} request;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void serve_config_default(serve_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = "127.0.0.1";
+    cfg->port = 8080;
+    cfg->max_upload_bytes = (size_t)50 << 20;
+    cfg->max_inflight = 2;
+    cfg->max_connections = 64;
+    cfg->timeout_s = 30;
+    cfg->drain_timeout_s = 60;
+}
+
+static void logf_(serve_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(serve_server *s, const char *fmt, ...) {
+    if (!s->cfg.log) return;
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_ctx, line);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    serve_server *s = cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    memcpy(s->mhd_error, msg, n + 1);
+    logf_(s, "serve: libmicrohttpd: %s", msg);
+}
+
+static int slot_acquire(serve_server *s) {
+    int ok;
+    pthread_mutex_lock(&s->mu);
+    ok = s->slots_used < s->cfg.max_inflight;
+    if (ok) s->slots_used++;
+    pthread_mutex_unlock(&s->mu);
+    return ok ? 0 : -1;
+}
+
+static void slot_release(request *r) {
+    if (!r->has_slot) return;
+    pthread_mutex_lock(&r->s->mu);
+    r->s->slots_used--;
+    pthread_mutex_unlock(&r->s->mu);
+    r->has_slot = 0;
+}
+
+/* Queues a response built from data (copied or freed per mode) with the common headers. */
+static enum MHD_Result respond(struct MHD_Connection *c, request *r, unsigned status, const char *ctype,
+                               void *data, size_t len, enum MHD_ResponseMemoryMode mode,
+                               const char *hname, const char *hvalue) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, mode);
+    if (!resp) {
+        if (mode == MHD_RESPMEM_MUST_FREE) free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->route == R_ASSET ? "no-cache" : "no-store");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (r->route == R_ASSET)   /* the page loads only its own files and talks only to this server */
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; "
+                                "form-action 'none'; frame-ancestors 'none'");
+    if (hname) MHD_add_response_header(resp, hname, hvalue);
+    if (atomic_load(&r->s->stopping)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    r->status = status;
+    r->resp_bytes = len;
+    return ret;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *c, request *r, unsigned status, jbuf *b,
+                                    const char *hname, const char *hvalue) {
+    size_t n;
+    char *d = jbuf_take(b, &n);
+    if (!d) return MHD_NO;
+    return respond(c, r, status, "application/json", d, n, MHD_RESPMEM_MUST_FREE, hname, hvalue);
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, unsigned status,
+                                     const char *allow, const char *msg) {
+    jbuf b = {0};
+    jbuf_puts(&b, "{\"error\":");
+    jbuf_json_string(&b, msg);
+    jbuf_puts(&b, "}\n");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED) return respond_json(c, r, status, &b, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) return respond_json(c, r, status, &b, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return respond_json(c, r, status, &b, NULL, NULL);
+}
+
+/* An error decided from the headers alone: sent now, or after a small body was read (see
+ * DEFER_BODY_MAX). body_len is the Content-Length, or (size_t)-1 when chunked/unknown, 0 if none. */
+static enum MHD_Result fail_early(struct MHD_Connection *c, request *r, size_t body_len, unsigned status,
+                                  const char *allow, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static enum MHD_Result fail_early(struct MHD_Connection *c, request *r, size_t body_len, unsigned status,
+                                  const char *allow, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->deferred_msg, sizeof r->deferred_msg, fmt, ap);
+    va_end(ap);
+    slot_release(r);
+    if (body_len == 0 || body_len > DEFER_BODY_MAX) return respond_error(c, r, status, allow, r->deferred_msg);
+    r->deferred_status = status;
+    r->deferred_allow = allow;
+    return MHD_YES;
+}
+
+static unsigned http_status_of(genreid_status st) {
+    switch (st) {
+    case GENREID_E_FORMAT:
+    case GENREID_E_INVALID: return MHD_HTTP_BAD_REQUEST;
+    case GENREID_E_UNSUPPORTED: return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    case GENREID_E_LIMIT: return MHD_HTTP_PAYLOAD_TOO_LARGE;
+    case GENREID_E_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static enum route match_route(serve_server *s, const char *url, request *r) {
+    for (size_t i = 0; i < serve_n_assets; i++)
+        if (!strcmp(url, serve_assets[i].url_path)) {
+            r->asset = &serve_assets[i];
+            return R_ASSET;
+        }
+    if (!strcmp(url, "/api/health")) return R_HEALTH;
+    if (!strcmp(url, "/api/model")) return R_MODEL;
+    if (!strcmp(url, "/api/examples")) return R_EXAMPLES;
+    if (!strcmp(url, "/api/predict")) return R_PREDICT;
+    if (!strcmp(url, "/api/spectrogram")) return R_SPECTROGRAM;
+    if (!strncmp(url, "/api/examples/", 14) && s->be.examples) {
+        size_t n = 0;
+        const serve_example *ex = s->be.examples(s->be.ctx, &n);
+        for (size_t i = 0; ex && i < n; i++)
+            if (ex[i].name && !strcmp(url + 14, ex[i].name)) {
+                r->example = &ex[i];
+                return R_EXAMPLE;
+            }
+    }
+    return R_NONE;
+}
+
+static const char *kind_name(const char *content_type) {
+    media_kind k = media_kind_of(content_type);
+    return k == MEDIA_IMAGE ? "image" : k == MEDIA_AUDIO ? "audio" : "other";
+}
+
+static enum MHD_Result handle_get(struct MHD_Connection *c, request *r) {
+    serve_server *s = r->s;
+    jbuf b = {0};
+    switch (r->route) {
+    case R_ASSET:
+        return respond(c, r, MHD_HTTP_OK, r->asset->content_type, (void *)r->asset->data, r->asset->len,
+                       MHD_RESPMEM_PERSISTENT, NULL, NULL);
+    case R_HEALTH:
+        jbuf_puts(&b, "{\"status\":\"ok\"}\n");
+        return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
+    case R_MODEL: {
+        const char *m = s->be.model_json(s->be.ctx);
+        if (!m) return respond_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "model: no description");
+        return respond(c, r, MHD_HTTP_OK, "application/json", (void *)m, strlen(m), MHD_RESPMEM_MUST_COPY,
+                       NULL, NULL);
+    }
+    case R_EXAMPLES: {
+        size_t n = 0;
+        const serve_example *ex = s->be.examples ? s->be.examples(s->be.ctx, &n) : NULL;
+        jbuf_puts(&b, "[");
+        for (size_t i = 0; ex && i < n; i++) {
+            jbuf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            jbuf_json_string(&b, ex[i].name);
+            jbuf_puts(&b, ",\"content_type\":");
+            jbuf_json_string(&b, ex[i].content_type);
+            jbuf_printf(&b, ",\"kind\":\"%s\",\"bytes\":%zu}", kind_name(ex[i].content_type), ex[i].len);
+        }
+        jbuf_puts(&b, "]\n");
+        return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
+    }
+    case R_EXAMPLE:
+        return respond(c, r, MHD_HTTP_OK, r->example->content_type ? r->example->content_type : "application/octet-stream",
+                       (void *)r->example->data, r->example->len, MHD_RESPMEM_PERSISTENT, NULL, NULL);
+    default:
+        return respond_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "not found");
+    }
+}
+
+/* Appends "timing_ms" to the backend's JSON object. */
+static enum MHD_Result respond_prediction(struct MHD_Connection *c, request *r, char *json, double ms) {
+    size_t n = strlen(json);
+    while (n && (json[n - 1] == ' ' || json[n - 1] == '\n' || json[n - 1] == '\r' || json[n - 1] == '\t')) n--;
+    if (n < 2 || json[0] != '{' || json[n - 1] != '}') {
+        free(json);
+        return respond_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "predict: backend returned no JSON object");
+    }
+    size_t k = n - 1;   /* is the object empty? */
+    while (k > 1 && (json[k - 1] == ' ' || json[k - 1] == '\n')) k--;
+    jbuf b = {0};
+    jbuf_append(&b, json, n - 1);
+    jbuf_printf(&b, "%s\"timing_ms\":%.3f}\n", k == 1 ? "" : ",", ms);
+    free(json);
+    return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
+}
+
+static enum MHD_Result handle_upload(struct MHD_Connection *c, request *r) {
+    serve_server *s = r->s;
+    if (r->too_large)
+        return respond_error(c, r, MHD_HTTP_PAYLOAD_TOO_LARGE, NULL, "upload: body over the limit");
+    const void *data = r->body;
+    size_t len = r->len;
+    const char *ctype = r->content_type;
+    const char *filename = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "filename");
+    multipart_part part;
+    genreid_error err;
+    err_clear(&err);
+    char msg[GENREID_ERROR_MESSAGE_MAX];
+    if (media_kind_of(ctype) == MEDIA_MULTIPART) {
+        if (multipart_find_file(r->body, r->len, ctype, "file", &part, &err)) {
+            slot_release(r);
+            return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, err.message);
+        }
+        data = part.data;
+        len = part.len;
+        ctype = part.content_type[0] ? part.content_type : "application/octet-stream";
+        filename = part.filename[0] ? part.filename : NULL;
+        media_kind k = media_kind_of(ctype);
+        if (k == MEDIA_UNSUPPORTED || k == MEDIA_MULTIPART) {
+            slot_release(r);
+            snprintf(msg, sizeof msg, "%s: unsupported file type '%s' (send an image or an audio file)",
+                     filename ? filename : "upload", ctype);
+            return respond_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, msg);
+        }
+    }
+    if (len == 0) {
+        slot_release(r);
+        snprintf(msg, sizeof msg, "%s: empty file", filename ? filename : "upload");
+        return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, msg);
+    }
+    double t0 = now_ms();
+    genreid_status st;
+    if (r->route == R_PREDICT) {
+        char *json = NULL;
+        st = s->be.predict(s->be.ctx, data, len, ctype, filename, &json, &err);
+        double ms = now_ms() - t0;
+        slot_release(r);
+        free(r->body);
+        r->body = NULL;
+        if (st == GENREID_OK && json) return respond_prediction(c, r, json, ms);
+        free(json);
+    } else {
+        void *png = NULL;
+        size_t png_len = 0;
+        st = s->be.spectrogram_png(s->be.ctx, data, len, ctype, filename, &png, &png_len, &err);
+        slot_release(r);
+        free(r->body);
+        r->body = NULL;
+        if (st == GENREID_OK && png)
+            return respond(c, r, MHD_HTTP_OK, "image/png", png, png_len, MHD_RESPMEM_MUST_FREE, NULL, NULL);
+        free(png);
+    }
+    if (st == GENREID_OK) st = err_set(&err, GENREID_E_INTERNAL, "backend returned no result");
+    return respond_error(c, r, http_status_of(st), NULL,
+                         err.message[0] ? err.message : genreid_status_string(st));
+}
+
+/* First call for an upload route: every check that the headers allow, then a slot. */
+static enum MHD_Result start_upload(struct MHD_Connection *c, request *r) {
+    serve_server *s = r->s;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    size_t body_len = te ? (size_t)-1 : 0;
+    if (cl && !te) {
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (!*cl || *end || errno || cl[0] == '-' || cl[0] == '+')
+            return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "upload: bad Content-Length");
+        if (v > s->cfg.max_upload_bytes)
+            return respond_error(c, r, MHD_HTTP_PAYLOAD_TOO_LARGE, NULL,
+                                 "upload: too large (Content-Length over the limit)");
+        body_len = (size_t)v;
+    }
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || !*ct)
+        return fail_early(c, r, body_len, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+                          "upload: no Content-Type (send multipart/form-data, image/* or audio/*)");
+    snprintf(r->content_type, sizeof r->content_type, "%s", ct);
+    media_kind k = media_kind_of(ct);
+    if (k == MEDIA_UNSUPPORTED)
+        return fail_early(c, r, body_len, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+                          "upload: unsupported Content-Type '%.200s' (send multipart/form-data, image/* or audio/*)", ct);
+    char boundary[80];
+    genreid_error err;
+    if (k == MEDIA_MULTIPART && multipart_boundary(ct, boundary, sizeof boundary, &err))
+        return fail_early(c, r, body_len, MHD_HTTP_BAD_REQUEST, NULL, "%s", err.message);
+    if (body_len == 0)
+        return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "upload: empty body");
+    if (slot_acquire(s))
+        return fail_early(c, r, body_len, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                          "server busy: all %d prediction slots are in use, retry later", s->cfg.max_inflight);
+    r->has_slot = 1;
+    if (body_len != (size_t)-1) {   /* known size: one allocation, checked against the limit above */
+        r->body = malloc(body_len);
+        if (!r->body) return fail_early(c, r, body_len, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "server out of memory");
+        r->cap = body_len;
+    }
+    return MHD_YES;
+}
+
+/* A piece of body: keep it (within the limit) or drop it. */
+static enum MHD_Result take_body(request *r, const char *data, size_t n) {
+    size_t max = r->s->cfg.max_upload_bytes;
+    if (r->deferred_status || r->too_large) {
+        r->dropped += n;
+        /* A chunked body that keeps coming after the limit: drop up to one more limit's worth so
+         * the client can read its 413, then close the connection. */
+        return r->dropped > (r->too_large ? max : (size_t)DEFER_BODY_MAX) ? MHD_NO : MHD_YES;
+    }
+    if (n > max - r->len) {
+        r->too_large = 1;
+        r->dropped = n;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+        slot_release(r);
+        return MHD_YES;
+    }
+    if (r->len + n > r->cap) {
+        size_t cap = r->cap ? r->cap : 64 * 1024;
+        while (cap < r->len + n) cap = cap > max / 2 ? max : cap * 2;
+        unsigned char *p = realloc(r->body, cap);
+        if (!p) return MHD_NO;
+        r->body = p;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    serve_server *s = cls;
+    request *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->s = s;
+        r->t0_ms = now_ms();
+        snprintf(r->method, sizeof r->method, "%s", method);
+        err_escape(url, r->path, sizeof r->path);
+        *con_cls = r;
+        pthread_mutex_lock(&s->mu);
+        s->inflight++;
+        pthread_mutex_unlock(&s->mu);
+
+        r->route = match_route(s, url, r);
+        int is_get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+        int is_post = !strcmp(method, MHD_HTTP_METHOD_POST);
+        int upload = r->route == R_PREDICT || r->route == R_SPECTROGRAM;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        size_t body_len = te ? (size_t)-1 : cl ? (size_t)strtoull(cl, NULL, 10) : 0;
+        if (r->route == R_NONE)
+            return fail_early(c, r, body_len, MHD_HTTP_NOT_FOUND, NULL, "not found");
+        if (upload && !is_post)
+            return fail_early(c, r, body_len, MHD_HTTP_METHOD_NOT_ALLOWED, "POST", "method %s not allowed here (use POST)", r->method);
+        if (!upload && !is_get)
+            return fail_early(c, r, body_len, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD", "method %s not allowed here (use GET)", r->method);
+        if (!upload) return handle_get(c, r);
+        return start_upload(c, r);
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return take_body(r, upload_data, n);
+    }
+    if (r->deferred_status) return respond_error(c, r, r->deferred_status, r->deferred_allow, r->deferred_msg);
+    if (r->route == R_PREDICT || r->route == R_SPECTROGRAM) return handle_upload(c, r);
+    return handle_get(c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    serve_server *s = cls;
+    request *r = *con_cls;
+    if (!r) return;
+    const char *why = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                    : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (client timed out)"
+                    : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client closed)"
+                    : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (server shut down)"
+                    : " (connection dropped)";
+    char status[8];
+    if (r->status) snprintf(status, sizeof status, "%u", r->status);
+    else snprintf(status, sizeof status, "-");
+    logf_(s, "%s %s %s %zu %.1fms%s", r->method, r->path, status, r->resp_bytes, now_ms() - r->t0_ms, why);
+    slot_release(r);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    pthread_mutex_lock(&s->mu);
+    s->inflight--;
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+}
+
+serve_server *serve_start(const serve_config *cfg, const serve_backend *be, genreid_error *err) {
+    if (!cfg || !be || !be->predict || !be->spectrogram_png || !be->model_json) {
+        err_set(err, GENREID_E_INVALID, "serve: missing configuration or backend function");
+        return NULL;
+    }
+    if (cfg->port < 0 || cfg->port > 65535) {
+        err_set(err, GENREID_E_INVALID, "serve: port %d out of range 0..65535", cfg->port);
+        return NULL;
+    }
+    if (cfg->max_inflight < 1 || cfg->max_connections < 1 || cfg->max_upload_bytes < 1 || cfg->timeout_s < 1) {
+        err_set(err, GENREID_E_INVALID, "serve: max_inflight, max_connections, max_upload_bytes and timeout_s must be positive");
+        return NULL;
+    }
+    const char *host = cfg->host && *cfg->host ? cfg->host : "127.0.0.1";
+    if (strlen(host) >= 256) {
+        err_set(err, GENREID_E_INVALID, "serve: host name too long");
+        return NULL;
+    }
+    serve_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(err, GENREID_E_NOMEM, "serve: out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->be = *be;
+    memcpy(s->host, host, strlen(host) + 1);
+    s->cfg.host = s->host;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle, NULL);
+
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char port[16], esc[300];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc || !ai) {
+        err_set(err, GENREID_E_INVALID, "serve: %s: cannot resolve host (%s)", err_escape(host, esc, sizeof esc),
+                gai_strerror(rc));
+        if (ai) freeaddrinfo(ai);
+        goto fail;
+    }
+    memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    freeaddrinfo(ai);
+    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                 MHD_OPTION_END);
+    if (!s->daemon) {
+        err_set(err, GENREID_E_IO, "serve: %s port %d: cannot listen (%s)", err_escape(host, esc, sizeof esc),
+                cfg->port, s->mhd_error[0] ? s->mhd_error : "libmicrohttpd failed to start");
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info && info->port ? info->port : cfg->port;
+    return s;
+fail:
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+    return NULL;
+}
+
+int serve_port(const serve_server *s) { return s ? s->port : 0; }
+
+int serve_inflight(serve_server *s) {
+    pthread_mutex_lock(&s->mu);
+    int n = s->inflight;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+int serve_stop(serve_server *s) {
+    if (!s) return 0;
+    atomic_store(&s->stopping, 1);
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += s->cfg.drain_timeout_s;
+    pthread_mutex_lock(&s->mu);
+    while (s->inflight > 0 && pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == 0) {}
+    int left = s->inflight;
+    pthread_mutex_unlock(&s->mu);
+    if (left) logf_(s, "serve: %d request(s) still unfinished after %u s, stopping anyway", left, s->cfg.drain_timeout_s);
+    MHD_stop_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+    return left;
+}
