@@ -25,7 +25,7 @@
 /* npy_read, plus the Fortran-order arrays librosa writes for some files (np.save of an
  * F-contiguous stft): core/npy refuses those, so the flag is rewritten in memory (one header pad
  * space is used up) and the data transposed back to C order here. */
-static genreid_status ref_npy_read(const char *path, npy_array *a, genreid_error *err) {
+static inline genreid_status ref_npy_read(const char *path, npy_array *a, genreid_error *err) {
     size_t len = 0;
     char *buf = test_read_file(path, &len);
     if (!buf) return err_set(err, GENREID_E_IO, "%s: cannot read", path);
@@ -53,7 +53,7 @@ static genreid_status ref_npy_read(const char *path, npy_array *a, genreid_error
 }
 
 /* "dir/name.suffix" ("name.suffix" if dir is "") into buf (cap), or "" if it does not fit. */
-static const char *ref_path(char *buf, size_t cap, const char *dir, const char *name, const char *suffix) {
+static inline const char *ref_path(char *buf, size_t cap, const char *dir, const char *name, const char *suffix) {
     int k = dir[0] ? snprintf(buf, cap, "%s/%s%s", dir, name, suffix) : snprintf(buf, cap, "%s%s", name, suffix);
     if (k < 0 || (size_t)k >= cap) buf[0] = 0;
     return buf;
@@ -61,7 +61,7 @@ static const char *ref_path(char *buf, size_t cap, const char *dir, const char *
 
 /* Compares got[count] with the .npy at path (shape must be rows x cols, cols 0 for 1-D).
  * tol_abs < 0 means tolerance = -tol_abs x max|ref|. Returns 1 if within tolerance. */
-static int ref_compare(const char *label, const float *got, size_t rows, size_t cols, const char *path,
+static inline int ref_compare(const char *label, const float *got, size_t rows, size_t cols, const char *path,
                        double tol_abs) {
     npy_array a;
     genreid_error err;
@@ -100,12 +100,11 @@ static int ref_compare(const char *label, const float *got, size_t rows, size_t 
     return over == 0;
 }
 
-/* Loads audio (whole file at the native rate, or resampled), keeps the first `keep` samples (0:
- * all), and checks y, stft_mag, stft_db, mel, mel_db against refdir/NAME.*.npy. Arrays whose .npy
- * is missing are skipped only when `optional` names them (e.g. "stft" for trimmed fixtures);
- * that skip is printed and not counted as a pass. */
-static void ref_check_input(const char *audio_path, const char *refdir, const char *name, size_t keep,
-                            int with_stft) {
+/* Loads audio at the native rate, keeps the first `keep` samples (0: all), and checks y against
+ * refdir/NAME<y_suffix> (its first y_cmp samples; 0: all kept), then mel and mel_db, and with
+ * with_stft also stft_mag and stft_db, against refdir/NAME.<array>.npy. */
+static inline void ref_check_input(const char *audio_path, const char *refdir, const char *name, size_t keep,
+                            int with_stft, const char *y_suffix, size_t y_cmp) {
     genreid_error err;
     float *y = NULL;
     size_t n = 0;
@@ -117,9 +116,9 @@ static void ref_check_input(const char *audio_path, const char *refdir, const ch
     if (st) return;
     if (keep && n > keep) n = keep;
 
-    ref_path(path, sizeof path, refdir, name, ".y.npy");
+    ref_path(path, sizeof path, refdir, name, y_suffix);
     ref_path(label, sizeof label, "", name, ".y");
-    ref_compare(label, y, n, 0, path, 0.0);
+    ref_compare(label, y, y_cmp && y_cmp < n ? y_cmp : n, 0, path, 0.0);
 
     float *D = NULL, *M = NULL;
     size_t B = 0, T = 0, NM = 0, T2 = 0;
@@ -157,10 +156,10 @@ static void ref_check_input(const char *audio_path, const char *refdir, const ch
     free(y);
 }
 
-/* librosa.load(path, sr=22050)[0][:keep] vs NAME.y_22050.npy (tolerance tol), and optionally its
- * dB STFT vs NAME.stft_db_22050.npy. */
-static void ref_check_resampled(const char *audio_path, const char *refdir, const char *name, size_t keep,
-                                double tol, int with_db) {
+/* librosa.load(path, sr=22050)[0][:keep] vs refdir/NAME<y_suffix> (first y_cmp samples; 0: all
+ * kept; tolerance tol), and optionally its dB STFT vs NAME.stft_db_22050.npy. */
+static inline void ref_check_resampled(const char *audio_path, const char *refdir, const char *name, size_t keep,
+                                double tol, int with_db, const char *y_suffix, size_t y_cmp) {
     genreid_error err;
     float *y = NULL;
     size_t n = 0;
@@ -173,9 +172,9 @@ static void ref_check_resampled(const char *audio_path, const char *refdir, cons
     if (st) return;
     CHECK(sr == 22050);
     if (n > keep) n = keep;
-    ref_path(path, sizeof path, refdir, name, ".y_22050.npy");
+    ref_path(path, sizeof path, refdir, name, y_suffix);
     ref_path(label, sizeof label, "", name, ".y_22050");
-    ref_compare(label, y, n, 0, path, tol);
+    ref_compare(label, y, y_cmp && y_cmp < n ? y_cmp : n, 0, path, tol);
     if (with_db) {
         float *D = NULL;
         size_t B = 0, T = 0;
