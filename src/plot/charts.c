@@ -262,6 +262,11 @@ genreid_status plot_curves(plot_canvas *c, const plot_rect *panel, const plot_cu
     }
     pad_range(&xlo, &xhi);
     pad_range(&ylo, &yhi);
+    /* e.g. -1e308..1e308: the span overflows and no pixel mapping exists */
+    if (!isfinite(xhi - xlo) || !isfinite(yhi - ylo) || !(xhi > xlo) || !(yhi > ylo) ||
+        (opts->log_x && (!(pow(10, xlo) > 0) || !isfinite(pow(10, xhi)))))
+        return err_set(err, GENREID_E_INVALID, "plot: data range x %g..%g, y %g..%g too wide to draw",
+                       xlo, xhi, ylo, yhi);
 
     const plot_font *small = &plot_font_small, *large = &plot_font_large;
     int sh = small->height;

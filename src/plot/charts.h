@@ -12,8 +12,9 @@
  * labels, 17 px titles) with light grid lines added for reading values. Left out: two y axes,
  * colour bars, interactive features, normalised confusion matrices.
  * Errors (never printed): GENREID_E_INVALID for NULL/empty/non-finite/negative inputs,
- * GENREID_E_LIMIT when the canvas is too small for the chart. Nothing is allocated on the heap
- * except short-lived label buffers. Tests: tests/plot/test_charts.c. */
+ * GENREID_E_LIMIT when the canvas is too small for the chart. Only plot_training allocates (its
+ * epoch axis); the others draw with stack buffers. On error the canvas may be partly drawn.
+ * Tests: tests/plot/test_charts.c. */
 #ifndef GENREID_PLOT_CHARTS_H
 #define GENREID_PLOT_CHARTS_H
 

@@ -8,6 +8,7 @@
 #include "test.h"
 #include "plot/charts.h"
 #include "core/error.h"
+#include "image/colormap.h"
 
 #include <libgen.h>
 #include <math.h>
@@ -323,6 +324,91 @@ static void test_grid(void) {
     image_free(&c);
 }
 
+/* Random series of random lengths and magnitudes (1e-310 .. 1e308, negatives, duplicates):
+ * plot_curves either draws or returns INVALID, never crashes or loops (run under ASan/UBSan). */
+static void test_fuzz(void) {
+    genreid_error err;
+    plot_canvas c;
+    CHECK(plot_canvas_init(&c, 320, 240, &err) == GENREID_OK);
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    double x[64], y[64];
+    int ok = 0, invalid = 0, other = 0;
+    for (int iter = 0; iter < 300; iter++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        size_t n = 1 + (state >> 33) % 64;
+        int log_x = (int)((state >> 20) & 1);
+        for (size_t i = 0; i < n; i++) {
+            state = state * 6364136223846793005u + 1442695040888963407u;
+            double mag = pow(10, (double)((int)((state >> 40) % 620) - 310));
+            double sign = (state >> 13) & 1 ? -1 : 1;
+            x[i] = (state >> 7) & 3 ? (double)i * mag : sign * mag;
+            y[i] = sign * mag * ((state >> 17) % 1000) / 1000.0;
+            if ((state >> 3) % 97 == 0) y[i] = NAN;
+        }
+        plot_series s = {"fuzz", n, x, y, 0};
+        plot_curves_opts o = {.title = "fuzz", .xlabel = "x", .ylabel = "y", .log_x = log_x};
+        genreid_status st = plot_curves(&c, NULL, &o, &s, 1, NULL, &err);
+        if (st == GENREID_OK) ok++;
+        else if (st == GENREID_E_INVALID) invalid++;
+        else other++;
+    }
+    CHECKF(ok > 30 && invalid > 30 && other == 0, "ok %d invalid %d other %d", ok, invalid, other);
+    double wide[2] = {-1e308, 1e308}, xs[2] = {1, 2};
+    plot_series w = {"wide", 2, xs, wide, 0};
+    CHECK(plot_curves(&c, NULL, NULL, &w, 1, NULL, &err) == GENREID_E_INVALID);
+    CHECKF(strstr(err.message, "too wide") != NULL, "%s", err.message);
+    image_free(&c);
+}
+
+/* fastai's plot_top_losses on jet spectrogram-like images (synthetic: harmonics over noise),
+ * 432x288 like the seed PNGs; the box filter must keep each image's mean colour. */
+static void test_top_losses_spectrograms(void) {
+    genreid_error err;
+    plot_canvas c;
+    CHECK(plot_canvas_init(&c, 720, 520, &err) == GENREID_OK);
+    image ims[6];
+    const char *titles[6] = {"electronic/classical / 3.12 / 0.04", "classical/electronic / 2.47 / 0.08",
+                             "electronic/classical / 1.95 / 0.14", "classical/electronic / 1.38 / 0.25",
+                             "electronic/classical / 0.91 / 0.40", "classical/electronic / 0.75 / 0.47"};
+    uint64_t state = 42;
+    for (int k = 0; k < 6; k++) {
+        CHECK(image_alloc(&ims[k], 432, 288, 3, &err) == GENREID_OK);
+        for (int yy = 0; yy < 288; yy++) {
+            for (int xx = 0; xx < 432; xx++) {
+                state = state * 6364136223846793005u + 1442695040888963407u;
+                double f = 287 - yy, v = 0.25 + 0.15 * ((state >> 40) % 256) / 256.0 - f / 1200;
+                for (int h = 1; h <= 6; h++)
+                    if (fabs(f - h * (18 + 6 * k)) < 2.0 && ((xx / (20 + 10 * k)) % 3 || k % 2))
+                        v += 0.6 / h;
+                int idx = v < 0 ? 0 : v > 1 ? 255 : (int)(v * 255);
+                memcpy(ims[k].pixels + ((size_t)yy * 432 + xx) * 3, colormap_jet[idx], 3);
+            }
+        }
+    }
+    CHECK(plot_image_grid(&c, ims, titles, 6, 3, "Prediction/Actual/Loss/Probability", &err) == GENREID_OK);
+    for (int k = 0; k < 6; k++) {
+        plot_rect t;
+        CHECK(plot_image_grid_thumb(&c, ims, titles, 6, 3, "Prediction/Actual/Loss/Probability", (size_t)k, &t, &err) == GENREID_OK);
+        CHECK(abs(t.w * 288 - t.h * 432) <= 432); /* aspect kept within a pixel */
+        double src[3] = {0}, dst[3] = {0};
+        for (size_t i = 0; i < (size_t)432 * 288; i++)
+            for (int ch = 0; ch < 3; ch++) src[ch] += ims[k].pixels[i * 3 + ch];
+        for (int yy = t.y; yy < t.y + t.h; yy++)
+            for (int xx = t.x; xx < t.x + t.w; xx++)
+                for (int ch = 0; ch < 3; ch++) dst[ch] += channel(plot_get_pixel(&c, xx, yy), ch);
+        for (int ch = 0; ch < 3; ch++) {
+            src[ch] /= 432.0 * 288;
+            dst[ch] /= (double)t.w * t.h;
+            /* every source pixel falls in exactly one box, but boxes of 2 and 3 pixels get
+             * equal weight when the ratio is not whole, hence 3 levels, not 0.5 */
+            CHECKF(fabs(src[ch] - dst[ch]) < 3, "image %d channel %d: mean %g vs %g", k, ch, src[ch], dst[ch]);
+        }
+    }
+    save(&c, "top_losses_spectrograms.png");
+    for (int k = 0; k < 6; k++) image_free(&ims[k]);
+    image_free(&c);
+}
+
 int main(void) {
     CHECKF(plot_blues(0) == 0xf7fbff && plot_blues(1) == 0x08306b && plot_blues(0.5) == 0x6baed6,
            "%06x %06x %06x", plot_blues(0), plot_blues(1), plot_blues(0.5));
@@ -330,5 +416,7 @@ int main(void) {
     test_examples_training();
     test_confusion();
     test_grid();
+    test_fuzz();
+    test_top_losses_spectrograms();
     TEST_END();
 }
