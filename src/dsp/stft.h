@@ -9,7 +9,10 @@
  * frames by a float64 window, so its FFT runs in double and only the result is rounded to
  * complex64; we do the same (FFTW double r2c, window kept in double), round re/im to float, and take
  * |X| = sqrt(re² + im²) of those floats in double rounded once to float, i.e. hypotf, which is what
- * numpy's abs on complex64 computes. Left out: other windows, pad modes, center=False, phase.
+ * numpy's abs on complex64 computes. Measured on c1_sabre_dance: FFTW double + hypot gives
+ * |STFT| ≤ 6.4e-8 × peak and dB ≤ 1.1e-5 dB from librosa (35% of cells differ by an ulp;
+ * sqrtf in float instead: 38%); FFTW single precision gives 1.9e-7 × peak but 2.2e-3 dB on quiet
+ * cells, over the 1e-4 dB tolerance — hence double. Left out: other windows, pad modes, center=False, phase.
  * Reference: ../shared/reference/NAME.stft_mag.npy; tests: tests/dsp/test_dsp.c.
  */
 #ifndef GENREID_DSP_STFT_H
