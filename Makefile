@@ -10,6 +10,8 @@
 # BUILD=dir picks another build folder (several builds can live side by side).
 
 BUILD ?= build
+V ?=
+Q = $(if $(V),,@)
 PREFIX ?= /usr/local
 SHARED ?= ../shared
 CC ?= cc
@@ -56,21 +58,26 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libgenreid.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(V),,echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libgenreid.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libgenreid.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libgenreid.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/genreid: $(CLI_OBJ) $(BUILD)/libgenreid.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
+	@$(if $(V),,echo "  TEST    $@")
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
 
 tests-build: $(BUILD)/genreid $(TEST_BIN)
 

@@ -227,7 +227,9 @@ static int run(int argc, char **argv) {
     }
     if (!outdir) return cli_usage_error("spectrogram", "missing -o OUTDIR");
     if (optind >= argc) return cli_usage_error("spectrogram", "no input file or folder");
-    if (mkdir(outdir, 0755) != 0 && access(outdir, W_OK) != 0) {
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/x", outdir);
+    if (make_parents(probe) != 0 || access(outdir, W_OK) != 0) {
         cli_error("%s: cannot create output folder", outdir);
         return 1;
     }
