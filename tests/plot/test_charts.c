@@ -9,6 +9,7 @@
 #include "plot/charts.h"
 #include "core/error.h"
 #include "image/colormap.h"
+#include "core/progress.h"
 
 #include <libgen.h>
 #include <math.h>
@@ -313,6 +314,14 @@ static void test_grid(void) {
     CHECK(count_dark(&c, t[3].x, t[3].y - 30, t[3].w, 28) == 0);
     save(&c, "top_losses.png");
 
+    /* odd titles: blank lines, a 600-character word, non-ASCII, only spaces */
+    char longword[601];
+    memset(longword, 'x', 600);
+    longword[600] = 0;
+    const char *odd[5] = {"\n\nafter blank lines", longword, "H\xc3\xa4ndel/Bj\xc3\xb6rk", "   ", ""};
+    CHECK(plot_image_grid(&c, ims, odd, 5, 3, NULL, &err) == GENREID_OK);
+    CHECK(plot_get_pixel(&c, t[4].x + t[4].w / 2, c.height - 20) != PLOT_WHITE);
+
     CHECK(plot_image_grid(&c, ims, titles, 0, 3, NULL, &err) == GENREID_E_INVALID);
     CHECK(plot_image_grid(&c, ims, titles, 5, 0, NULL, &err) == GENREID_E_INVALID);
     CHECK(plot_image_grid(&c, NULL, titles, 5, 3, NULL, &err) == GENREID_E_INVALID);
@@ -409,6 +418,38 @@ static void test_top_losses_spectrograms(void) {
     image_free(&c);
 }
 
+/* Render times (printed, not asserted: they depend on the machine). */
+static void test_timing(void) {
+    genreid_error err;
+    plot_canvas c;
+    CHECK(plot_canvas_init(&c, 640, 480, &err) == GENREID_OK);
+    double lr[100], loss[100], it[3000], bl[3000];
+    for (int i = 0; i < 100; i++) {
+        lr[i] = pow(10, -7 + 8.0 * i / 99);
+        loss[i] = 1 + sin(i * 0.1);
+    }
+    for (int i = 0; i < 3000; i++) {
+        it[i] = i;
+        bl[i] = 2 * exp(-i / 700.0) + 0.1 * sin(i * 0.7);
+    }
+    plot_series s1 = {"loss", 100, lr, loss, 0}, s2 = {"train", 3000, it, bl, 0};
+    plot_curves_opts o1 = {.title = "lr", .log_x = 1}, o2 = {.title = "batches"};
+    int64_t cm[100];
+    for (int i = 0; i < 100; i++) cm[i] = i;
+    const char *names[10] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+    const int reps = 20;
+    double t0 = progress_now_s();
+    for (int r = 0; r < reps; r++) CHECK(plot_curves(&c, NULL, &o1, &s1, 1, NULL, &err) == GENREID_OK);
+    double t1 = progress_now_s();
+    for (int r = 0; r < reps; r++) CHECK(plot_curves(&c, NULL, &o2, &s2, 1, NULL, &err) == GENREID_OK);
+    double t2 = progress_now_s();
+    for (int r = 0; r < reps; r++) CHECK(plot_confusion_matrix(&c, names, 10, cm, NULL, NULL, &err) == GENREID_OK);
+    double t3 = progress_now_s();
+    printf("timing 640x480: lr_find 100 pts %.2f ms, curve 3000 pts %.2f ms, confusion 10x10 %.2f ms\n",
+           (t1 - t0) * 1e3 / reps, (t2 - t1) * 1e3 / reps, (t3 - t2) * 1e3 / reps);
+    image_free(&c);
+}
+
 int main(void) {
     CHECKF(plot_blues(0) == 0xf7fbff && plot_blues(1) == 0x08306b && plot_blues(0.5) == 0x6baed6,
            "%06x %06x %06x", plot_blues(0), plot_blues(1), plot_blues(0.5));
@@ -418,5 +459,6 @@ int main(void) {
     test_grid();
     test_fuzz();
     test_top_losses_spectrograms();
+    test_timing();
     TEST_END();
 }
