@@ -7,11 +7,16 @@
  * Truncated JPEG data is an error (Pillow raises "image file is truncated"), so libjpeg's
  * JWRN_JPEG_EOF warning is turned into an error; its other warnings are ignored, as Pillow does.
  *
- * PNG encoding: zlib level 1 with the SUB filter for every row. Measured on the 1200x500 seed
- * render of a 1025x1407 dB array (Zen 5, one thread; tests/image/test_image.c prints the table):
- * level 1 SUB is the fastest encoder that still compresses well, level 2–3 cost 30–60% more time for
- * a few % of size, NONE compresses worse (flat colour runs are mostly horizontal), and adaptive
- * filtering costs ~2x time. See the report in the commit message for numbers. */
+ * PNG encoding: zlib level 1, filter NONE on every row. Measured on the 1200x500 RGBA seed render
+ * of c1_sabre_dance (1025x1407 dB array), best of 5, one thread, Zen 5 with the 2 cores shared
+ * with other builds (so +-30% noise); /tmp bench linking libpng + zlib 1.2.13:
+ *   level 1: NONE 16.8 ms 287 KB | SUB 24.0 ms 380 KB | UP 24.5 ms 435 KB | PAETH 32.5 ms 424 KB | adaptive 46 ms 384 KB
+ *   level 2: NONE 19.8 ms 276 KB | SUB 26.1 ms 371 KB;  level 3: NONE 28.1 ms 261 KB | SUB 37.7 ms 359 KB
+ *   Z_RLE level 1: NONE 25 ms 479 KB | SUB 21.8 ms 342 KB
+ * Jet renders repeat whole 4-byte pixels, which LZ77 matches at distance 4 unfiltered; the
+ * difference filters break those repeats, so NONE is both the smallest and the fastest. Deflate
+ * dominates the cost (render_seed itself is ~2 ms); libdeflate 1.14 level 1 would be ~1.3-1.6x
+ * faster (13 ms, 254 KB) but is another dependency, so it is left out. */
 #include "image/image.h"
 #include "core/atomic.h"
 #include "core/error.h"
@@ -25,6 +30,9 @@
 #include <string.h>
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
+#ifndef IMAGE_PNG_FILTER /* -D overridable for the encoder benchmark */
+#define IMAGE_PNG_FILTER PNG_FILTER_NONE
+#endif
 
 static const char *safe_name(const char *name, char *buf, size_t cap) {
     return err_escape(name ? name : "image", buf, cap);
@@ -365,7 +373,7 @@ static int png_enc_run(png_enc *e) {
                  img->channels == 4 ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(e->png, IMAGE_PNG_LEVEL);
-    png_set_filter(e->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
+    png_set_filter(e->png, PNG_FILTER_TYPE_BASE, IMAGE_PNG_FILTER);
     png_write_info(e->png, e->info);
     png_write_image(e->png, e->rows);
     png_write_end(e->png, NULL);

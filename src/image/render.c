@@ -10,6 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Grey levels of the 20 ring pixels at the frame corners, (row, column, level), drawn last:
  * manifest.json → png_geometry.frame_corner_pixels (data independent). */
@@ -36,6 +39,47 @@ size_t render_bin_of_row(size_t y, size_t n_bins) {
     return b >= n_bins ? n_bins - 1 : (size_t)b;
 }
 
+/* min, max and a non-finite flag over n floats: the plain loop (kept as the reference for the
+ * SSE2 one, and used for the tail). */
+static void minmax_naive(const float *D, size_t n, float *lo, float *hi, int *bad) {
+    for (size_t i = 0; i < n; i++) {
+        float v = D[i];
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
+        *bad |= !(v - v == 0.0f); /* NaN or ±inf */
+    }
+}
+
+/* The same, 8 floats a step with SSE2 (GCC does not vectorise float min/max reductions without
+ * -ffast-math). Any NaN sets *bad, so _mm_min_ps's NaN ordering never matters. */
+static void minmax(const float *D, size_t n, float *lo, float *hi, int *bad) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    if (n >= 8) {
+        __m128 lo0 = _mm_set1_ps(D[0]), lo1 = lo0, hi0 = lo0, hi1 = lo0, nf = _mm_setzero_ps();
+        const __m128 zero = _mm_setzero_ps();
+        for (; i + 8 <= n; i += 8) {
+            __m128 a = _mm_loadu_ps(D + i), b = _mm_loadu_ps(D + i + 4);
+            lo0 = _mm_min_ps(lo0, a);
+            lo1 = _mm_min_ps(lo1, b);
+            hi0 = _mm_max_ps(hi0, a);
+            hi1 = _mm_max_ps(hi1, b);
+            nf = _mm_or_ps(nf, _mm_cmpneq_ps(_mm_sub_ps(a, a), zero));
+            nf = _mm_or_ps(nf, _mm_cmpneq_ps(_mm_sub_ps(b, b), zero));
+        }
+        float l[4], h[4];
+        _mm_storeu_ps(l, _mm_min_ps(lo0, lo1));
+        _mm_storeu_ps(h, _mm_max_ps(hi0, hi1));
+        for (int k = 0; k < 4; k++) {
+            *lo = l[k] < *lo ? l[k] : *lo;
+            *hi = h[k] > *hi ? h[k] : *hi;
+        }
+        *bad |= _mm_movemask_ps(nf) != 0;
+    }
+#endif
+    minmax_naive(D + i, n - i, lo, hi, bad);
+}
+
 /* Checks the array and finds vmin/vmax (matplotlib's autoscale: min and max of the whole array). */
 static genreid_status scan_range(const float *D, size_t n_rows, size_t n_cols, const char *what,
                                  float *vmin, float *vmax, genreid_error *err) {
@@ -43,15 +87,9 @@ static genreid_status scan_range(const float *D, size_t n_rows, size_t n_cols, c
         return err_set(err, GENREID_E_INVALID, "%s: empty array", what);
     if (n_cols > SIZE_MAX / sizeof(float) / n_rows)
         return err_set(err, GENREID_E_INVALID, "%s: array too large", what);
-    size_t n = n_rows * n_cols;
     float lo = D[0], hi = D[0];
     int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float v = D[i];
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
-        bad |= !(v - v == 0.0f); /* NaN or ±inf */
-    }
+    minmax(D, n_rows * n_cols, &lo, &hi, &bad);
     if (bad) return err_set(err, GENREID_E_INVALID, "%s: array holds NaN or infinite values", what);
     if (!(hi - lo <= 3.0e38f))
         return err_set(err, GENREID_E_INVALID, "%s: value range overflows float32", what);
@@ -70,10 +108,38 @@ static inline int colour_index(float v, float vmin, float range) {
     return i > 255 ? 255 : i;
 }
 
+/* Colour indices of one row of the box: idx[x] = colour_index(src[frame_of[x]]). The SSE2 path
+ * does the same IEEE single-precision sub, div, mul and truncation four lanes at a time. */
+static void row_indices(const float *src, const size_t *frame_of, float vmin, float range, uint8_t *idx) {
+    size_t x = 0;
+#if defined(__SSE2__)
+    if (range != 0.0f) {
+        const __m128 vm = _mm_set1_ps(vmin), vr = _mm_set1_ps(range), k256 = _mm_set1_ps(256.0f);
+        const __m128i cap = _mm_set1_epi32(255);
+        for (; x + 4 <= RENDER_DATA_W; x += 4) {
+            __m128 v = _mm_set_ps(src[frame_of[x + 3]], src[frame_of[x + 2]], src[frame_of[x + 1]],
+                                  src[frame_of[x]]);
+            __m128 t = _mm_mul_ps(_mm_div_ps(_mm_sub_ps(v, vm), vr), k256);
+            __m128i i = _mm_cvttps_epi32(t);
+            __m128i big = _mm_cmpgt_epi32(i, cap);
+            i = _mm_or_si128(_mm_and_si128(big, cap), _mm_andnot_si128(big, i));
+            int32_t out[4];
+            _mm_storeu_si128((__m128i *)out, i);
+            idx[x] = (uint8_t)out[0];
+            idx[x + 1] = (uint8_t)out[1];
+            idx[x + 2] = (uint8_t)out[2];
+            idx[x + 3] = (uint8_t)out[3];
+        }
+    }
+#endif
+    for (; x < RENDER_DATA_W; x++) idx[x] = (uint8_t)colour_index(src[frame_of[x]], vmin, range);
+}
+
 /* Draws the 930x385 data box into pixels (stride bytes per row, ch channels; alpha untouched). */
 static void draw_box(const float *D, size_t n_bins, size_t n_frames, const uint8_t lut[256][3],
                      float vmin, float vmax, uint8_t *pixels, size_t stride, int ch) {
     size_t frame_of[RENDER_DATA_W];
+    uint8_t idx[RENDER_DATA_W];
     for (size_t x = 0; x < RENDER_DATA_W; x++) frame_of[x] = render_frame_of_column(x, n_frames);
     float range = vmax - vmin;
     size_t prev_bin = SIZE_MAX;
@@ -85,9 +151,9 @@ static void draw_box(const float *D, size_t n_bins, size_t n_frames, const uint8
             continue;
         }
         prev_bin = bin;
-        const float *src = D + bin * n_frames;
+        row_indices(D + bin * n_frames, frame_of, vmin, range, idx);
         for (size_t x = 0; x < RENDER_DATA_W; x++) {
-            const uint8_t *c = lut[colour_index(src[frame_of[x]], vmin, range)];
+            const uint8_t *c = lut[idx[x]];
             row[x * ch + 0] = c[0];
             row[x * ch + 1] = c[1];
             row[x * ch + 2] = c[2];

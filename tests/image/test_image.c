@@ -173,6 +173,25 @@ static void test_render_edges(void) {
     }
     image_free(&out);
     CHECK(render_mel(m, 2, 100000, colormap_gray, &out, &err) == GENREID_E_LIMIT);
+
+    /* The SSE2 scan (8 floats a step) and its scalar tail: extremes and NaN/inf in both parts. */
+    float v[37];
+    for (int i = 0; i < 37; i++) v[i] = (float)(i % 7);
+    v[9] = 100.0f;  /* max inside the vector part */
+    v[36] = -50.0f; /* min in the scalar tail */
+    CHECK(render_mel(v, 1, 37, colormap_gray, &out, &err) == GENREID_OK);
+    CHECK(out.pixels && out.pixels[9 * 3] == 255 && out.pixels[36 * 3] == 0);
+    /* 6 → (6 + 50) / 150 * 256 = 95.57 → 95, in float32 as matplotlib. */
+    CHECK(out.pixels && out.pixels[6 * 3] == 95);
+    image_free(&out);
+    v[5] = NAN;
+    CHECK(render_mel(v, 1, 37, colormap_gray, &out, &err) == GENREID_E_INVALID);
+    v[5] = 1.0f;
+    v[17] = -INFINITY;
+    CHECK(render_mel(v, 1, 37, colormap_gray, &out, &err) == GENREID_E_INVALID);
+    v[17] = 1.0f;
+    v[35] = NAN;
+    CHECK(render_mel(v, 1, 37, colormap_gray, &out, &err) == GENREID_E_INVALID);
 }
 
 static void test_decoders(void) {
