@@ -262,8 +262,10 @@ def write_expect(name, sd, g, picks=4):
 def write_pth():
     g = torch.Generator().manual_seed(11)
     # torchvision resnet18 layout, expanded views
+    ref = torchvision.models.resnet18().state_dict()
     sd = OrderedDict((k, expanded(tuple(v.shape), g) if v.dtype == torch.float32 else torch.tensor(0))
-                     for k, v in torchvision.models.resnet18().state_dict().items())
+                     for k, v in ref.items())
+    sd._metadata = ref._metadata  # as a real state_dict(): pickled with BUILD after the items
     torch.save(sd, path("tv_resnet18_tiny.pth"))
     write_expect("tv_resnet18_tiny.expect", sd, g)
     # fastai learn.model.state_dict() layout, 2 classes

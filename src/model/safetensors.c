@@ -45,6 +45,7 @@ genreid_status model_read_file(const char *path, size_t max, void **buf, size_t 
     return GENREID_OK;
 }
 
+/* in model_dtype order */
 static const struct { const char *name; size_t size; int is_int; } DTYPES[] = {
     {"F32", 4, 0}, {"F16", 2, 0}, {"BF16", 2, 0}, {"F64", 8, 0}, {"I64", 8, 1},
     {"I32", 4, 1}, {"I16", 2, 1}, {"I8", 1, 1},   {"U8", 1, 1},  {"BOOL", 1, 1},
@@ -57,20 +58,7 @@ static uint64_t rd_le(const unsigned char *p, int n) {
     return v;
 }
 
-static float convert(const unsigned char *p, int dt) {
-    switch (dt) {
-    case 0: { uint32_t u = (uint32_t)rd_le(p, 4); float f; memcpy(&f, &u, 4); return f; }
-    case 1: return model_half_to_float((uint16_t)rd_le(p, 2));
-    case 2: return model_bf16_to_float((uint16_t)rd_le(p, 2));
-    case 3: { uint64_t u = rd_le(p, 8); double d; memcpy(&d, &u, 8); return (float)d; }
-    case 4: return (float)(int64_t)rd_le(p, 8);
-    case 5: return (float)(int32_t)(uint32_t)rd_le(p, 4);
-    case 6: return (float)(int16_t)(uint16_t)rd_le(p, 2);
-    case 7: return (float)(int8_t)p[0];
-    case 8: return (float)p[0];
-    default: return p[0] ? 1.0f : 0.0f;
-    }
-}
+static float convert(const unsigned char *p, int dt) { return model_dtype_load(p, (model_dtype)dt); }
 
 /* a JSON number that is an exact non-negative integer ≤ 2^53 */
 static int json_uint(const json_value *v, uint64_t *out) {

@@ -65,6 +65,26 @@ const model_tensor *model_tensors_find(const model_tensors *ts, const char *name
     return NULL;
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int model_tensors_duplicate(const model_tensors *ts, const char **dup) {
+    if (ts->n < 2) return 0;
+    char **names = malloc(ts->n * sizeof *names);
+    if (!names) { /* quadratic fallback rather than a wrong answer */
+        for (size_t i = 0; i < ts->n; i++)
+            for (size_t j = i + 1; j < ts->n; j++)
+                if (!strcmp(ts->t[i].name, ts->t[j].name)) { *dup = ts->t[i].name; return 1; }
+        return 0;
+    }
+    for (size_t i = 0; i < ts->n; i++) names[i] = ts->t[i].name;
+    qsort(names, ts->n, sizeof *names, cmp_name);
+    int found = 0;
+    for (size_t i = 1; i < ts->n && !found; i++)
+        if (!strcmp(names[i - 1], names[i])) found = 1, *dup = names[i];
+    free(names);
+    return found;
+}
+
 void model_tensors_free(model_tensors *ts) {
     if (!ts) return;
     for (size_t i = 0; i < ts->n; i++) {
@@ -100,4 +120,32 @@ float model_bf16_to_float(uint16_t b) {
     float f;
     memcpy(&f, &bits, 4);
     return f;
+}
+
+size_t model_dtype_size(model_dtype dt) {
+    static const size_t sz[] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1};
+    return (unsigned)dt < sizeof sz / sizeof sz[0] ? sz[dt] : 0;
+}
+
+int model_dtype_is_int(model_dtype dt) { return dt >= MD_I64; }
+
+static uint64_t rd_le(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+float model_dtype_load(const unsigned char *p, model_dtype dt) {
+    switch (dt) {
+    case MD_F32: { uint32_t u = (uint32_t)rd_le(p, 4); float f; memcpy(&f, &u, 4); return f; }
+    case MD_F16: return model_half_to_float((uint16_t)rd_le(p, 2));
+    case MD_BF16: return model_bf16_to_float((uint16_t)rd_le(p, 2));
+    case MD_F64: { uint64_t u = rd_le(p, 8); double d; memcpy(&d, &u, 8); return (float)d; }
+    case MD_I64: return (float)(int64_t)rd_le(p, 8);
+    case MD_I32: return (float)(int32_t)(uint32_t)rd_le(p, 4);
+    case MD_I16: return (float)(int16_t)(uint16_t)rd_le(p, 2);
+    case MD_I8: return (float)(int8_t)p[0];
+    case MD_U8: return (float)p[0];
+    default: return p[0] ? 1.0f : 0.0f;
+    }
 }

@@ -35,10 +35,19 @@ typedef struct model_tensors {
 model_tensor *model_tensors_add(model_tensors *ts, const char *name, int ndim, const size_t *shape,
                                 genreid_error *err);
 const model_tensor *model_tensors_find(const model_tensors *ts, const char *name);
+/* 1 if two tensors share a name (then *dup names it, valid while ts lives). */
+int model_tensors_duplicate(const model_tensors *ts, const char **dup);
 void model_tensors_free(model_tensors *ts); /* frees the contents; the struct may be on the stack */
 
 /* shape product with overflow check: 0 on success, -1 on overflow or over MODEL_MAX_ELEMENTS. */
 int model_shape_count(int ndim, const size_t *shape, size_t *count);
+
+/* Element types of the files we read; the order is the safetensors names' order in safetensors.c. */
+typedef enum model_dtype { MD_F32, MD_F16, MD_BF16, MD_F64, MD_I64, MD_I32, MD_I16, MD_I8, MD_U8, MD_BOOL } model_dtype;
+size_t model_dtype_size(model_dtype dt);
+int model_dtype_is_int(model_dtype dt);
+/* One little-endian element at p converted to float. */
+float model_dtype_load(const unsigned char *p, model_dtype dt);
 
 float model_half_to_float(uint16_t h);
 float model_bf16_to_float(uint16_t b);
