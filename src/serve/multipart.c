@@ -32,15 +32,17 @@ media_kind media_kind_of(const char *content_type) {
 }
 
 /* Finds parameter `key` in a header value "type; k1=v1; k2="v 2"" and copies its value (quotes
- * removed, backslash escapes resolved) into out. Returns 0 if found. Matches whole keys only, so
- * "name" does not match inside "filename". */
+ * removed) into out. Returns 0 if found. Matches whole keys only, so "name" does not match inside
+ * "filename". A backslash inside quotes is an ordinary character: browsers do not escape with it
+ * (the HTML form-data encoding percent-encodes '"' and newlines instead; RFC 7578 §4.2), so
+ * C:\path\x.png must stay as it is. */
 static int header_param(const char *v, size_t vlen, const char *key, char *out, size_t cap) {
     size_t klen = strlen(key), i = 0;
     while (i < vlen) {
         while (i < vlen && v[i] != ';') {       /* skip to the next ';' outside quotes */
             if (v[i] == '"') {
                 i++;
-                while (i < vlen && v[i] != '"') i += (v[i] == '\\' && i + 1 < vlen) ? 2 : 1;
+                while (i < vlen && v[i] != '"') i++;
             }
             i++;
         }
@@ -59,7 +61,6 @@ static int header_param(const char *v, size_t vlen, const char *key, char *out, 
         if (i < vlen && v[i] == '"') {
             i++;
             while (i < vlen && v[i] != '"') {
-                if (v[i] == '\\' && i + 1 < vlen) i++;
                 if (match && o + 1 < cap) out[o++] = v[i];
                 i++;
             }

@@ -193,7 +193,7 @@ static unsigned http_status_of(genreid_status st) {
     case GENREID_E_FORMAT:
     case GENREID_E_INVALID: return MHD_HTTP_BAD_REQUEST;
     case GENREID_E_UNSUPPORTED: return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
-    case GENREID_E_LIMIT: return MHD_HTTP_PAYLOAD_TOO_LARGE;
+    case GENREID_E_LIMIT: return MHD_HTTP_CONTENT_TOO_LARGE;
     case GENREID_E_NOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
     default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -285,7 +285,7 @@ static enum MHD_Result respond_prediction(struct MHD_Connection *c, request *r, 
 static enum MHD_Result handle_upload(struct MHD_Connection *c, request *r) {
     serve_server *s = r->s;
     if (r->too_large)
-        return respond_error(c, r, MHD_HTTP_PAYLOAD_TOO_LARGE, NULL, "upload: body over the limit");
+        return respond_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "upload: body over the limit");
     const void *data = r->body;
     size_t len = r->len;
     const char *ctype = r->content_type;
@@ -356,7 +356,7 @@ static enum MHD_Result start_upload(struct MHD_Connection *c, request *r) {
         if (!*cl || *end || errno || cl[0] == '-' || cl[0] == '+')
             return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "upload: bad Content-Length");
         if (v > s->cfg.max_upload_bytes)
-            return respond_error(c, r, MHD_HTTP_PAYLOAD_TOO_LARGE, NULL,
+            return respond_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                                  "upload: too large (Content-Length over the limit)");
         body_len = (size_t)v;
     }
@@ -470,7 +470,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                     : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client closed)"
                     : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (server shut down)"
                     : " (connection dropped)";
-    char status[8];
+    char status[16];
     if (r->status) snprintf(status, sizeof status, "%u", r->status);
     else snprintf(status, sizeof status, "-");
     logf_(s, "%s %s %s %zu %.1fms%s", r->method, r->path, status, r->resp_bytes, now_ms() - r->t0_ms, why);
@@ -534,11 +534,11 @@ serve_server *serve_start(const serve_config *cfg, const serve_backend *be, genr
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     freeaddrinfo(ai);
     s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* must come first */
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                                  MHD_OPTION_END);
     if (!s->daemon) {
         err_set(err, GENREID_E_IO, "serve: %s port %d: cannot listen (%s)", err_escape(host, esc, sizeof esc),
@@ -568,6 +568,11 @@ int serve_stop(serve_server *s) {
     if (!s) return 0;
     atomic_store(&s->stopping, 1);
     MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    /* MHD no longer accepts, but the kernel would still complete handshakes into the backlog and
+     * those clients would wait for the whole drain. shutdown() on a listening socket makes Linux
+     * refuse new connections at once; the descriptor itself stays open until after
+     * MHD_stop_daemon, as MHD_quiesce_daemon's documentation requires. */
+    if (lfd != MHD_INVALID_SOCKET) shutdown(lfd, SHUT_RDWR);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += s->cfg.drain_timeout_s;
