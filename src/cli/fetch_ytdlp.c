@@ -322,7 +322,17 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
     }
     if (open_fds) kill(-pid, SIGKILL);   /* timeout, Ctrl-C or error: the whole group, now */
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    /* A child that closed its output may still run: the timeout and Ctrl-C hold here too. */
+    for (;;) {
+        pid_t w = waitpid(pid, &status, open_fds ? 0 : WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR)) break;
+        if (w == 0) {
+            if (rq->cancel && *rq->cancel) res->cancelled = 1;
+            else if (progress_now_s() - t0 > rq->timeout_s) res->timed_out = 1;
+            if (res->cancelled || res->timed_out) { kill(-pid, SIGKILL); open_fds = 1; continue; }
+            usleep(20000);
+        }
+    }
     if (st) goto done;
     if (res->timed_out) {
         char t[32];

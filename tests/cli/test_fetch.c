@@ -338,6 +338,14 @@ static void test_fail_cases(void) {
     CHECKF(pid > 0 && process_dead(pid), "the stub's sleep (pid %ld) survived the timeout", pid);
     CHECK(count_entries(D, ".") == 0);
 
+    /* the timeout holds after the child closed its output */
+    snprintf(args, sizeof args, "-o '%s' -l electronic --timeout 1 https://stub.test/silent", D);
+    t0 = now_s();
+    rc = fetch(args);
+    dt = now_s() - t0;
+    CHECKF(rc == 1 && strstr(out, "genreid: https://stub.test/silent: timed out after 1 s (yt-dlp killed)") != NULL, "rc %d: %s", rc, out);
+    CHECKF(dt < 5, "timeout after EOF took %.1f s", dt);
+
     /* yt-dlp missing */
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' fetch -o '%s' -l x --yt-dlp /nonexistent/yt-dlp https://stub.test/a", bin, D);
