@@ -33,6 +33,9 @@
 #define FETCH_MAX_DURATION_S 3600.0
 #define FETCH_MAX_LABEL 100
 #define FETCH_MAX_STEM 100
+#define FETCH_MAX_URL 8192      /* keeps a manifest row far below its 1 MiB line limit */
+#define FETCH_MAX_ID 1024
+#define FETCH_MAX_TITLE 1024    /* longer titles are cut at a UTF-8 boundary */
 
 typedef struct fetch_item {
     char *label, *url;   /* owned */
@@ -123,6 +126,7 @@ static const char *label_problem(const char *s, size_t n) {
 
 static const char *url_problem(const char *s, size_t n) {
     if (!n) return "empty URL";
+    if (n > FETCH_MAX_URL) return "URL longer than 8192 bytes";
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "URL contains a control character";
     return NULL;
@@ -332,6 +336,17 @@ static genreid_status fetch_one(const fetch_opts *o, const fetch_item *it, const
     genreid_status st = fetch_ytdlp_run(&rq, &res, err);
     if (st) return st;
     err_escape(res.id, shown, shown_cap);
+    if (strlen(res.id) > FETCH_MAX_ID) {
+        st = err_set(err, GENREID_E_LIMIT, "yt-dlp's id is longer than %d bytes", FETCH_MAX_ID);
+        fetch_ytdlp_result_free(&res);
+        return st;
+    }
+    size_t tn = strlen(res.title);
+    if (tn > FETCH_MAX_TITLE) {
+        tn = FETCH_MAX_TITLE;
+        while (tn > 0 && ((unsigned char)res.title[tn] & 0xC0) == 0x80) tn--;   /* no cut UTF-8 */
+        res.title[tn] = '\0';
+    }
 
     fetch_row row;
     memset(&row, 0, sizeof row);

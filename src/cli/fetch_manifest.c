@@ -118,6 +118,12 @@ static const char *parse_row(char *line, fetch_row *r) {
     for (int i = 0; i < 5; i++)
         if (!(*text[i] = fetch_tsv_unescape(f[i], len[i]))) return "bad escape in a text column";
     if (!*r->label || !*r->file || !*r->url || !*r->id) return "empty label, file, url or id";
+    /* file must be LABEL/NAME inside the dataset: an edited manifest cannot point elsewhere */
+    if (r->label[0] == '.' || strchr(r->label, '/')) return "label is not a folder name";
+    size_t ll = strlen(r->label);
+    const char *name = r->file + ll + 1;
+    if (strncmp(r->file, r->label, ll) || r->file[ll] != '/' || !*name || *name == '.' || strchr(name, '/'))
+        return "file is not LABEL/NAME";
     if (parse_seconds(f[5], len[5], &r->start_s) || parse_seconds(f[6], len[6], &r->duration_s) || !(r->duration_s > 0))
         return "bad start or duration";
     if (!is_hex64(f[7], len[7])) return "bad sha256";

@@ -366,18 +366,21 @@ static void test_hostile(void) {
     char args[2048];
     snprintf(args, sizeof args, "-o '%s' --label 'Classical Händel' https://stub.test/unicode https://stub.test/longtitle "
              "'https://stub.test/inject?x=$(touch /tmp/genreid-fetch-pwned)' https://stub.test/tabs "
-             "https://stub.test/slashid -- -dashurl", D);
+             "https://stub.test/slashid https://stub.test/hugetitle -- -dashurl", D);
     int rc = fetch(args);
     CHECKF(rc == 0, "rc %d: %s", rc, out);
     CHECKF(!test_exists(pwned), "command injection ran: %s exists", pwned);
     rows r = read_manifest(D);
-    CHECKF(r.header_ok && r.n == 6, "%d rows", r.n);
-    CHECK(count_lines(test_path(D, "manifest.tsv")) == 7);   /* no title broke a line */
+    CHECKF(r.header_ok && r.n == 7, "%d rows", r.n);
+    CHECK(count_lines(test_path(D, "manifest.tsv")) == 8);   /* no title broke a line */
     int k = find_row(&r, 3, "unicode");
     CHECKF(k >= 0 && !strcmp(r.f[k][4], "Beethoven \xe2\x80\x93 F\xc3\xbcr Elise \xf0\x9f\x8e\xb9 \xe3\x83\x94\xe3\x82\xa2\xe3\x83\x8e"),
            "%s", k >= 0 ? r.f[k][4] : "");
     k = find_row(&r, 3, "longtitle");
     CHECK(k >= 0 && strlen(r.f[k][4]) == 300 && strspn(r.f[k][4], "L") == 300);
+    k = find_row(&r, 3, "hugetitle");   /* 3000 × "é": cut to 1024 bytes, whole characters */
+    CHECKF(k >= 0 && strlen(r.f[k][4]) == 1024 && !strncmp(r.f[k][4], "\xc3\xa9\xc3\xa9", 4) &&
+           !strcmp(r.f[k][4] + 1022, "\xc3\xa9"), "%zu", k >= 0 ? strlen(r.f[k][4]) : 0);
     k = find_row(&r, 3, "inject");
     CHECKF(k >= 0 && !strcmp(r.f[k][4], "AC/DC \"Back\" 'n' $(touch /tmp/genreid-fetch-pwned) `touch /tmp/genreid-fetch-pwned`"),
            "%s", k >= 0 ? r.f[k][4] : "");
@@ -395,12 +398,12 @@ static void test_hostile(void) {
     k = find_row(&r, 3, "-dashurl");
     CHECK(k >= 0 && !strcmp(r.f[k][2], "-dashurl") && file_equals_wav(test_path(D, "Classical Händel/-dashurl.mp3")));
     rows_free(&r);
-    CHECK(count_entries(test_path(D, "Classical Händel"), "") == 6);
+    CHECK(count_entries(test_path(D, "Classical Händel"), "") == 7);
     /* the manifest reads back through the loader, titles unescaped */
     fetch_manifest m;
     genreid_error err;
     genreid_status ls = fetch_manifest_load(&m, test_path(D, "manifest.tsv"), &err);
-    CHECKF(ls == GENREID_OK && m.n == 6, "%s", ls ? err.message : "wrong row count");
+    CHECKF(ls == GENREID_OK && m.n == 7, "%s", ls ? err.message : "wrong row count");
     int found = 0;
     for (size_t i = 0; i < m.n; i++) found += !strcmp(m.rows[i].title, "a\tb\nc\\d");
     CHECK(found == 1);
@@ -467,6 +470,28 @@ static void test_list_resume(void) {
     test_write_file(test_path(D3, "manifest.tsv"), row_bad, strlen(row_bad));
     rc = fetch(args);
     CHECKF(rc == 1 && strstr(out, "manifest.tsv:2: bad sha256") != NULL, "rc %d: %s", rc, out);
+    const char *sha0 = "0000000000000000000000000000000000000000000000000000000000000000";
+    char row_out[512];
+    snprintf(row_out, sizeof row_out, FETCH_MANIFEST_HEADER "\nc\tc/../../x.mp3\tu\tx\tt\t0\t15\t%s\t-\n", sha0);
+    test_write_file(test_path(D3, "manifest.tsv"), row_out, strlen(row_out));
+    rc = fetch(args);
+    CHECKF(rc == 1 && strstr(out, "manifest.tsv:2: file is not LABEL/NAME") != NULL, "rc %d: %s", rc, out);
+    snprintf(row_out, sizeof row_out, FETCH_MANIFEST_HEADER "\n..\t../x.mp3\tu\tx\tt\t0\t15\t%s\t-\n", sha0);
+    test_write_file(test_path(D3, "manifest.tsv"), row_out, strlen(row_out));
+    rc = fetch(args);
+    CHECKF(rc == 1 && strstr(out, "manifest.tsv:2: label is not a folder name") != NULL, "rc %d: %s", rc, out);
+    /* a URL over 8192 bytes is refused with its line */
+    char *longurl = malloc(9100);
+    if (longurl) {
+        int o = snprintf(longurl, 9100, "c\thttps://stub.test/");
+        memset(longurl + o, 'u', 9000);
+        strcpy(longurl + o + 9000, "\n");
+        test_write_file(L, longurl, strlen(longurl));
+        free(longurl);
+        snprintf(args, sizeof args, "-o '%s' --list '%s'", D2, L);
+        rc = fetch(args);
+        CHECKF(rc == 1 && strstr(out, "items.tsv:1: URL longer than 8192 bytes") != NULL, "rc %d: %s", rc, out);
+    }
 }
 
 /* Ctrl-C during a download: child killed, temp files gone, status 130. */
