@@ -120,9 +120,11 @@ async function analyse(blob, name) {
     $('result').hidden = false;
     const p = r.probabilities && r.label in r.probabilities ? ' (' + pct(r.probabilities[r.label]) + ')' : '';
     setStatus(name + ': ' + r.label + p + '.');
+    // on a phone the result is below the picker: bring it into view
+    if (window.innerWidth < 900) $('result-h').scrollIntoView({ block: 'start', behavior: 'smooth' });
     if (isAudio) {
       const s = await post('/api/spectrogram', blob, name);
-      if (s.ok) setSpectrogram(await s.blob(), 'mel spectrogram of ' + name);
+      if (s.ok) setSpectrogram(await s.blob(), 'spectrogram of ' + name);
       else showError('No spectrogram: ' + await errorText(s));
     } else {
       setSpectrogram(blob, name);
