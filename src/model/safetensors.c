@@ -84,6 +84,8 @@ genreid_status st_parse(const void *buf, size_t len, const char *name, model_ten
     const unsigned char *b = buf;
     if (len < 8) return err_set(err, GENREID_E_FORMAT, "%s: truncated safetensors file (%zu bytes)", esc, len);
     uint64_t hl = rd_le(b, 8);
+    if (len > 8 && b[8] != '{')
+        return err_set(err, GENREID_E_FORMAT, "%s: not a safetensors file (header does not start with '{')", esc);
     if (hl > ST_MAX_HEADER) return err_set(err, GENREID_E_LIMIT, "%s: safetensors header too large (%llu bytes)", esc,
                                            (unsigned long long)hl);
     if (hl > len - 8) return err_set(err, GENREID_E_FORMAT, "%s: truncated safetensors header", esc);
