@@ -102,7 +102,7 @@ test-asan: deps
 bench: deps
 	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all
-	@bench/run $(BUILD)
+	@BENCH_CFLAGS="$(CPPFLAGS) $(CFLAGS)" BENCH_LIBS="$(LDLIBS)" bench/run $(BUILD)
 
 clean:
 	rm -rf build build-asan
