@@ -100,6 +100,7 @@ static int is_hex64(const char *s, size_t n) {
 
 /* Splits one line (no newline) into a row. Returns a static reason on failure. */
 static const char *parse_row(char *line, fetch_row *r) {
+    memset(r, 0, sizeof *r);   /* first: the caller frees r on every failure */
     const char *f[9];
     size_t len[9];
     int nf = 0;
@@ -113,7 +114,6 @@ static const char *parse_row(char *line, fetch_row *r) {
         p = tab + 1;
     }
     if (nf != 9) return "expected 9 tab-separated columns";
-    memset(r, 0, sizeof *r);
     char **text[5] = {&r->label, &r->file, &r->url, &r->id, &r->title};
     for (int i = 0; i < 5; i++)
         if (!(*text[i] = fetch_tsv_unescape(f[i], len[i]))) return "bad escape in a text column";

@@ -229,6 +229,63 @@ static void test_escape(void) {
     }
 }
 
+/* Random byte mutations of a valid JSON line and a valid manifest: the readers must answer
+ * (success or a clean error) and never crash or read out of bounds (run under ASan too). */
+static uint32_t fuzz_seed = 12345;
+static uint32_t NEXT(void) {   /* LCG (Numerical Recipes constants); any fixed stream will do */
+    fuzz_seed = fuzz_seed * 1664525u + 1013904223u;
+    return fuzz_seed >> 8;
+}
+
+static void test_fuzz(void) {
+    const char *json = "{\"id\": \"a\\/b\", \"n\": [1, {\"x\": null}], \"title\": \"\\ud83c\\udfb9 \\\"q\\\"\", \"filepath\": \"/t/c.mp3\"}";
+    char m[256];
+    int ok = 0, bad = 0, consistent = 1;
+    for (int it = 0; it < 5000; it++) {
+        snprintf(m, sizeof m, "%s", json);
+        size_t n = strlen(m);
+        int edits = 1 + (int)(NEXT() % 4);
+        for (int e = 0; e < edits; e++) {
+            size_t at = NEXT() % n;
+            static const char pool[] = "{}[]\",:\\u0dD8\x01\xff ";
+            m[at] = (NEXT() & 1) ? pool[NEXT() % (sizeof pool - 1)] : (char)(NEXT() & 0xff);
+            if (!m[at]) m[at] = ' ';
+        }
+        if (NEXT() % 5 == 0) m[NEXT() % n] = '\0';   /* truncation */
+        char *id, *title, *fp;
+        int r = fetch_json_fields(m, &id, &title, &fp);
+        if (r == 0) ok++;
+        else { bad++; if (id || title || fp) consistent = 0; }
+        free(id); free(title); free(fp);
+    }
+    CHECKF(consistent && ok > 0 && bad > 0, "json fuzz: %d ok, %d rejected", ok, bad);
+
+    const char *good = FETCH_MANIFEST_HEADER "\nc\tc/x.mp3\thttps://u\tx\tT\\t\\x01\t30\t15\t"
+                       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t2026-01-01T00:00:00Z\n";
+    char *mb = malloc(strlen(good) + 1);
+    const char *p = test_path(tmp, "fuzz-manifest.tsv");
+    char path[256];
+    snprintf(path, sizeof path, "%s", p);
+    ok = bad = 0;
+    size_t body = sizeof FETCH_MANIFEST_HEADER;   /* first byte after the header's newline */
+    for (int it = 0; it < 2000 && mb; it++) {
+        size_t n = strlen(good);
+        memcpy(mb, good, n + 1);
+        int edits = 1 + (int)(NEXT() % 3);
+        for (int e = 0; e < edits; e++) mb[body + NEXT() % (n - body)] = "\t\n\\x/.0a"[NEXT() % 10];
+        if (NEXT() % 4 == 0) n = body + NEXT() % (n - body);   /* truncation */
+        test_write_file(path, mb, n);
+        fetch_manifest mf;
+        genreid_error err;
+        genreid_status st = fetch_manifest_load(&mf, path, &err);
+        if (st == GENREID_OK) ok++;
+        else if (strstr(err.message, "fuzz-manifest.tsv:")) bad++;
+        fetch_manifest_free(&mf);
+    }
+    free(mb);
+    CHECKF(ok > 0 && bad > 0 && ok + bad == 2000, "manifest fuzz: %d ok, %d rejected with FILE:LINE", ok, bad);
+}
+
 /* One URL fetched, its file, row and progress line; a rerun skips it; a damaged file is
  * fetched again. */
 static void test_basic(void) {
@@ -616,6 +673,7 @@ int main(void) {
     test_sha256();
     test_json();
     test_escape();
+    test_fuzz();
     test_basic();
     test_fail_cases();
     test_hostile();
