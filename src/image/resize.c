@@ -125,11 +125,11 @@ static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_r
             const int32_t *k = a->kk + (size_t)x * a->ksize;
             const uint8_t *sp = s + (size_t)a->bounds[2 * x] * ch;
             int n = a->bounds[2 * x + 1];
-            for (int c = 0; c < ch; c++) {
-                int32_t acc = 1 << (RESIZE_PRECISION_BITS - 1);
-                for (int i = 0; i < n; i++) acc += sp[(size_t)i * ch + c] * k[i];
-                d[(size_t)x * ch + c] = clip8(acc);
-            }
+            int32_t acc[4] = {1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1),
+                              1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1)};
+            for (int i = 0; i < n; i++, sp += ch)
+                for (int c = 0; c < ch; c++) acc[c] += sp[c] * k[i];
+            for (int c = 0; c < ch; c++) d[(size_t)x * ch + c] = clip8(acc[c]);
         }
     }
 }
