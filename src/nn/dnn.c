@@ -17,6 +17,20 @@
         }                                                                                 \
     } while (0)
 
+/* oneDNN's AVX-512 kernels run on 16-channel blocks, its AVX2 kernels on 8-channel blocks; any
+ * other pairing falls back to the reference convolution (100x slower). The ISA is what oneDNN
+ * detects (this VM hides AVX-512 from cpuid, so here it is AVX2). */
+int dn_block(void) {
+    static int block;
+    if (!block) {
+        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+        block = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
+    }
+    return block;
+}
+
+static dnnl_format_tag_t dn_tag(void) { return dn_block() == 16 ? dn_tag() : dnnl_nChw8c; }
+
 void *dn_alloc(size_t bytes) {
     if (bytes == 0) bytes = 64;
     size_t align = bytes >= (1u << 21) ? (1u << 21) : 64;
@@ -164,8 +178,8 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     dnnl_memory_desc_t a, b;
     dn_prim p;
     genreid_status rc;
-    if ((rc = md4(&a, N, C, H, W, src_blocked ? dnnl_nChw16c : dnnl_nchw, err))) return rc;
-    if ((rc = md4(&b, N, C, H, W, dst_blocked ? dnnl_nChw16c : dnnl_nchw, err))) return rc;
+    if ((rc = md4(&a, N, C, H, W, src_blocked ? dn_tag() : dnnl_nchw, err))) return rc;
+    if ((rc = md4(&b, N, C, H, W, dst_blocked ? dn_tag() : dnnl_nchw, err))) return rc;
     if ((rc = dn_reorder_make(c, &p, &a, (void *)src, &b, dst, 0, err))) {
         dn_prim_free(&p);
         return rc;
@@ -202,8 +216,8 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
     cv->OH = (H + 2 * P - K) / S + 1;
     cv->OW = (W + 2 * P - K) / S + 1;
     dnnl_memory_desc_t msrc, mdst, mw_any, mw_user;
-    if ((rc = md4(&msrc, N, C, H, W, src_plain ? dnnl_nchw : dnnl_nChw16c, err))) return rc;
-    if ((rc = md4(&mdst, N, OC, cv->OH, cv->OW, dnnl_nChw16c, err))) return rc;
+    if ((rc = md4(&msrc, N, C, H, W, src_plain ? dnnl_nchw : dn_tag(), err))) return rc;
+    if ((rc = md4(&mdst, N, OC, cv->OH, cv->OW, dn_tag(), err))) return rc;
     if ((rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err))) return rc;
     if ((rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err))) return rc;
     dnnl_dims_t strides = {S, S}, pad = {P, P};
@@ -307,7 +321,7 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
     memset(bn, 0, sizeof *bn);
     bn->N = N, bn->C = C, bn->H = H, bn->W = W, bn->relu = relu;
     dnnl_memory_desc_t md;
-    if ((rc = md4(&md, N, C, H, W, dnnl_nChw16c, err))) return rc;
+    if ((rc = md4(&md, N, C, H, W, dn_tag(), err))) return rc;
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (relu ? dnnl_fuse_norm_relu : 0);
     dnnl_batch_normalization_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
@@ -384,8 +398,8 @@ genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, 
     memset(pl, 0, sizeof *pl);
     int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
     dnnl_memory_desc_t ms, md;
-    if ((rc = md4(&ms, N, C, H, W, dnnl_nChw16c, err))) return rc;
-    if ((rc = md4(&md, N, C, OH, OW, dnnl_nChw16c, err))) return rc;
+    if ((rc = md4(&ms, N, C, H, W, dn_tag(), err))) return rc;
+    if ((rc = md4(&md, N, C, OH, OW, dn_tag(), err))) return rc;
     dnnl_dims_t strides = {2, 2}, kernel = {3, 3}, pad = {1, 1};
     dnnl_pooling_desc_t d;
     dnnl_primitive_desc_t pd = NULL;

@@ -1,7 +1,9 @@
 /* nn/dnn.h — the fast path of nn: oneDNN 2.6 (Debian libdnnl, the library PyTorch itself uses for
  * CPU convolutions) wrapped as plan-once primitives bound to fixed buffers. Activations use the
- * blocked layout nChw16c (channel blocks of 16, the layout oneDNN's AVX-512 kernels run natively;
- * every body width is a multiple of 16), except the network input, which is plain NCHW.
+ * blocked layout nChw16c (channel blocks of 16, the layout oneDNN's AVX-512 kernels run natively)
+ * or nChw8c where oneDNN finds only AVX2 (dn_block() says which; every body width is a multiple
+ * of 16, so both fit), except the network input, which is plain NCHW. "nChw16c" below means
+ * whichever block is in use.
  * All scratch memory is user-managed (one buffer per context), so executing allocates nothing.
  * Leaves out: bias, groups, dilation (ResNet has none). Checked against nn/layers.c's naive kernels
  * in tests/nn/test_layers.c. */
@@ -32,6 +34,9 @@ typedef struct dn_ctx {
     int n_scratch;
     dnnl_memory_t scratch_mem[DN_MAX_SCRATCH];
 } dn_ctx;
+
+/* Channel block of the activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
+int dn_block(void);
 
 genreid_status dn_ctx_init(dn_ctx *c, genreid_error *err);
 /* Allocates the shared scratchpad once every primitive is made. */

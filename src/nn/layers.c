@@ -5,7 +5,6 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
-#include "nn/rng.h"
 
 void conv2d_forward_naive(float *out, const float *in, const float *w, int N, int C, int H, int W,
                           int OC, int K, int S, int P) {
@@ -231,11 +230,10 @@ void linear_backward(float *din, float *dw, float *dbias, const float *dout, con
         }
 }
 
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float p, uint64_t seed,
-                     uint64_t base) {
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float p, rng *r) {
     float keep = 1.0f / (1.0f - p);
     for (size_t i = 0; i < n; i++) {
-        float m = nn_rng_uniform_at(seed, base + i) < (double)p ? 0.0f : keep;
+        float m = rng_uniform(r) < p ? 0.0f : keep;
         mask[i] = m;
         out[i] = in[i] * m;
     }

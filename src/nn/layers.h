@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "core/rng.h"
 
 #define NN_BN_EPS 1e-5f
 #define NN_BN_MOMENTUM 0.1f
@@ -56,10 +57,10 @@ void linear_forward(float *out, const float *in, const float *w, const float *bi
 void linear_backward(float *din, float *dw, float *dbias, const float *dout, const float *in,
                      const float *w, int N, int I, int O);
 
-/* Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p); out = in * mask. Draws element
- * i from nn_rng stream (seed, base + i). */
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float p, uint64_t seed,
-                     uint64_t base);
+/* Inverted dropout (torch.nn.Dropout in training): mask[i] = 0 with probability p, else 1/(1-p);
+ * out = in * mask (out may alias in). One rng_uniform draw per element, in order, from the
+ * project's generator (core/rng.h): same seed, same masks (not torch's bernoulli stream). */
+void dropout_forward(float *out, float *mask, const float *in, size_t n, float p, rng *r);
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
 
 #endif

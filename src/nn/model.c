@@ -17,7 +17,7 @@
 #include "nn/dnn.h"
 #include "nn/layers.h"
 #include "nn/par.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 #define MAX_PARAMS 320
 #define MAX_CONV 48
@@ -111,6 +111,8 @@ static int add_bn(nn_model *m, const char *name, int c, int group) {
 }
 
 static void init_weights(nn_model *m, uint64_t seed) {
+    rng r;
+    rng_seed(&r, seed);
     for (size_t i = 0; i < m->n_params; i++) {
         nn_param *p = &m->params[i];
         const char *leaf = strrchr(p->name, '.') + 1;
@@ -124,7 +126,7 @@ static void init_weights(nn_model *m, uint64_t seed) {
             double fan = p->ndim == 4 ? (double)p->shape[0] * p->shape[2] * p->shape[3] : (double)p->shape[1];
             double std = sqrt(2.0 / fan);
             for (size_t j = 0; j < p->n; j++)
-                p->data[j] = (float)(std * nn_rng_normal_at(seed, m->offset[i] + j));
+                p->data[j] = (float)rng_normal(&r, 0.0, std);
         }
     }
 }
@@ -263,7 +265,7 @@ typedef struct block_buf {
 struct nn_workspace {
     nn_model *m;
     int N, H, W, training, dropout;
-    uint64_t seed, step;
+    rng drop_rng;
     int last_training, last_n, have_forward;
     dn_ctx ctx;
     dn_conv conv[MAX_CONV];
@@ -283,7 +285,7 @@ struct nn_workspace {
     float *dlogits, *dh2d, *dh2, *dz1, *dh1d, *dh1, *dfeat;
 };
 
-void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { ws->seed = seed, ws->step = 0; }
+void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { rng_seed(&ws->drop_rng, seed); }
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
     size_t b = ws->arena_bytes + ws->ctx.scratch_bytes;
@@ -412,6 +414,7 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     }
     ws->m = m, ws->N = batch, ws->H = height, ws->W = width, ws->training = training ? 1 : 0;
     ws->dropout = 1;
+    rng_seed(&ws->drop_rng, 0);
     if (training && nn_model_alloc_grads(m, err)) goto fail;
     if (dn_ctx_init(&ws->ctx, err)) goto fail;
     ws->SH = (height - 1) / 2 + 1, ws->SW = (width - 1) / 2 + 1; /* 7x7 s2 p3 */
@@ -586,26 +589,24 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
     /* head */
     int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
     const float *L4 = ws->blk[m->n_blocks - 1].out;
-    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, 16);
+    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, dn_block());
     bn_def *h1 = &m->hbn1, *h2 = &m->hbn2;
 #define P(i) (m->params[i].data)
     batchnorm_forward(ws->hb1, ws->mean1, ws->invstd1, ws->feat, P(h1->w), P(h1->b), training ? P(h1->rm) : P(h1->rm),
                       P(h1->rv), Nn, F2, 1, training);
     int drop = training && ws->dropout;
-    uint64_t base = ws->step << 32;
-    if (drop) dropout_forward(ws->h1d, ws->mask1, ws->hb1, N * F2, 0.25f, ws->seed, base);
+    if (drop) dropout_forward(ws->h1d, ws->mask1, ws->hb1, N * F2, 0.25f, &ws->drop_rng);
     else memcpy(ws->h1d, ws->hb1, N * F2 * sizeof(float));
     linear_forward(ws->z1, ws->h1d, P(m->hlin1), NULL, Nn, F2, HEAD_HIDDEN);
     relu_forward(ws->z1, ws->z1, N * HEAD_HIDDEN);
     batchnorm_forward(ws->hb2, ws->mean2, ws->invstd2, ws->z1, P(h2->w), P(h2->b), P(h2->rm), P(h2->rv), Nn,
                       HEAD_HIDDEN, 1, training);
-    if (drop) dropout_forward(ws->h2d, ws->mask2, ws->hb2, N * HEAD_HIDDEN, 0.5f, ws->seed, base + (1ull << 31));
+    if (drop) dropout_forward(ws->h2d, ws->mask2, ws->hb2, N * HEAD_HIDDEN, 0.5f, &ws->drop_rng);
     else memcpy(ws->h2d, ws->hb2, N * HEAD_HIDDEN * sizeof(float));
     linear_forward(ws->logits, ws->h2d, P(m->hlin2), NULL, Nn, HEAD_HIDDEN, C);
     if (training) {
         P(h1->nbt)[0] += 1.0f;
         P(h2->nbt)[0] += 1.0f;
-        ws->step++;
     }
 #undef P
     if (logits) memcpy(logits, ws->logits, (size_t)n * C * sizeof(float));
@@ -682,7 +683,7 @@ genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels
     block_buf *last = &ws->blk[m->n_blocks - 1];
     size_t hw = (size_t)ws->LH * ws->LW;
     memset(last->g_out, 0, (size_t)N * F * hw * sizeof(float));
-    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, 16);
+    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, dn_block());
 #undef P
 #undef GR
     /* body, last block first */
@@ -743,11 +744,12 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
         memcpy(out, src, n * sizeof(float));
         return GENREID_OK;
     }
-    /* nChw16c → NCHW */
+    /* nChw16c / nChw8c → NCHW */
+    int cb = dn_block();
     for (size_t i = 0; i < N; i++)
         for (int c = 0; c < C; c++)
             for (int hw = 0; hw < H * W; hw++)
-                out[(i * C + c) * H * W + hw] = src[((i * (C / 16) + c / 16) * H * W + hw) * 16 + c % 16];
+                out[(i * C + c) * H * W + hw] = src[((i * (C / cb) + c / cb) * H * W + hw) * cb + c % cb];
     return GENREID_OK;
 }
 

@@ -34,7 +34,7 @@ typedef struct nn_workspace nn_workspace; /* activations, grads of activations, 
 /* arch: "resnet18", "resnet34" or "small" (widths 16-32-64-128, two BasicBlocks per stage, head
  * 256→512→C). n_classes >= 1. Weights initialised like fastai/torchvision (kaiming_normal fan_out
  * for convs, kaiming_normal fan_in for head linears, BN weight 1 bias 0, running var 1) from
- * seed (splitmix64 + Box-Muller; not torch's generator). NULL + err on failure. */
+ * seed (core/rng.h generator, Box-Muller normals: not torch.randn's numbers). NULL + err on failure. */
 nn_model *nn_model_new(const char *arch, int n_classes, uint64_t seed, genreid_error *err);
 void nn_model_free(nn_model *m); /* NULL ok */
 
