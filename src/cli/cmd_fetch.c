@@ -5,16 +5,16 @@
  * atomically after every clip, so an interrupted run resumes where it stopped.
  * <stem> is the yt-dlp id made safe as a file name ('/', '\\', control bytes and a leading '.'
  * become '_', at most 100 bytes; when anything changed, "-" and 8 hex digits of the id's
- * SHA-256 are added so two ids cannot meet), plus "_<START>s" when the section does not start
+ * SHA-256 (model/sha256.h) are added so two ids cannot meet), plus "_<START>s" when the section does not start
  * at 0 (several sections of one song then get several files).
  * Leaves out: playlists, parallel downloads, deleting clips that left the list. */
 #include "cli/cli.h"
 #include "cli/fetch_manifest.h"
 #include "cli/fetch_render.h"
-#include "cli/fetch_sha256.h"
 #include "cli/fetch_ytdlp.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "model/sha256.h"
 
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <dirent.h>
@@ -245,8 +245,13 @@ static void file_stem(const char *id, double start_s, char *out) {
     if (n == 0) { out[n++] = '_'; changed = 1; }
     out[n] = '\0';
     if (changed) {
+        sha256_ctx c;
+        uint8_t d[32];
         char hex[65];
-        fetch_sha256_hex(id, strlen(id), hex);
+        sha256_init(&c);
+        sha256_update(&c, id, strlen(id));
+        sha256_final(&c, d);
+        sha256_hex(d, hex);
         snprintf(out + n, 10, "-%.8s", hex);
     }
     if (start_s > 0) {
@@ -311,7 +316,7 @@ static genreid_status render_clip(const fetch_opts *o, const clip_paths *cp, gen
 static int clip_intact(const fetch_opts *o, const fetch_row *r, clip_paths *cp) {
     if (make_paths(o, r->label, r->file, cp)) return 0;
     char hex[65];
-    return fetch_sha256_file(cp->abs, hex, NULL) == GENREID_OK && !strcmp(hex, r->sha256);
+    return sha256_file(cp->abs, hex, NULL) == GENREID_OK && !strcmp(hex, r->sha256);
 }
 
 /* Fetches one item. Returns GENREID_OK, or an error whose message lacks the URL. */
@@ -362,7 +367,7 @@ static genreid_status fetch_one(const fetch_opts *o, const fetch_item *it, const
         st = err_set(err, GENREID_E_IO, "%s: cannot create: %s", err_escape(dir, esc, sizeof esc), strerror(errno));
         goto done;
     }
-    if ((st = fetch_sha256_file(res.file, row.sha256, err))) goto done;
+    if ((st = sha256_file(res.file, row.sha256, err))) goto done;
     if (rename(res.file, cp.abs) != 0) {
         st = err_set(err, GENREID_E_IO, "%s: cannot move the clip there: %s", err_escape(cp.abs, esc, sizeof esc), strerror(errno));
         goto done;
@@ -425,8 +430,15 @@ static int run(int argc, char **argv) {
         case 'Y': o.ytdlp = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("fetch", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("fetch", "unknown option '%s'", argv[optind - 1]);
+        /* a long option is named by argv; a short one by optopt ("-qz" → 'z') */
+        case ':':
+            if (strncmp(argv[optind - 1], "--", 2) && optopt)
+                return cli_usage_error("fetch", "option '-%c' needs a value", optopt);
+            return cli_usage_error("fetch", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (strncmp(argv[optind - 1], "--", 2) && optopt)
+                return cli_usage_error("fetch", "unknown option '-%c'", optopt);
+            return cli_usage_error("fetch", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (!o.datadir || !*o.datadir) return cli_usage_error("fetch", "missing -o DATADIR");
