@@ -193,3 +193,24 @@ void optim_zero_grad(optim *o) {
     for (size_t i = 0; i < o->n; i++)
         if (o->params[i].grad) memset(o->params[i].grad, 0, o->params[i].n * sizeof(float));
 }
+
+size_t optim_state_view(optim *o, float **state, int64_t **steps, size_t *n_steps) {
+    *state = o->state;
+    *steps = o->steps;
+    *n_steps = o->state ? o->n : 0;
+    return o->state ? o->state_floats : 0;
+}
+
+genreid_status optim_state_restore(optim *o, const float *state, size_t n_floats, const int64_t *steps,
+                                   size_t n_steps, genreid_error *err) {
+    if (!o->state) {
+        genreid_status st = alloc_state(o, err);
+        if (st) return st;
+    }
+    if (n_floats != o->state_floats || n_steps != o->n)
+        return err_set(err, GENREID_E_FORMAT, "optimiser state has %zu values and %zu counters, this model needs %zu and %zu",
+                       n_floats, n_steps, o->state_floats, o->n);
+    memcpy(o->state, state, n_floats * sizeof *state);
+    memcpy(o->steps, steps, n_steps * sizeof *steps);
+    return GENREID_OK;
+}

@@ -16,6 +16,7 @@
 #define GENREID_NN_OPTIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "genreid.h"
 #include "nn/param.h"
 
@@ -60,4 +61,12 @@ void optim_zero_grad(optim *o);
 /* Bytes of optimiser state allocated so far (0 before the first step). */
 size_t optim_state_bytes(const optim *o);
 
+/* Checkpoints (data/train.c): the optimiser's whole state. *state points to state_floats floats
+ * (Adam: m then v of every param; SGD: buf), *steps to n step counts; both NULL (0 floats) before
+ * the first step. The pointers stay valid until the next optim_step or optim_free. */
+size_t optim_state_view(optim *o, float **state, int64_t **steps, size_t *n_steps);
+/* Restores a state saved from an optimiser over the same params (same count and sizes), allocating
+ * the buffers if needed. GENREID_E_FORMAT when the sizes do not match. */
+genreid_status optim_state_restore(optim *o, const float *state, size_t n_floats, const int64_t *steps,
+                                   size_t n_steps, genreid_error *err);
 #endif

@@ -1,0 +1,342 @@
+/* cli/cmd_train.c — `genreid train`: the notebook's training as one command.
+ * Default settings reproduce the notebook (resnet18, Resize(192, squish), RandomSplitter(0.2,
+ * seed 42), bs 32, fine_tune(5) with base_lr 2e-3); the options go beyond it. */
+#include "cli/cli.h"
+#include "cli/cli_dataset.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "data/modelio.h"
+#include "data/train.h"
+#include "model/json.h"
+#include "model/model_file.h"
+#include "nn/model.h"
+#include "plot/charts.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "Usage: genreid train [options] -o MODEL DATA...\n"
+            "Train a genre classifier on folders of spectrogram images and/or audio clips, one\n"
+            "subfolder per class (fastai's parent_label); several DATA folders are merged.\n\n"
+            "  -o, --output MODEL      model file to write (atomically)\n"
+            "  -a, --arch NAME         resnet18 (default), resnet34, small (narrow ResNet for training\n"
+            "                          from scratch)\n"
+            "  -w, --weights MODEL     start from this model's weights (e.g. from 'genreid weights\n"
+            "                          import'); the head is kept when its classes match\n"
+            "      --policy NAME       fine_tune (default: freeze, 1 epoch, unfreeze, N epochs) or\n"
+            "                          one_cycle (fit_one_cycle from scratch)\n"
+            "  -e, --epochs N          epochs (default 5; fine_tune: unfrozen epochs)\n"
+            "      --freeze-epochs N   fine_tune frozen epochs (default 1)\n"
+            "      --lr X              base learning rate (default 2e-3)\n"
+            "  -b, --bs N              batch size (default 32)\n"
+            "      --size N            input size after Resize(N, squish) (default 192)\n"
+            "      --preresize N       first resize_images(max_size=N) as the notebook did (400)\n"
+            "      --style NAME        how audio is drawn: seed (default) or mel\n"
+            "      --valid-pct X       random validation share (default 0.2; RandomSplitter)\n"
+            "      --group-by RULE     split by group: a regex on the path below DATA (first capture\n"
+            "                          group), or manifest:FILE:COLUMN (e.g. the corpus's package)\n"
+            "      --augment LIST      shift,mask (time shift; frequency and time masks); default none\n"
+            "  -s, --seed N            seed for split, shuffle, init, dropout (default 42)\n"
+            "  -t, --threads N         threads for the network (default: number of cores)\n"
+            "      --checkpoint PATH   written on Ctrl-C (default MODEL.ckpt)\n"
+            "      --resume PATH       continue from a checkpoint\n"
+            "      --plot PNG          loss/error curves (default: MODEL without extension + -curves.png)\n"
+            "      --stop-after N      stop as if interrupted after N batches (testing)\n"
+            "  -f, --force             overwrite MODEL\n"
+            "  -q, --quiet             no progress bars\n"
+            "  -h, --help              this help\n");
+}
+
+static char *with_suffix(const char *path, const char *suffix) {
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    size_t stem = dot && dot != (slash ? slash + 1 : path) ? (size_t)(dot - path) : strlen(path);
+    size_t n = stem + strlen(suffix) + 1;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%.*s%s", (int)stem, path, suffix);
+    return s;
+}
+
+/* Copies the weights of a model file into m: everything when arch and classes match, else the
+ * body only (the head is new, as fastai's vision_learner builds it). */
+static genreid_status load_init_weights(nn_model *m, const char *path, genreid_error *err) {
+    model_meta meta;
+    model_tensors ts = {0};
+    genreid_status st = model_read(path, &meta, &ts, err);
+    if (st) return st;
+    if (strcmp(meta.arch, nn_model_arch(m)))
+        st = err_set(err, GENREID_E_INVALID, "%s: weights are for %s, training %s", path, meta.arch, nn_model_arch(m));
+    nn_param *params;
+    size_t np = nn_model_params(m, &params);
+    if (!st) {
+        /* drop the head when the class count differs */
+        const model_tensor *last = model_tensors_find(&ts, "head.8.weight");
+        int same_head = last && last->ndim == 2 && (int)last->shape[0] == nn_model_classes(m);
+        if (!same_head)
+            for (size_t i = 0; i < ts.n; i++)
+                if (!strncmp(ts.t[i].name, "head.", 5)) ts.t[i].name[0] = '\0';
+        model_tensors body = ts;
+        /* compact away the dropped entries for the name check */
+        size_t k = 0;
+        model_tensor *kept = malloc((ts.n ? ts.n : 1) * sizeof *kept);
+        if (!kept) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+        for (size_t i = 0; !st && i < ts.n; i++)
+            if (ts.t[i].name[0]) kept[k++] = ts.t[i];
+        body.t = kept;
+        body.n = k;
+        if (!st) st = model_fill_params(params, np, &body, same_head ? NULL : "head.", err);
+        free(kept);
+        if (st) err_prefix(err, path);
+    }
+    model_tensors_free(&ts);
+    model_meta_free(&meta);
+    return st;
+}
+
+static genreid_status write_model(const char *path, nn_model *m, const dataset *ds, const preprocess_config *prep,
+                                  const train_config *tc, const char *arch, const train_result *res, double seconds,
+                                  genreid_error *err) {
+    model_meta meta;
+    model_meta_init(&meta);
+    snprintf(meta.arch, sizeof meta.arch, "%s", arch);
+    modelio_meta_from_preprocess(&meta, prep);
+    genreid_status st = model_meta_set_classes(&meta, (const char *const *)ds->classes, ds->n_classes, err);
+    json_writer w;
+    jw_init(&w);
+    jw_begin_object(&w);
+    jw_key(&w, "policy"), jw_string(&w, tc->policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle");
+    jw_key(&w, "epochs"), jw_int(&w, tc->epochs);
+    jw_key(&w, "freeze_epochs"), jw_int(&w, tc->freeze_epochs);
+    jw_key(&w, "lr"), jw_number(&w, tc->lr);
+    jw_key(&w, "bs"), jw_int(&w, tc->bs);
+    jw_key(&w, "seed"), jw_int(&w, (long long)tc->seed);
+    jw_key(&w, "seconds"), jw_number(&w, seconds);
+    if (res->n_epochs) {
+        const train_epoch *e = &res->epochs[res->n_epochs - 1];
+        jw_key(&w, "train_loss"), isfinite(e->train_loss) ? jw_number(&w, e->train_loss) : jw_null(&w);
+        jw_key(&w, "valid_loss"), isfinite(e->valid_loss) ? jw_number(&w, e->valid_loss) : jw_null(&w);
+        jw_key(&w, "error_rate"), isfinite(e->error_rate) ? jw_number(&w, e->error_rate) : jw_null(&w);
+    }
+    jw_end_object(&w);
+    char *json = jw_finish(&w, NULL);
+    if (!st) st = json ? model_meta_set_training(&meta, json, err) : err_set(err, GENREID_E_NOMEM, "out of memory");
+    free(json);
+    nn_param *params;
+    size_t np = nn_model_params(m, &params);
+    if (!st) st = model_save(path, &meta, params, np, err);
+    model_meta_free(&meta);
+    return st;
+}
+
+static genreid_status write_curves(const char *path, const train_result *res, genreid_error *err) {
+    if (!res->n_epochs) return GENREID_OK;
+    double tl[256], vl[256], er[256];
+    size_t n = 0;
+    for (int i = 0; i < res->n_epochs && n < 256; i++, n++)
+        tl[n] = res->epochs[i].train_loss, vl[n] = res->epochs[i].valid_loss, er[n] = res->epochs[i].error_rate;
+    int have_valid = n && isfinite(vl[0]);
+    plot_canvas c = {0};
+    genreid_status st = plot_canvas_init(&c, 800, 600, err);
+    if (!st) st = plot_training(&c, n, tl, have_valid ? vl : NULL, have_valid ? er : NULL, err);
+    if (!st) st = image_write_png(path, &c, err);
+    image_free(&c);
+    return st;
+}
+
+static int run(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
+        {"weights", required_argument, 0, 'w'}, {"policy", required_argument, 0, 'P'},
+        {"epochs", required_argument, 0, 'e'}, {"freeze-epochs", required_argument, 0, 'F'},
+        {"lr", required_argument, 0, 'L'},     {"bs", required_argument, 0, 'b'},
+        {"size", required_argument, 0, 'S'},   {"preresize", required_argument, 0, 'R'},
+        {"style", required_argument, 0, 'Y'},  {"valid-pct", required_argument, 0, 'V'},
+        {"group-by", required_argument, 0, 'G'}, {"augment", required_argument, 0, 'A'},
+        {"seed", required_argument, 0, 's'},   {"threads", required_argument, 0, 't'},
+        {"checkpoint", required_argument, 0, 'C'}, {"resume", required_argument, 0, 'r'},
+        {"plot", required_argument, 0, 'p'},   {"stop-after", required_argument, 0, 'X'},
+        {"force", no_argument, 0, 'f'},        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *out = NULL, *arch = "resnet18", *weights = NULL, *group_by = NULL, *checkpoint = NULL, *plot = NULL;
+    train_config tc = train_config_default();
+    preprocess_config prep = preprocess_config_default();
+    double valid_pct = 0.2, d;
+    long l, threads = sysconf(_SC_NPROCESSORS_ONLN);
+    int force = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:a:w:e:b:s:t:fqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'a':
+            if (strcmp(optarg, "resnet18") && strcmp(optarg, "resnet34") && strcmp(optarg, "small"))
+                return cli_usage_error("train", "unknown arch '%s' (resnet18, resnet34, small)", optarg);
+            arch = optarg;
+            break;
+        case 'w': weights = optarg; break;
+        case 'P':
+            if (!strcmp(optarg, "fine_tune")) tc.policy = TRAIN_FINE_TUNE;
+            else if (!strcmp(optarg, "one_cycle")) tc.policy = TRAIN_ONE_CYCLE;
+            else return cli_usage_error("train", "unknown policy '%s' (fine_tune, one_cycle)", optarg);
+            break;
+        case 'e':
+            if (cli_parse_int(optarg, &l) || l < 0 || l > 10000) return cli_usage_error("train", "--epochs needs 0..10000");
+            tc.epochs = (int)l;
+            break;
+        case 'F':
+            if (cli_parse_int(optarg, &l) || l < 0 || l > 10000) return cli_usage_error("train", "--freeze-epochs needs 0..10000");
+            tc.freeze_epochs = (int)l;
+            break;
+        case 'L':
+            if (cli_parse_double(optarg, &d) || !(d > 0) || d > 10) return cli_usage_error("train", "--lr needs a value in (0, 10]");
+            tc.lr = d;
+            break;
+        case 'b':
+            if (cli_parse_int(optarg, &l) || l < 1 || l > 4096) return cli_usage_error("train", "--bs needs 1..4096");
+            tc.bs = (int)l;
+            break;
+        case 'S':
+            if (cli_parse_int(optarg, &l) || l < 32 || l > 1024) return cli_usage_error("train", "--size needs 32..1024");
+            prep.width = prep.height = (int)l;
+            break;
+        case 'R':
+            if (cli_parse_int(optarg, &l) || l < 32 || l > 8192) return cli_usage_error("train", "--preresize needs 32..8192");
+            prep.preresize = (int)l;
+            break;
+        case 'Y':
+            if (spectro_kind_by_name(optarg) < 0) return cli_usage_error("train", "unknown style '%s' (seed, mel)", optarg);
+            prep.style.kind = (spectro_kind)spectro_kind_by_name(optarg);
+            break;
+        case 'V':
+            if (cli_parse_double(optarg, &d) || d < 0 || d >= 1) return cli_usage_error("train", "--valid-pct needs [0, 1)");
+            valid_pct = d;
+            break;
+        case 'G': group_by = optarg; break;
+        case 'A': {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+                if (!strcmp(tok, "shift")) tc.augment |= TRAIN_AUG_SHIFT;
+                else if (!strcmp(tok, "mask")) tc.augment |= TRAIN_AUG_MASK;
+                else return cli_usage_error("train", "unknown augmentation '%s' (shift, mask)", tok);
+            }
+            break;
+        }
+        case 's':
+            if (cli_parse_int(optarg, &l) || l < 0) return cli_usage_error("train", "--seed needs an integer >= 0");
+            tc.seed = (uint64_t)l;
+            break;
+        case 't':
+            if (cli_parse_int(optarg, &l) || l < 1 || l > 256) return cli_usage_error("train", "--threads needs 1..256");
+            threads = l;
+            break;
+        case 'C': checkpoint = optarg; break;
+        case 'r': tc.resume = optarg; break;
+        case 'p': plot = optarg; break;
+        case 'X':
+            if (cli_parse_int(optarg, &l) || l < 1) return cli_usage_error("train", "--stop-after needs N >= 1");
+            tc.stop_after_batches = l;
+            break;
+        case 'f': force = 1; break;
+        case 'q': tc.quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: return cli_usage_error("train", "bad option");
+        }
+    }
+    if (!out) return cli_usage_error("train", "missing -o MODEL");
+    if (optind >= argc) return cli_usage_error("train", "no DATA folder");
+    if (!force && access(out, F_OK) == 0) {
+        cli_error("%s: output exists (use -f to overwrite)", out);
+        return 1;
+    }
+    nn_set_threads((int)threads);
+    char *ckpt_default = with_suffix(out, ".ckpt"), *plot_default = with_suffix(out, "-curves.png");
+    tc.checkpoint = checkpoint ? checkpoint : ckpt_default;
+    tc.interrupted = &cli_interrupted;
+    genreid_error err;
+    err_clear(&err);
+    dataset ds;
+    int rc = 1;
+    nn_model *m = NULL;
+    train_data data = {0};
+    train_result res = {0};
+    genreid_status st = cli_dataset_open(argv + optind, argc - optind, group_by, valid_pct, tc.seed, &ds, &err);
+    if (st) goto done_noset;
+    size_t ntr, nva;
+    dataset_counts(&ds, &ntr, &nva);
+    fprintf(stderr, "dataset: %d classes (", ds.n_classes);
+    for (int i = 0; i < ds.n_classes; i++) fprintf(stderr, "%s%s", i ? ", " : "", ds.classes[i]);
+    fprintf(stderr, "), %zu items: %zu train, %zu valid%s\n", ds.n_items, ntr, nva, ds.has_split ? " (train/ and valid/ folders)" : "");
+    st = train_data_load(&ds, &prep, (int)threads, stderr, tc.quiet, &data, &err);
+    if (st) goto done;
+    if (data.n_failed) fprintf(stderr, "%zu unreadable files skipped\n", data.n_failed);
+    m = nn_model_new(arch, ds.n_classes, tc.seed, &err);
+    if (!m) { st = err.code ? err.code : GENREID_E_INTERNAL; goto done; }
+    if (weights && (st = load_init_weights(m, weights, &err))) goto done;
+    fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads\n", arch, weights ? " from " : " (random init)",
+            weights ? weights : "", prep.width, prep.height,
+            tc.policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle", tc.bs, tc.lr, (int)threads);
+    st = train_run(m, &data, &tc, stdout, &res, &err);
+    if (st) goto done;
+    if (res.interrupted) {
+        rc = 1;
+        cli_error("%s: training stopped before the end; model not written", out);
+        goto done;
+    }
+    st = write_model(out, m, &ds, &prep, &tc, arch, &res, res.seconds, &err);
+    if (!st) {
+        const char *pp = plot ? plot : plot_default;
+        genreid_error perr;
+        if (write_curves(pp, &res, &perr)) cli_error("%s", perr.message);
+        else fprintf(stderr, "curves: %s\n", pp);
+        /* per-source validation accuracy (with --group-by manifest:...:package this is per package) */
+        size_t *sel = malloc((data.n ? data.n : 1) * sizeof *sel), ns = 0;
+        float *probs = NULL;
+        if (sel) {
+            for (size_t i = 0; i < data.n; i++)
+                if (data.valid[i]) sel[ns++] = i;
+            probs = malloc((ns ? ns : 1) * (size_t)ds.n_classes * sizeof *probs);
+        }
+        if (ns && probs && train_predict(m, &data, sel, ns, tc.bs, probs, &err) == GENREID_OK) {
+            printf("validation by source:\n");
+            for (size_t i = 0; i < ns; i++) {
+                const char *src = ds.items[data.item[sel[i]]].source;
+                int seen = 0;
+                for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(ds.items[data.item[sel[k]]].source, src);
+                if (seen) continue;
+                size_t tot = 0, right = 0;
+                for (size_t k = i; k < ns; k++) {
+                    if (strcmp(ds.items[data.item[sel[k]]].source, src)) continue;
+                    const float *p = probs + k * (size_t)ds.n_classes;
+                    int best = 0;
+                    for (int cc = 1; cc < ds.n_classes; cc++)
+                        if (p[cc] > p[best]) best = cc;
+                    tot++;
+                    right += best == data.y[sel[k]];
+                }
+                printf("  %-28s %3zu/%-3zu %.3f\n", src, right, tot, (double)right / (double)tot);
+            }
+        }
+        free(sel);
+        free(probs);
+        fprintf(stderr, "model: %s (%.1f s)\n", out, res.seconds);
+        rc = 0;
+    }
+done:
+    dataset_free(&ds);
+done_noset:
+    if (st) cli_error("%s", err.message);
+    train_data_free(&data);
+    train_result_free(&res);
+    nn_model_free(m);
+    free(ckpt_default);
+    free(plot_default);
+    return rc;
+}
+
+const cli_command cli_cmd_train = {"train", "fastai-style transfer learning on folders of images or audio", run};

@@ -1,0 +1,526 @@
+/* data/train.c — see train.h. */
+#include "data/train.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "model/json.h"
+#include "model/safetensors.h"
+#include "nn/optim.h"
+#include "nn/schedule.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SMOOTH_BETA 0.98 /* fastai AvgSmoothLoss */
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+typedef struct load_job {
+    const dataset *ds;
+    const preprocess_config *prep;
+    float *x;
+    int *ok;
+    size_t next, item_floats;
+    FILE *log;
+    progress prog;
+    pthread_mutex_t lock;
+} load_job;
+
+static void *load_worker(void *arg) {
+    load_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (i >= j->ds->n_items) break;
+        genreid_error err;
+        err_clear(&err);
+        genreid_status st = preprocess_file(j->prep, j->ds->items[i].path, j->x + i * j->item_floats, &err);
+        pthread_mutex_lock(&j->lock);
+        j->ok[i] = st == GENREID_OK;
+        if (st && j->log) {
+            if (j->prog.enabled) fputs("\r\x1b[K", stderr);
+            fprintf(j->log, "genreid: %s (skipped)\n", err.message);
+        }
+        progress_step(&j->prog, 1, NULL);
+        pthread_mutex_unlock(&j->lock);
+    }
+    return NULL;
+}
+
+void train_data_free(train_data *d) {
+    if (!d) return;
+    free(d->x);
+    free(d->y);
+    free(d->valid);
+    free(d->item);
+    memset(d, 0, sizeof *d);
+}
+
+genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
+                               int quiet, train_data *out, genreid_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t item = 3 * (size_t)prep->width * (size_t)prep->height, n = ds->n_items;
+    if (n && item > SIZE_MAX / sizeof(float) / n) return err_set(err, GENREID_E_LIMIT, "dataset too large for memory");
+    load_job j;
+    memset(&j, 0, sizeof j);
+    j.ds = ds;
+    j.prep = prep;
+    j.item_floats = item;
+    j.log = log;
+    j.x = malloc((n ? n : 1) * item * sizeof(float));
+    j.ok = calloc(n ? n : 1, sizeof *j.ok);
+    out->y = malloc((n ? n : 1) * sizeof *out->y);
+    out->valid = malloc((n ? n : 1) * sizeof *out->valid);
+    out->item = malloc((n ? n : 1) * sizeof *out->item);
+    if (!j.x || !j.ok || !out->y || !out->valid || !out->item) {
+        free(j.x);
+        free(j.ok);
+        train_data_free(out);
+        return err_set(err, GENREID_E_NOMEM, "out of memory for %zu preprocessed items", n);
+    }
+    pthread_mutex_init(&j.lock, NULL);
+    progress_start(&j.prog, "loading", n, quiet);
+    if (jobs < 1) jobs = 1;
+    if (jobs > 64) jobs = 64;
+    pthread_t th[64];
+    int started = 0;
+    for (int t = 1; t < jobs; t++)
+        if (pthread_create(&th[started], NULL, load_worker, &j) == 0) started++;
+    load_worker(&j);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    progress_end(&j.prog);
+    pthread_mutex_destroy(&j.lock);
+    /* compact to the usable items */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!j.ok[i]) { out->n_failed++; continue; }
+        if (k != i) memmove(j.x + k * item, j.x + i * item, item * sizeof(float));
+        out->y[k] = ds->items[i].label;
+        out->valid[k] = ds->items[i].valid;
+        out->item[k] = i;
+        k++;
+    }
+    free(j.ok);
+    out->x = j.x;
+    out->n = k;
+    out->item_floats = item;
+    out->n_classes = ds->n_classes;
+    out->classes = ds->classes;
+    for (int c = 0; c < ds->n_classes; c++) {
+        size_t count = 0;
+        for (size_t i = 0; i < k; i++) count += out->y[i] == c && !out->valid[i];
+        if (!count) {
+            char esc[256];
+            train_data_free(out);
+            return err_set(err, GENREID_E_INVALID, "class '%s' has no readable training item",
+                           err_escape(ds->classes[c], esc, sizeof esc));
+        }
+    }
+    return GENREID_OK;
+}
+
+/* ---- table ------------------------------------------------------------------------------ */
+
+void train_print_header(FILE *out) {
+    if (out) fprintf(out, "%-7s %-11s %-11s %-11s %s\n", "epoch", "train_loss", "valid_loss", "error_rate", "time");
+}
+
+void train_print_epoch(FILE *out, const train_epoch *e) {
+    if (!out) return;
+    int s = (int)(e->seconds + 0.5);
+    fprintf(out, "%-7d %-11.6f %-11.6f %-11.6f %02d:%02d\n", e->epoch, e->train_loss, e->valid_loss, e->error_rate,
+            s / 60, s % 60);
+    fflush(out);
+}
+
+train_config train_config_default(void) {
+    train_config c;
+    memset(&c, 0, sizeof c);
+    c.policy = TRAIN_FINE_TUNE;
+    c.epochs = 5;
+    c.freeze_epochs = 1;
+    c.lr = 2e-3;
+    c.bs = 32;
+    c.seed = 42;
+    return c;
+}
+
+void train_result_free(train_result *r) {
+    if (!r) return;
+    free(r->epochs);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- prediction ------------------------------------------------------------------------- */
+
+static genreid_status predict_ws(nn_model *m, nn_workspace *ws, const train_data *d, const size_t *sel, size_t n_sel,
+                                 int bs, float *xb, float *probs, genreid_error *err) {
+    int C = nn_model_classes(m);
+    for (size_t at = 0; at < n_sel; at += (size_t)bs) {
+        int nb = (int)(n_sel - at < (size_t)bs ? n_sel - at : (size_t)bs);
+        for (int i = 0; i < nb; i++) memcpy(xb + (size_t)i * d->item_floats, d->x + sel[at + i] * d->item_floats, d->item_floats * sizeof(float));
+        genreid_status st = nn_forward(m, ws, xb, nb, probs + at * (size_t)C, 0, err);
+        if (st) return st;
+        nn_softmax(probs + at * (size_t)C, nb, C, probs + at * (size_t)C);
+    }
+    return GENREID_OK;
+}
+
+genreid_status train_predict(nn_model *m, const train_data *d, const size_t *sel, size_t n_sel, int bs, float *probs,
+                             genreid_error *err) {
+    if (bs < 1) bs = 1;
+    int side = 1;
+    while ((size_t)side * side * 3 < d->item_floats) side++;
+    nn_workspace *ws = nn_workspace_new(m, bs, side, side, 0, err);
+    float *xb = malloc((size_t)bs * d->item_floats * sizeof(float));
+    genreid_status st = (ws && xb) ? predict_ws(m, ws, d, sel, n_sel, bs, xb, probs, err)
+                                   : (ws ? err_set(err, GENREID_E_NOMEM, "out of memory") : err->code);
+    free(xb);
+    nn_workspace_free(ws);
+    return st;
+}
+
+/* ---- augmentation ----------------------------------------------------------------------- */
+
+/* Spectrogram-suited augmentation on one normalised image [3][H][W]: a random circular time shift
+ * of up to 25% of the width and one frequency band plus one time band (each up to 10% of the
+ * side) set to 0 (the mean after normalisation), SpecAugment-style (Park et al. 2019). For the seed
+ * figure only the data box (its 930x385 of 1200x500) moves, so the frame and margins stay put. */
+static void augment_item(float *x, int H, int W, int bits, int seed_figure, rng *r) {
+    int x0 = 0, x1 = W, y0 = 0, y1 = H;
+    if (seed_figure) {
+        x0 = (int)ceil(152.0 / 1200 * W), x1 = (int)floor(1079.0 / 1200 * W);
+        y0 = (int)ceil(62.0 / 500 * H), y1 = (int)floor(444.0 / 500 * H);
+    }
+    int bw = x1 - x0, bh = y1 - y0;
+    if (bw < 4 || bh < 4) return;
+    if (bits & TRAIN_AUG_SHIFT) {
+        int shift = (int)rng_below(r, (uint32_t)(bw / 4 + 1));
+        float row[4096];
+        if (bw <= 4096)
+            for (int c = 0; c < 3; c++)
+                for (int y = y0; y < y1; y++) {
+                    float *p = x + ((size_t)c * H + y) * W + x0;
+                    for (int i = 0; i < bw; i++) row[(i + shift) % bw] = p[i];
+                    memcpy(p, row, (size_t)bw * sizeof(float));
+                }
+    }
+    if (bits & TRAIN_AUG_MASK) {
+        int fh = (int)rng_below(r, (uint32_t)(bh / 10 + 1)), fy = y0 + (int)rng_below(r, (uint32_t)(bh - fh + 1));
+        int tw = (int)rng_below(r, (uint32_t)(bw / 10 + 1)), tx = x0 + (int)rng_below(r, (uint32_t)(bw - tw + 1));
+        for (int c = 0; c < 3; c++) {
+            for (int y = fy; y < fy + fh; y++) memset(x + ((size_t)c * H + y) * W + x0, 0, (size_t)bw * sizeof(float));
+            for (int y = y0; y < y1; y++) memset(x + ((size_t)c * H + y) * W + tx, 0, (size_t)tw * sizeof(float));
+        }
+    }
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+typedef struct position {
+    long k;                 /* batches done over the whole run */
+    int stage;              /* stage of the last batch done (the smoothed loss restarts per stage) */
+    double smooth_val;      /* AvgSmoothLoss state */
+    long smooth_count;
+} position;
+
+static genreid_status write_checkpoint(const char *path, nn_model *m, optim *o, const train_config *cfg,
+                                       const train_data *d, const position *pos, const train_result *res,
+                                       genreid_error *err) {
+    nn_param *params;
+    size_t np = nn_model_params(m, &params);
+    float *state = NULL;
+    int64_t *steps = NULL;
+    size_t n_steps = 0, n_state = optim_state_view(o, &state, &steps, &n_steps);
+    st_tensor_in *t = calloc(np + 2, sizeof *t);
+    size_t (*shapes)[NN_PARAM_MAX_DIMS] = calloc(np + 2, sizeof *shapes);
+    float *stepf = malloc((n_steps ? n_steps : 1) * sizeof *stepf);
+    genreid_status st = GENREID_OK;
+    if (!t || !shapes || !stepf) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+    size_t nt = 0;
+    for (size_t i = 0; !st && i < np; i++, nt++) {
+        for (int k = 0; k < params[i].ndim; k++) shapes[nt][k] = (size_t)params[i].shape[k];
+        t[nt] = (st_tensor_in){params[i].name, ST_F32, params[i].ndim, shapes[nt], params[i].data};
+    }
+    if (!st && n_state) {
+        shapes[nt][0] = n_state;
+        t[nt++] = (st_tensor_in){"optim.state", ST_F32, 1, shapes[nt], state};
+        for (size_t i = 0; i < n_steps; i++) stepf[i] = (float)steps[i];
+        shapes[nt][0] = n_steps;
+        t[nt++] = (st_tensor_in){"optim.steps", ST_F32, 1, shapes[nt], stepf};
+    }
+    json_writer w;
+    jw_init(&w);
+    jw_begin_object(&w);
+    jw_key(&w, "k"), jw_int(&w, pos->k);
+    jw_key(&w, "stage"), jw_int(&w, pos->stage);
+    jw_key(&w, "smooth_val"), jw_number(&w, pos->smooth_val);
+    jw_key(&w, "smooth_count"), jw_int(&w, pos->smooth_count);
+    jw_key(&w, "seed"), jw_int(&w, (long long)cfg->seed);
+    jw_key(&w, "n_items"), jw_int(&w, (long long)d->n);
+    jw_key(&w, "epochs");
+    jw_begin_array(&w);
+    for (int i = 0; i < res->n_epochs; i++) {
+        const train_epoch *e = &res->epochs[i];
+        jw_begin_array(&w);
+        jw_int(&w, e->stage), jw_int(&w, e->epoch), jw_number(&w, e->train_loss), jw_number(&w, e->valid_loss);
+        jw_number(&w, e->error_rate), jw_number(&w, e->seconds);
+        jw_end_array(&w);
+    }
+    jw_end_array(&w);
+    jw_end_object(&w);
+    char *json = jw_finish(&w, NULL);
+    if (!st && !json) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+    st_kv meta[2] = {{"genreid.checkpoint", "1"}, {"position", json}};
+    if (!st) st = st_write(path, t, nt, meta, 2, err);
+    free(json);
+    free(t);
+    free(shapes);
+    free(stepf);
+    return st;
+}
+
+static genreid_status read_checkpoint(const char *path, nn_model *m, optim *o, const train_config *cfg,
+                                      const train_data *d, position *pos, train_result *res, genreid_error *err) {
+    model_tensors ts = {0};
+    json_value *meta = NULL, *p = NULL;
+    char esc[256];
+    err_escape(path, esc, sizeof esc);
+    genreid_status st = st_read(path, &ts, &meta, err);
+    const char *ck = st ? NULL : json_get_string(meta, "genreid.checkpoint");
+    const char *ptext = st ? NULL : json_get_string(meta, "position");
+    if (!st && (!ck || strcmp(ck, "1") || !ptext)) st = err_set(err, GENREID_E_FORMAT, "%s: not a genreid training checkpoint", esc);
+    if (!st) st = json_parse(ptext, strlen(ptext), &p, err);
+    const json_value *k = st ? NULL : json_get(p, "k"), *sv = st ? NULL : json_get(p, "smooth_val"),
+                     *sc = st ? NULL : json_get(p, "smooth_count"), *sg = st ? NULL : json_get(p, "stage"), *seed = st ? NULL : json_get(p, "seed"),
+                     *ni = st ? NULL : json_get(p, "n_items"), *eps = st ? NULL : json_get(p, "epochs");
+    if (!st && (!k || !sg || !sv || !sc || !seed || !ni || !eps || eps->type != JSON_ARRAY))
+        st = err_set(err, GENREID_E_FORMAT, "%s: checkpoint position is incomplete", esc);
+    if (!st && ((uint64_t)seed->number != cfg->seed || (size_t)ni->number != d->n))
+        st = err_set(err, GENREID_E_INVALID, "%s: checkpoint was made with another seed or dataset (seed %.0f, %.0f items)",
+                     esc, seed->number, ni->number);
+    nn_param *params;
+    size_t np = nn_model_params(m, &params);
+    for (size_t i = 0; !st && i < np; i++) {
+        const model_tensor *t = model_tensors_find(&ts, params[i].name);
+        if (!t || t->n != params[i].n) st = err_set(err, GENREID_E_FORMAT, "%s: %s missing or mis-shaped", esc, params[i].name);
+        else memcpy(params[i].data, t->data, t->n * sizeof(float));
+    }
+    const model_tensor *os = st ? NULL : model_tensors_find(&ts, "optim.state"),
+                       *oc = st ? NULL : model_tensors_find(&ts, "optim.steps");
+    if (!st && os && oc) {
+        int64_t *steps = malloc((oc->n ? oc->n : 1) * sizeof *steps);
+        if (!steps) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+        for (size_t i = 0; !st && i < oc->n; i++) steps[i] = (int64_t)oc->data[i];
+        if (!st) st = optim_state_restore(o, os->data, os->n, steps, oc->n, err);
+        free(steps);
+    }
+    if (!st) {
+        pos->k = (long)k->number;
+        pos->stage = (int)sg->number;
+        pos->smooth_val = sv->number;
+        pos->smooth_count = (long)sc->number;
+        res->n_epochs = 0;
+        for (size_t i = 0; i < eps->n; i++) {
+            const json_value *e = &eps->items[i];
+            if (e->type != JSON_ARRAY || e->n != 6) { st = err_set(err, GENREID_E_FORMAT, "%s: bad epoch record", esc); break; }
+            train_epoch *r = &res->epochs[res->n_epochs++];
+            r->stage = (int)e->items[0].number, r->epoch = (int)e->items[1].number;
+            r->train_loss = e->items[2].number, r->valid_loss = e->items[3].number;
+            r->error_rate = e->items[4].number, r->seconds = e->items[5].number;
+        }
+    }
+    json_free(p);
+    json_free(meta);
+    model_tensors_free(&ts);
+    return st;
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+typedef struct stage_plan {
+    sched_one_cycle sched;
+    int frozen;
+} stage_plan;
+
+static genreid_status validate(nn_model *m, nn_workspace *ws, const train_data *d, const size_t *valid_idx, size_t n_valid,
+                               int bs, float *xb, float *probs, double *loss, double *error, genreid_error *err) {
+    *loss = *error = NAN;
+    if (!n_valid) return GENREID_OK;
+    genreid_status st = predict_ws(m, ws, d, valid_idx, n_valid, bs, xb, probs, err);
+    if (st) return st;
+    int C = d->n_classes;
+    double l = 0;
+    size_t wrong = 0;
+    for (size_t i = 0; i < n_valid; i++) {
+        const float *p = probs + i * (size_t)C;
+        int y = d->y[valid_idx[i]], best = 0;
+        for (int c = 1; c < C; c++)
+            if (p[c] > p[best]) best = c;
+        wrong += best != y;
+        l -= log(p[y] > 1e-30f ? (double)p[y] : 1e-30);
+    }
+    *loss = l / (double)n_valid;
+    *error = (double)wrong / (double)n_valid;
+    return GENREID_OK;
+}
+
+genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, FILE *out, train_result *res,
+                         genreid_error *err) {
+    memset(res, 0, sizeof *res);
+    double t_start = progress_now_s();
+    size_t n_train = 0, n_valid = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->valid[i]) n_valid++;
+        else n_train++;
+    }
+    if (n_train < 1) return err_set(err, GENREID_E_INVALID, "no training items");
+    if (cfg->bs < 1 || cfg->epochs < 0 || cfg->freeze_epochs < 0 || !(cfg->lr > 0))
+        return err_set(err, GENREID_E_INVALID, "bad training settings (bs %d, epochs %d, lr %g)", cfg->bs, cfg->epochs, cfg->lr);
+    /* fastai drops the last incomplete batch; with fewer items than bs it would train on nothing,
+     * so the batch shrinks to the training set instead. */
+    int bs = cfg->bs < (int)n_train ? cfg->bs : (int)n_train;
+    int n_iter = (int)(n_train / (size_t)bs);
+    int side = 1;
+    while ((size_t)side * side * 3 < d->item_floats) side++;
+    int H = side, W = side;
+
+    size_t *train_idx = malloc(n_train * sizeof *train_idx), *valid_idx = malloc((n_valid ? n_valid : 1) * sizeof *valid_idx);
+    int64_t *perm = malloc(n_train * sizeof *perm);
+    float *xb = malloc((size_t)bs * d->item_floats * sizeof(float));
+    float *probs = malloc((n_valid ? n_valid : 1) * (size_t)d->n_classes * sizeof(float));
+    int *yb = malloc((size_t)bs * sizeof *yb);
+    int max_epochs = cfg->epochs + cfg->freeze_epochs + 1;
+    res->epochs = calloc((size_t)max_epochs, sizeof *res->epochs);
+    nn_workspace *ws = NULL;
+    optim *o = NULL;
+    genreid_status st = GENREID_OK;
+    if (!train_idx || !valid_idx || !perm || !xb || !probs || !yb || !res->epochs) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+    for (size_t i = 0, a = 0, b = 0; !st && i < d->n; i++) {
+        if (d->valid[i]) valid_idx[b++] = i;
+        else train_idx[a++] = i;
+    }
+    if (!st) {
+        ws = nn_workspace_new(m, bs, H, W, 1, err);
+        if (!ws) st = err->code ? err->code : GENREID_E_INTERNAL;
+    }
+    nn_param *params = NULL;
+    size_t np = nn_model_params(m, &params);
+    if (!st) {
+        optim_config oc = optim_defaults(OPTIM_ADAM);
+        oc.lr = cfg->lr;
+        o = optim_new(&oc, params, np, err);
+        if (!o) st = err->code ? err->code : GENREID_E_INTERNAL;
+    }
+    int n_groups = o ? optim_groups(o) : 1;
+    stage_plan stages[2];
+    int n_stages = 0;
+    if (!st && cfg->policy == TRAIN_FINE_TUNE) {
+        sched_fine_tune ft;
+        st = sched_fine_tune_plan(&ft, cfg->epochs, cfg->lr, cfg->freeze_epochs, n_iter, n_groups, err);
+        for (int s = 0; !st && s < 2; s++)
+            if (ft.stage[s].n_epoch > 0) stages[n_stages].sched = ft.stage[s], stages[n_stages++].frozen = ft.frozen[s];
+    } else if (!st) {
+        double lrs[SCHED_MAX_GROUPS];
+        for (int g = 0; g < SCHED_MAX_GROUPS; g++) lrs[g] = cfg->lr;
+        stages[0].sched = sched_one_cycle_default(cfg->epochs, n_iter, lrs, n_groups);
+        stages[0].frozen = 0;
+        n_stages = 1;
+    }
+    position pos = {0, 0, 0, 0};
+    if (!st && cfg->resume) st = read_checkpoint(cfg->resume, m, o, cfg, d, &pos, res, err);
+    if (!st && out && cfg->resume) {
+        fprintf(out, "resuming after %ld batches\n", pos.k);
+        for (int i = 0; i < res->n_epochs; i++) {
+            if (i == 0 || res->epochs[i].stage != res->epochs[i - 1].stage) train_print_header(out);
+            train_print_epoch(out, &res->epochs[i]);
+        }
+    }
+    int done_epochs = res->n_epochs, ordinal = 0;
+    long k = 0;
+    rng base;
+    rng_seed(&base, cfg->seed);
+    int printed_header = -1;
+    for (int s = 0; !st && s < n_stages && !res->interrupted; s++) {
+        stage_plan *sp = &stages[s];
+        nn_set_frozen(m, sp->frozen);
+        optim_freeze_to(o, sp->frozen ? n_groups - 1 : 0);
+        double smooth = 0;
+        long smooth_count = 0;
+        for (int e = 0; !st && e < sp->sched.n_epoch && !res->interrupted; e++, ordinal++) {
+            long epoch_end = k + n_iter;
+            if (ordinal < done_epochs) { k = epoch_end; continue; } /* recorded before the checkpoint */
+            if (printed_header != s && out && !(ordinal == done_epochs && done_epochs && res->epochs[done_epochs - 1].stage == s))
+                train_print_header(out);
+            printed_header = s;
+            if (pos.k > 0 && k <= pos.k && pos.stage == s) smooth = pos.smooth_val, smooth_count = pos.smooth_count;
+            double t0 = progress_now_s();
+            rng shuffle;
+            rng_fork(&base, (uint64_t)(1000 * s + e + 1), &shuffle);
+            rng_randperm(&shuffle, n_train, perm);
+            progress bar;
+            progress_start(&bar, "train", (size_t)n_iter, cfg->quiet);
+            for (int b = 0; !st && b < n_iter; b++, k++) {
+                if (k < pos.k) { progress_step(&bar, 1, NULL); continue; }
+                for (int i = 0; i < bs; i++) {
+                    size_t item = train_idx[perm[(size_t)b * bs + i]];
+                    memcpy(xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
+                    yb[i] = d->y[item];
+                }
+                if (cfg->augment) {
+                    rng ar;
+                    rng_fork(&base, 0x100000000ull + (uint64_t)k, &ar);
+                    for (int i = 0; i < bs; i++) augment_item(xb + (size_t)i * d->item_floats, H, W, cfg->augment, 1, &ar);
+                }
+                nn_workspace_seed(ws, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)k);
+                double lrs[SCHED_MAX_GROUPS], mom;
+                st = sched_one_cycle_at(&sp->sched, e, b, lrs, &mom);
+                if (st) err_set(err, st, "schedule: position outside the fit");
+                if (!st) st = optim_set_lrs(o, lrs, n_groups);
+                if (!st) st = optim_set_mom(o, mom);
+                if (st) break;
+                optim_zero_grad(o);
+                float loss = 0;
+                st = nn_forward(m, ws, xb, bs, NULL, 1, err);
+                if (!st) st = nn_loss_backward(m, ws, yb, &loss, err);
+                if (!st) st = optim_step(o, err);
+                if (st) break;
+                smooth = SMOOTH_BETA * smooth + (1 - SMOOTH_BETA) * loss; /* torch.lerp(loss, val, beta) */
+                smooth_count++;
+                char suffix[48];
+                snprintf(suffix, sizeof suffix, "loss %.4f", smooth / (1 - pow(SMOOTH_BETA, (double)smooth_count)));
+                progress_step(&bar, 1, suffix);
+                int stop = (cfg->interrupted && *cfg->interrupted) ||
+                           (cfg->stop_after_batches > 0 && k + 1 >= cfg->stop_after_batches);
+                if (stop) {
+                    res->interrupted = 1;
+                    position now = {k + 1, s, smooth, smooth_count};
+                    progress_end(&bar);
+                    if (cfg->checkpoint) {
+                        st = write_checkpoint(cfg->checkpoint, m, o, cfg, d, &now, res, err);
+                        if (!st && out) fprintf(out, "interrupted: checkpoint written to %s (continue with --resume)\n", cfg->checkpoint);
+                    }
+                    break;
+                }
+            }
+            if (res->interrupted || st) break;
+            progress_end(&bar);
+            train_epoch *rec = &res->epochs[res->n_epochs++];
+            rec->stage = s;
+            rec->epoch = e;
+            rec->train_loss = smooth_count ? smooth / (1 - pow(SMOOTH_BETA, (double)smooth_count)) : NAN;
+            st = validate(m, ws, d, valid_idx, n_valid, bs, xb, probs, &rec->valid_loss, &rec->error_rate, err);
+            rec->seconds = progress_now_s() - t0;
+            train_print_epoch(out, rec);
+        }
+    }
+    nn_set_frozen(m, 0);
+    res->seconds = progress_now_s() - t_start;
+    optim_free(o);
+    nn_workspace_free(ws);
+    free(train_idx), free(valid_idx), free(perm), free(xb), free(probs), free(yb);
+    return st;
+}

@@ -1,0 +1,95 @@
+/* data/train.h — fastai-style training of an nn_model on a loaded dataset (the notebook's
+ * `learn = vision_learner(dls, resnet18, metrics=error_rate); learn.fine_tune(5)`):
+ *   - the data: every item preprocessed once (data/preprocess.h) and kept in memory; unreadable
+ *     files are listed and skipped like fastai's verify_images;
+ *   - batches: the training set shuffled every epoch, the last incomplete batch dropped (fastai's
+ *     training DataLoader: shuffle=True, drop_last=True); validation in order, all items;
+ *   - policies: fine_tune (freeze, one epoch one-cycle with pct_start 0.99, then base_lr/2 and
+ *     unfreeze, N epochs one-cycle over slice(base_lr/100, base_lr), pct_start 0.3, div 5) and
+ *     one_cycle (fit_one_cycle(N, lr) from scratch); Adam as fastai's default (nn/optim.h) with
+ *     schedules from nn/schedule.h;
+ *   - the per-epoch table of fastai (epoch, train_loss, valid_loss, error_rate, time) where
+ *     train_loss is fastai's smoothed loss (AvgSmoothLoss, beta 0.98, debiased);
+ *   - checkpoints: on interrupt (or after stop_after_batches, for tests) everything needed to go on
+ *     bit-for-bit is written (weights, optimiser state, position, smoothed loss, table so far).
+ * Randomness: the shuffle of epoch e uses rng_fork(seed, e); augmentation and dropout of batch k
+ * use streams derived from (seed, k): a resumed run draws what the uninterrupted one drew.
+ * Tests: tests/data/test_train.c. */
+#ifndef GENREID_DATA_TRAIN_H
+#define GENREID_DATA_TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "genreid.h"
+#include "data/dataset.h"
+#include "data/preprocess.h"
+#include "nn/model.h"
+
+/* Items of a dataset as network inputs. */
+typedef struct train_data {
+    int n_classes;
+    char **classes;            /* borrowed from the dataset */
+    size_t n;                  /* usable items */
+    size_t item_floats;        /* 3 * H * W */
+    float *x;                  /* [n][3][H][W] */
+    int *y;                    /* [n] labels */
+    int *valid;                /* [n] 1 = validation */
+    size_t *item;              /* [n] index into the dataset */
+    size_t n_failed;           /* files that could not be read (listed on the log) */
+} train_data;
+
+/* Preprocesses every item of ds with jobs threads. Failures are printed on log (if not NULL) as
+ * "genreid: FILE: problem" and skipped; an error is returned only when a class ends up with no
+ * training item. */
+genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
+                               int quiet, train_data *out, genreid_error *err);
+void train_data_free(train_data *d);
+
+typedef enum train_policy { TRAIN_FINE_TUNE = 0, TRAIN_ONE_CYCLE = 1 } train_policy;
+
+enum { TRAIN_AUG_SHIFT = 1, TRAIN_AUG_MASK = 2 };
+
+typedef struct train_config {
+    train_policy policy;
+    int epochs;                /* fine_tune: unfrozen epochs; one_cycle: epochs */
+    int freeze_epochs;         /* fine_tune: 1 */
+    double lr;                 /* fine_tune base_lr 2e-3; one_cycle lr_max */
+    int bs;                    /* 32 */
+    uint64_t seed;
+    int augment;               /* TRAIN_AUG_* bits; 0 = none (the notebook) */
+    const char *checkpoint;    /* written on interrupt; NULL: no checkpoint */
+    const char *resume;        /* checkpoint to continue from; NULL: start fresh */
+    long stop_after_batches;   /* > 0: behave as interrupted after this many batches (tests) */
+    volatile int *interrupted; /* polled between batches (SIGINT flag); may be NULL */
+    int quiet;                 /* no progress bar */
+} train_config;
+
+train_config train_config_default(void);
+
+typedef struct train_epoch {
+    int stage;                 /* fine_tune: 0 frozen, 1 unfrozen; one_cycle: 0 */
+    int epoch;
+    double train_loss, valid_loss, error_rate, seconds;
+} train_epoch;
+
+typedef struct train_result {
+    train_epoch *epochs;       /* owned */
+    int n_epochs;
+    int interrupted;           /* stopped early; a checkpoint was written if configured */
+    double seconds;
+} train_result;
+
+/* Trains m in place on d. The table goes to out (may be NULL). */
+genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, FILE *out,
+                         train_result *res, genreid_error *err);
+void train_result_free(train_result *r);
+
+/* Eval-mode forward of items sel[0..n_sel-1] of d: probs [n_sel][C] (softmax). */
+genreid_status train_predict(nn_model *m, const train_data *d, const size_t *sel, size_t n_sel, int bs,
+                             float *probs, genreid_error *err);
+
+/* Prints fastai's table header / one row. */
+void train_print_header(FILE *out);
+void train_print_epoch(FILE *out, const train_epoch *e);
+
+#endif
