@@ -13,7 +13,7 @@ void model_meta_init(model_meta *m) {
     memset(m, 0, sizeof *m);
     snprintf(m->arch, sizeof m->arch, "resnet18");
     snprintf(m->input_kind, sizeof m->input_kind, "image");
-    m->width = m->height = 224;
+    m->width = m->height = 192; /* the notebook's Resize(192, squish) */
     snprintf(m->resize, sizeof m->resize, "squish");
     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f}; /* fastai imagenet_stats */
     memcpy(m->mean, mean, sizeof mean);
@@ -21,10 +21,10 @@ void model_meta_init(model_meta *m) {
     snprintf(m->spec_style, sizeof m->spec_style, "seed");
     m->n_fft = 2048;
     m->hop_length = 512;
-    m->sample_rate_hz = 22050;
+    m->sample_rate_hz = 0; /* the file's own rate: librosa.load(sr=None) in the notebook */
     m->top_db = 80;
-    m->clip_s = 30;
-    snprintf(m->cmap, sizeof m->cmap, "magma");
+    m->clip_s = 15; /* the notebook's 15-s clips */
+    snprintf(m->cmap, sizeof m->cmap, "jet");
 }
 
 void model_meta_free(model_meta *m) {
@@ -192,7 +192,7 @@ static genreid_status parse_meta(const json_value *md, const char *esc, model_me
             num(sp, "hop_length", &hop) || num(sp, "top_db", &m->top_db) ||
             copy_str(sp, "cmap", m->cmap, sizeof m->cmap) || num(sp, "clip_s", &m->clip_s) ||
             num(sp, "sample_rate_hz", &sr) || !(w >= 1 && w <= 65536) || !(h >= 1 && h <= 65536) ||
-            !(nf >= 1 && nf <= 1 << 20) || !(hop >= 1 && hop <= 1 << 20) || !(sr >= 1 && sr <= 1e7)) {
+            !(nf >= 1 && nf <= 1 << 20) || !(hop >= 1 && hop <= 1 << 20) || !(sr >= 0 && sr <= 1e7)) {
             st = err_set(err, GENREID_E_FORMAT, "preprocess metadata incomplete or out of range");
         } else {
             m->width = (int)w, m->height = (int)h, m->n_fft = (int)nf, m->hop_length = (int)hop;

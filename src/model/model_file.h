@@ -40,8 +40,9 @@ typedef struct model_meta {
     char *training;          /* JSON text or NULL, owned */
 } model_meta;
 
-/* Defaults: arch resnet18, no classes, input image 224x224 squish, ImageNet mean/std, spectrogram
- * "seed" n_fft 2048, hop 512, top_db 80, cmap "magma", clip 30 s at 22050 Hz (librosa defaults). */
+/* Defaults: the notebook's setting — arch resnet18, no classes, input image 192x192 squish, ImageNet
+ * mean/std, spectrogram "seed" n_fft 2048, hop 512, top_db 80, cmap "jet", clip 15 s at the file's own
+ * sample rate (sample_rate_hz 0, librosa.load(sr=None)). */
 void model_meta_init(model_meta *m);
 void model_meta_free(model_meta *m); /* frees classes and training; m can be re-inited */
 /* Copies n class names (each non-empty, < MODEL_CLASS_NAME_MAX bytes, unique). */
