@@ -215,12 +215,11 @@ static genreid_status parse_meta(const json_value *md, const char *esc, model_me
     return st;
 }
 
-genreid_status model_read(const char *path, model_meta *meta, model_tensors *ts, genreid_error *err) {
+/* The part of model_read after the safetensors layer: metadata → meta. */
+static genreid_status read_finish(genreid_status st, json_value *md, const char *name, model_meta *meta,
+                                  model_tensors *ts, genreid_error *err) {
     char esc[256];
-    err_escape(path, esc, sizeof esc);
-    model_meta_init(meta);
-    json_value *md = NULL;
-    genreid_status st = st_read(path, ts, &md, err);
+    err_escape(name, esc, sizeof esc);
     if (st) return st;
     if (!md) st = err_set(err, GENREID_E_FORMAT, "%s: not a genreid model (safetensors without metadata)", esc);
     else st = parse_meta(md, esc, meta, err);
@@ -230,6 +229,21 @@ genreid_status model_read(const char *path, model_meta *meta, model_tensors *ts,
         model_meta_free(meta);
     }
     return st;
+}
+
+genreid_status model_read(const char *path, model_meta *meta, model_tensors *ts, genreid_error *err) {
+    model_meta_init(meta);
+    json_value *md = NULL;
+    genreid_status st = st_read(path, ts, &md, err);
+    return read_finish(st, md, path, meta, ts, err);
+}
+
+genreid_status model_read_memory(const void *buf, size_t len, const char *name, model_meta *meta, model_tensors *ts,
+                                 genreid_error *err) {
+    model_meta_init(meta);
+    json_value *md = NULL;
+    genreid_status st = st_parse(buf, len, name, ts, &md, err);
+    return read_finish(st, md, name, meta, ts, err);
 }
 
 /* appends ", name" to a bounded list, counting the rest */
@@ -282,30 +296,44 @@ genreid_status model_fill_params(nn_param *params, size_t n, const model_tensors
     return GENREID_OK;
 }
 
-genreid_status model_load(const char *path, model_meta *meta, nn_model **out, genreid_error *err) {
+/* model_read's tensors → a new nn_model of the stored arch, checked name by name. */
+static genreid_status build_model(genreid_status st, const char *name, model_meta *meta, model_tensors *ts, nn_model **out,
+                                  genreid_error *err) {
     *out = NULL;
-    model_tensors ts;
-    genreid_status st = model_read(path, meta, &ts, err);
     if (st) return st;
+    char esc[256];
+    err_escape(name, esc, sizeof esc);
     nn_model *m = nn_model_new(meta->arch, meta->n_classes, 0, err);
     if (!m) {
         st = err ? err->code : GENREID_E_INTERNAL;
-        err_prefix(err, path);
+        err_prefix(err, esc);
         goto fail;
     }
     nn_param *p;
     size_t n = nn_model_params(m, &p);
-    if ((st = model_fill_params(p, n, &ts, NULL, err))) {
-        char esc[256];
-        err_prefix(err, err_escape(path, esc, sizeof esc));
+    if ((st = model_fill_params(p, n, ts, NULL, err))) {
+        err_prefix(err, esc);
         goto fail;
     }
-    model_tensors_free(&ts);
+    model_tensors_free(ts);
     *out = m;
     return GENREID_OK;
 fail:
     nn_model_free(m);
-    model_tensors_free(&ts);
+    model_tensors_free(ts);
     model_meta_free(meta);
     return st;
+}
+
+genreid_status model_load(const char *path, model_meta *meta, nn_model **out, genreid_error *err) {
+    model_tensors ts = {0};
+    genreid_status st = model_read(path, meta, &ts, err);
+    return build_model(st, path, meta, &ts, out, err);
+}
+
+genreid_status model_load_memory(const void *buf, size_t len, const char *name, model_meta *meta, nn_model **out,
+                                 genreid_error *err) {
+    model_tensors ts = {0};
+    genreid_status st = model_read_memory(buf, len, name, meta, &ts, err);
+    return build_model(st, name, meta, &ts, out, err);
 }

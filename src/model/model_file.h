@@ -55,8 +55,14 @@ genreid_status model_save(const char *path, const model_meta *meta, const nn_par
                           genreid_error *err);
 /* Reads path: meta (model_meta_free it) and the raw tensors (model_tensors_free them). */
 genreid_status model_read(const char *path, model_meta *meta, model_tensors *ts, genreid_error *err);
+/* The same from a memory image of the file (the default model is linked into the library); name is
+ * for messages. */
+genreid_status model_read_memory(const void *buf, size_t len, const char *name, model_meta *meta, model_tensors *ts,
+                                 genreid_error *err);
 /* model_read + nn_model_new(meta->arch, meta->n_classes) + model_fill_params. *out owned by the caller. */
 genreid_status model_load(const char *path, model_meta *meta, nn_model **out, genreid_error *err);
+genreid_status model_load_memory(const void *buf, size_t len, const char *name, model_meta *meta, nn_model **out,
+                                 genreid_error *err);
 
 /* Copies every tensor of ts into the param with the same name, checking shapes. Params whose name
  * starts with missing_ok_prefix (may be NULL) may be absent (they keep their values). Errors
