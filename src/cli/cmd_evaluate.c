@@ -202,8 +202,7 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < ds.n_items; i++) ds.items[i].label = map[ds.items[i].label];
         if (valid_pct <= 0 && !ds.has_split)
             for (size_t i = 0; i < ds.n_items; i++) ds.items[i].valid = 1;
-        st = train_data_load(&ds, &prep, (int)threads, stderr, quiet, &data, &err);
-        if (st == GENREID_E_INVALID) st = GENREID_OK; /* a class with no training item does not matter here */
+        st = train_data_load(&ds, &prep, (int)threads, stderr, quiet, 0, &data, &err);
     }
     if (!st) {
         sel = malloc((data.n ? data.n : 1) * sizeof *sel);

@@ -272,7 +272,7 @@ static int run(int argc, char **argv) {
     fprintf(stderr, "dataset: %d classes (", ds.n_classes);
     for (int i = 0; i < ds.n_classes; i++) fprintf(stderr, "%s%s", i ? ", " : "", ds.classes[i]);
     fprintf(stderr, "), %zu items: %zu train, %zu valid%s\n", ds.n_items, ntr, nva, ds.has_split ? " (train/ and valid/ folders)" : "");
-    st = train_data_load(&ds, &prep, (int)threads, stderr, tc.quiet, &data, &err);
+    st = train_data_load(&ds, &prep, (int)threads, stderr, tc.quiet, 1, &data, &err);
     if (st) goto done;
     if (data.n_failed) fprintf(stderr, "%zu unreadable files skipped\n", data.n_failed);
     m = nn_model_new(arch, ds.n_classes, tc.seed, &err);

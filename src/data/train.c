@@ -60,7 +60,7 @@ void train_data_free(train_data *d) {
 }
 
 genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
-                               int quiet, train_data *out, genreid_error *err) {
+                               int quiet, int need_train, train_data *out, genreid_error *err) {
     memset(out, 0, sizeof *out);
     size_t item = 3 * (size_t)prep->width * (size_t)prep->height, n = ds->n_items;
     if (n && item > SIZE_MAX / sizeof(float) / n) return err_set(err, GENREID_E_LIMIT, "dataset too large for memory");
@@ -109,7 +109,7 @@ genreid_status train_data_load(const dataset *ds, const preprocess_config *prep,
     out->item_floats = item;
     out->n_classes = ds->n_classes;
     out->classes = ds->classes;
-    for (int c = 0; c < ds->n_classes; c++) {
+    for (int c = 0; need_train && c < ds->n_classes; c++) {
         size_t count = 0;
         for (size_t i = 0; i < k; i++) count += out->y[i] == c && !out->valid[i];
         if (!count) {

@@ -39,10 +39,10 @@ typedef struct train_data {
 } train_data;
 
 /* Preprocesses every item of ds with jobs threads. Failures are printed on log (if not NULL) as
- * "genreid: FILE: problem" and skipped; an error is returned only when a class ends up with no
- * training item. */
+ * "genreid: FILE: problem" and skipped; with need_train set, an error is returned when a class ends
+ * up with no training item. */
 genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
-                               int quiet, train_data *out, genreid_error *err);
+                               int quiet, int need_train, train_data *out, genreid_error *err);
 void train_data_free(train_data *d);
 
 typedef enum train_policy { TRAIN_FINE_TUNE = 0, TRAIN_ONE_CYCLE = 1 } train_policy;
