@@ -1,5 +1,7 @@
 /* tests/cli/test_fetch.c — `genreid fetch` against tests/cli/stub-yt-dlp (no network here), plus
- * its helpers alone: the SHA-256 it records against coreutils sha256sum, the JSON reader against hand-written yt-dlp lines, the manifest escaping round trip.
+ * its helpers alone: the SHA-256 it records against coreutils sha256sum, the JSON reader against
+ * hand-written yt-dlp lines and random mutations, the manifest escaping and reader (fuzzed), and
+ * --render against the reference render of the librosa chirp.
  * The helpers live in src/cli/, which is linked into the genreid binary only, not libgenreid,
  * so their .c files are compiled into this test directly. Real yt-dlp was checked by hand
  * (see docs/fetch.md); it needs a network or a local HTTP server, which a unit test should not. */
