@@ -81,6 +81,9 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a
 
 tests-build: $(BUILD)/genreid $(TEST_BIN)
 
+# the default model is linked into the library (src/default_model.c)
+$(BUILD)/obj/src/default_model.o: $(wildcard models/default.gmod)
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-examples $(BUILD)

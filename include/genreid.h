@@ -43,6 +43,70 @@ const char *genreid_status_string(genreid_status status);
 /* Library version string, e.g. "0.1.0". */
 const char *genreid_version(void);
 
+
+/* ---- models and prediction ------------------------------------------------------------------
+ * A model is a classifier of spectrogram pictures with its class names and the exact input
+ * preprocessing it was trained with (spectrogram style, size, normalisation). One loaded model can
+ * serve predictions from several threads at once. Tested in tests/lib/test_lib.c. */
+
+#define GENREID_MAX_CLASSES 64
+
+typedef struct genreid_model genreid_model;
+
+/* Loads a model file written by `genreid train` or `genreid weights import`. path NULL loads the
+ * default model shipped inside the library (classical vs electronic). NULL + err on failure. */
+genreid_model *genreid_model_load(const char *path, genreid_error *err);
+void genreid_model_free(genreid_model *model); /* NULL ok */
+int genreid_model_n_classes(const genreid_model *model);
+const char *genreid_model_class_name(const genreid_model *model, int i); /* NULL when out of range */
+/* Model card as JSON: {"name", "arch", "classes", "input", "training"}. Owned by the model. */
+const char *genreid_model_info_json(const genreid_model *model);
+
+typedef struct genreid_predict_options {
+    double window_s;   /* audio window length; <= 0: the model's clip length (15 s) */
+    double hop_s;      /* step between windows of a long song; <= 0: half a window (7.5 s) */
+    int max_windows;   /* cap on windows per song (default 512) */
+} genreid_predict_options;
+
+void genreid_predict_options_init(genreid_predict_options *opt);
+
+typedef struct genreid_window {
+    double start_s, duration_s;
+    int label;
+    float probabilities[GENREID_MAX_CLASSES];
+} genreid_window;
+
+typedef struct genreid_prediction {
+    int label;                                /* index of the most probable class */
+    int n_classes;
+    float probabilities[GENREID_MAX_CLASSES]; /* song: mean of the windows' probabilities */
+    int is_audio;
+    double duration_s;                        /* audio: seconds decoded */
+    size_t n_windows;                         /* audio: windows classified (1 for a short clip) */
+    genreid_window *windows;                  /* [n_windows], owned (genreid_prediction_free) */
+    double timing_ms;                         /* decode + spectrogram + network */
+} genreid_prediction;
+
+/* An image (PNG/JPEG: a spectrogram picture as the notebook saved them) or audio file (mp3, wav,
+ * flac, ogg, opus). Images are told from audio by their content, not their name. opt may be NULL. */
+genreid_status genreid_predict_file(const genreid_model *model, const char *path, const genreid_predict_options *opt,
+                                    genreid_prediction *out, genreid_error *err);
+/* The same from bytes in memory; name is used in messages. */
+genreid_status genreid_predict_memory(const genreid_model *model, const void *data, size_t len, const char *name,
+                                      const genreid_predict_options *opt, genreid_prediction *out, genreid_error *err);
+/* An 8-bit RGB picture (width x height, rows of stride bytes, top row first). */
+genreid_status genreid_predict_rgb(const genreid_model *model, const uint8_t *rgb, int width, int height, size_t stride,
+                                   genreid_prediction *out, genreid_error *err);
+/* Mono float samples at sample_rate_hz, cut into windows as opt says. */
+genreid_status genreid_predict_pcm(const genreid_model *model, const float *samples, size_t n, int sample_rate_hz,
+                                   const genreid_predict_options *opt, genreid_prediction *out, genreid_error *err);
+void genreid_prediction_free(genreid_prediction *p); /* frees windows; NULL ok */
+
+/* The model's spectrogram picture of an audio file in memory (the first window), PNG-encoded into a
+ * malloc'ed buffer (free with free()). model NULL: the notebook's seed style. */
+genreid_status genreid_render_spectrogram_png(const genreid_model *model, const void *audio, size_t len,
+                                              const char *name, void **png, size_t *png_len, genreid_error *err);
+
 #ifdef __cplusplus
 }
 #endif
