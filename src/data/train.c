@@ -241,16 +241,19 @@ static genreid_status write_checkpoint(const char *path, nn_model *m, optim *o, 
     genreid_status st = GENREID_OK;
     if (!t || !shapes || !stepf) st = err_set(err, GENREID_E_NOMEM, "out of memory");
     size_t nt = 0;
-    for (size_t i = 0; !st && i < np; i++, nt++) {
+    for (size_t i = 0; !st && i < np; i++) {
         for (int k = 0; k < params[i].ndim; k++) shapes[nt][k] = (size_t)params[i].shape[k];
         t[nt] = (st_tensor_in){params[i].name, ST_F32, params[i].ndim, shapes[nt], params[i].data};
+        nt++;
     }
     if (!st && n_state) {
         shapes[nt][0] = n_state;
-        t[nt++] = (st_tensor_in){"optim.state", ST_F32, 1, shapes[nt], state};
+        t[nt] = (st_tensor_in){"optim.state", ST_F32, 1, shapes[nt], state};
+        nt++;
         for (size_t i = 0; i < n_steps; i++) stepf[i] = (float)steps[i];
         shapes[nt][0] = n_steps;
-        t[nt++] = (st_tensor_in){"optim.steps", ST_F32, 1, shapes[nt], stepf};
+        t[nt] = (st_tensor_in){"optim.steps", ST_F32, 1, shapes[nt], stepf};
+        nt++;
     }
     json_writer w;
     jw_init(&w);

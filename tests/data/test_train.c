@@ -1,0 +1,185 @@
+/* tests/data/test_train.c — training on a tiny synthetic dataset (two kinds of generated tone
+ * pictures: horizontal lines = steady tones, vertical lines = beats) drives the loss down and the
+ * error to 0; a checkpoint-and-resume run ends with the same parameters as an uninterrupted run
+ * (one thread, fixed seed); unreadable files are reported and skipped. */
+#include "test.h"
+#include "data/dataset.h"
+#include "data/train.h"
+#include "image/image.h"
+#include "nn/model.h"
+
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A 96x64 picture: class 0 = horizontal bands ("tones"), class 1 = vertical bands ("beats"),
+ * with per-image random period, phase and noise. */
+static void make_picture(image *img, int cls, unsigned seed) {
+    image_alloc(img, 96, 64, 3, NULL);
+    unsigned s = seed * 2654435761u + 12345u;
+    int period = 6 + (int)(s % 7), phase = (int)((s >> 8) % 6);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 96; x++) {
+            s = s * 1103515245u + 12345u;
+            int on = cls == 0 ? ((y + phase) % period) < period / 2 : ((x + phase) % period) < period / 2;
+            int v = (on ? 200 : 40) + (int)((s >> 16) % 40);
+            uint8_t *p = img->pixels + ((size_t)y * 96 + x) * 3;
+            p[0] = (uint8_t)(on ? v : 20), p[1] = (uint8_t)(v / 2), p[2] = (uint8_t)(on ? 30 : v);
+        }
+}
+
+static void write_dataset(const char *root, int per_class) {
+    char p[1024];
+    mkdir(root, 0755);
+    const char *names[2] = {"beats", "tones"}; /* sorted: class 0 = beats, 1 = tones */
+    for (int c = 0; c < 2; c++) {
+        snprintf(p, sizeof p, "%s/%s", root, names[c]);
+        mkdir(p, 0755);
+        for (int i = 0; i < per_class; i++) {
+            image img = {0};
+            make_picture(&img, c == 0 ? 1 : 0, (unsigned)(c * 1000 + i));
+            snprintf(p, sizeof p, "%s/%s/%02d.png", root, names[c], i);
+            image_write_png(p, &img, NULL);
+            image_free(&img);
+        }
+    }
+}
+
+static int params_equal(nn_model *a, nn_model *b) {
+    nn_param *pa, *pb;
+    size_t na = nn_model_params(a, &pa), nb = nn_model_params(b, &pb);
+    if (na != nb) return 0;
+    for (size_t i = 0; i < na; i++)
+        if (pa[i].n != pb[i].n || memcmp(pa[i].data, pb[i].data, pa[i].n * sizeof(float))) {
+            fprintf(stderr, "differs: %s\n", pa[i].name);
+            return 0;
+        }
+    return 1;
+}
+
+int main(void) {
+    genreid_error err;
+    const char *tmp = test_tmpdir();
+    char root[512];
+    snprintf(root, sizeof root, "%s/synth", tmp);
+    write_dataset(root, 12);
+    nn_set_threads(1);
+
+    dataset ds;
+    const char *roots[1] = {root};
+    CHECKF(dataset_scan(roots, 1, &ds, &err) == GENREID_OK, "%s", err.message);
+    CHECK(dataset_split_random(&ds, 0.25, 42, &err) == GENREID_OK);
+    preprocess_config prep = preprocess_config_default();
+    prep.width = prep.height = 64;
+    train_data data;
+    CHECKF(train_data_load(&ds, &prep, 2, NULL, 1, 1, &data, &err) == GENREID_OK, "%s", err.message);
+    CHECK(data.n == 24 && data.n_failed == 0);
+
+    /* 1) loss goes down, error reaches 0 */
+    train_config tc = train_config_default();
+    tc.policy = TRAIN_ONE_CYCLE;
+    tc.epochs = 8;
+    tc.lr = 5e-3;
+    tc.bs = 6;
+    tc.quiet = 1;
+    nn_model *m = nn_model_new("small", 2, 7, &err);
+    CHECK(m != NULL);
+    train_result res;
+    CHECKF(train_run(m, &data, &tc, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+    CHECK(res.n_epochs == 8);
+    if (res.n_epochs == 8) {
+        printf("synthetic: train_loss %.4f -> %.4f, valid_loss %.4f -> %.4f, error %.3f -> %.3f\n", res.epochs[0].train_loss,
+               res.epochs[7].train_loss, res.epochs[0].valid_loss, res.epochs[7].valid_loss, res.epochs[0].error_rate,
+               res.epochs[7].error_rate);
+        /* train_loss is fastai's smoothed loss (beta 0.98 over all batches), so it falls slowly */
+        CHECKF(res.epochs[7].train_loss < res.epochs[0].train_loss, "train loss %.4f -> %.4f", res.epochs[0].train_loss,
+               res.epochs[7].train_loss);
+        CHECKF(res.epochs[7].valid_loss < 0.2 * res.epochs[0].valid_loss, "valid loss %.4f -> %.4f", res.epochs[0].valid_loss,
+               res.epochs[7].valid_loss);
+        CHECKF(res.epochs[7].error_rate == 0.0, "final error %.3f", res.epochs[7].error_rate);
+    }
+    train_result_free(&res);
+
+    /* 2) interrupted after 7 batches + resumed == uninterrupted (fine_tune: crosses the stage change) */
+    train_config ft = train_config_default();
+    ft.epochs = 2;
+    ft.bs = 6;
+    ft.quiet = 1;
+    ft.seed = 5;
+    ft.augment = TRAIN_AUG_SHIFT | TRAIN_AUG_MASK; /* resumed runs must redraw the same augmentation */
+    nn_model *full = nn_model_new("small", 2, 11, &err), *part = nn_model_new("small", 2, 11, &err);
+    CHECK(train_run(full, &data, &ft, NULL, &res, &err) == GENREID_OK);
+    int full_epochs = res.n_epochs;
+    double full_last = res.n_epochs ? res.epochs[res.n_epochs - 1].valid_loss : -1;
+    train_result_free(&res);
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", tmp);
+    train_config stop = ft;
+    stop.checkpoint = ckpt;
+    stop.stop_after_batches = 7; /* 3 batches per epoch: inside the second (unfrozen) stage */
+    CHECK(train_run(part, &data, &stop, NULL, &res, &err) == GENREID_OK);
+    CHECK(res.interrupted == 1 && test_exists(ckpt));
+    train_result_free(&res);
+    nn_model_free(part);
+    part = nn_model_new("small", 2, 99, &err); /* other init: the checkpoint must overwrite it */
+    train_config resume = ft;
+    resume.resume = ckpt;
+    CHECKF(train_run(part, &data, &resume, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(res.n_epochs == full_epochs, "%d epochs vs %d", res.n_epochs, full_epochs);
+    CHECKF(res.n_epochs && res.epochs[res.n_epochs - 1].valid_loss == full_last, "valid loss %.9f vs %.9f",
+           res.n_epochs ? res.epochs[res.n_epochs - 1].valid_loss : -1, full_last);
+    CHECK(params_equal(full, part));
+    train_result_free(&res);
+    /* a checkpoint from another seed is refused */
+    train_config other = ft;
+    other.resume = ckpt;
+    other.seed = 6;
+    CHECK(train_run(part, &data, &other, NULL, &res, &err) == GENREID_E_INVALID);
+    CHECKF(strstr(err.message, "another seed") != NULL, "%s", err.message);
+    train_result_free(&res);
+    nn_model_free(full);
+    nn_model_free(part);
+    nn_model_free(m);
+    train_data_free(&data);
+    dataset_free(&ds);
+
+    /* 3) a corrupt image, a text file named .png and an empty class folder */
+    char bad[512], p[1024];
+    snprintf(bad, sizeof bad, "%s/bad", tmp);
+    write_dataset(bad, 4);
+    snprintf(p, sizeof p, "%s/tones/text.png", bad);
+    test_write_file(p, "this is not a png\n", 18);
+    snprintf(p, sizeof p, "%s/beats/00.png", bad);
+    size_t len;
+    char *png = test_read_file(p, &len);
+    snprintf(p, sizeof p, "%s/beats/cut.png", bad);
+    test_write_file(p, png, len / 2);
+    free(png);
+    const char *broots[1] = {bad};
+    CHECK(dataset_scan(broots, 1, &ds, &err) == GENREID_OK);
+    CHECK(dataset_split_random(&ds, 0.25, 42, &err) == GENREID_OK);
+    char logbuf[4096] = "";
+    FILE *log = fmemopen(logbuf, sizeof logbuf, "w");
+    CHECKF(train_data_load(&ds, &prep, 2, log, 1, 1, &data, &err) == GENREID_OK, "%s", err.message);
+    fclose(log);
+    CHECKF(data.n == 8 && data.n_failed == 2, "%zu usable, %zu failed", data.n, data.n_failed);
+    CHECKF(strstr(logbuf, "text.png") && strstr(logbuf, "cut.png") && strstr(logbuf, "(skipped)"), "log: %s", logbuf);
+    train_data_free(&data);
+    dataset_free(&ds);
+    snprintf(p, sizeof p, "%s/empty", bad);
+    mkdir(p, 0755);
+    CHECK(dataset_scan(broots, 1, &ds, &err) == GENREID_E_INVALID);
+    CHECKF(strstr(err.message, "empty: class folder has no image or audio file") != NULL, "%s", err.message);
+    /* a class whose every training file is unreadable: a clear error */
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/onlybad", bad);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/onlybad/x.png", bad);
+    test_write_file(p, "nope", 4);
+    CHECK(dataset_scan(broots, 1, &ds, &err) == GENREID_OK);
+    CHECK(dataset_split_random(&ds, 0.0, 42, &err) == GENREID_OK);
+    CHECK(train_data_load(&ds, &prep, 1, NULL, 1, 1, &data, &err) == GENREID_E_INVALID);
+    CHECKF(strstr(err.message, "class 'onlybad' has no readable training item") != NULL, "%s", err.message);
+    dataset_free(&ds);
+    TEST_END();
+}
