@@ -14,6 +14,7 @@
 #include "default_model.h"
 #include "model/json.h"
 #include "model/model_file.h"
+#include "model/safetensors.h"
 #include "nn/model.h"
 
 #include <math.h>
@@ -314,37 +315,16 @@ genreid_status genreid_predict_memory(const genreid_model *m, const void *data, 
     return st;
 }
 
+/* Memory first, path as a wrapper (STYLE.md): the file is read whole (songs are at most an hour of
+ * compressed audio) and classified by genreid_predict_memory, which names it in messages. */
 genreid_status genreid_predict_file(const genreid_model *m, const char *path, const genreid_predict_options *opt,
                                     genreid_prediction *out, genreid_error *err) {
-    double t0 = progress_now_s();
     memset(out, 0, sizeof *out);
-    char esc[256];
-    err_escape(path, esc, sizeof esc);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, GENREID_E_IO, "%s: cannot open", esc);
-    unsigned char head[8] = {0};
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
-    genreid_status st;
-    if (is_image_bytes(head, got)) {
-        image img = {0};
-        st = image_load(path, &img, err);
-        if (!st) st = predict_image(m, &img, out, err);
-        image_free(&img);
-        if (!st) finish(m, out, t0);
-    } else {
-        float *y = NULL;
-        size_t n = 0;
-        int sr = 0;
-        st = audio_load(path, NULL, &y, &n, &sr, err);
-        if (!st && !n) st = err_set(err, GENREID_E_FORMAT, "%s: no samples", esc);
-        if (!st) {
-            st = genreid_predict_pcm(m, y, n, sr, opt, out, err);
-            if (st) err_prefix(err, esc);
-        }
-        free(y);
-        if (!st) out->timing_ms = (progress_now_s() - t0) * 1e3;
-    }
+    void *buf = NULL;
+    size_t len = 0;
+    genreid_status st = model_read_file(path, (size_t)1 << 30, &buf, &len, err);
+    if (!st) st = genreid_predict_memory(m, buf, len, path, opt, out, err);
+    free(buf);
     return st;
 }
 
