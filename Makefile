@@ -107,6 +107,24 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BENCH_CFLAGS="$(CPPFLAGS) $(CFLAGS)" BENCH_LIBS="$(LDLIBS)" bench/run $(BUILD)
 
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/genreid $(DESTDIR)$(PREFIX)/bin/genreid
+	install -m 644 $(BUILD)/libgenreid.a $(DESTDIR)$(PREFIX)/lib/libgenreid.a
+	install -m 755 $(BUILD)/libgenreid.so $(DESTDIR)$(PREFIX)/lib/libgenreid.so.$(VERSION)
+	ln -sf libgenreid.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgenreid.so.$(SOVERSION)
+	ln -sf libgenreid.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libgenreid.so
+	install -m 644 include/genreid.h $(DESTDIR)$(PREFIX)/include/genreid.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LDLIBS)|' genreid.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/genreid.pc
+	install -m 644 doc/genreid.1 $(DESTDIR)$(PREFIX)/share/man/man1/genreid.1
+
+default-model: deps
+	@$(MAKE) --no-print-directory $(BUILD)/genreid
+	scripts/make-default-model $(BUILD) $(SHARED)
+	@$(MAKE) --no-print-directory all
+
 clean:
 	rm -rf build build-asan
 

@@ -1,0 +1,130 @@
+/* tests/lib/test_lib.c — the public C API (include/genreid.h) with the shipped default model:
+ * every entry point gives the same answer for the same input, several threads can share one
+ * model, and errors come back as codes with one-line messages. */
+#include "test.h"
+#include "genreid.h"
+#include "audio/audio.h"
+#include "image/image.h"
+
+#include <math.h>
+#include <pthread.h>
+
+static const char *png_path = "tests/data/image/s2_chirp_44100.png";
+static const char *ogg_path = "tests/data/reference/k2_naev_eureka.ogg";
+
+typedef struct shared_job {
+    genreid_model *m;
+    const void *png, *ogg;
+    size_t png_len, ogg_len;
+    genreid_prediction ref_png, ref_ogg;
+    int mismatches, failures;
+} shared_job;
+
+static void *worker(void *arg) {
+    shared_job *j = arg;
+    for (int i = 0; i < 6; i++) {
+        genreid_prediction p;
+        genreid_error err;
+        int is_png = i % 2 == 0;
+        genreid_status st = genreid_predict_memory(j->m, is_png ? j->png : j->ogg, is_png ? j->png_len : j->ogg_len,
+                                                   is_png ? "a.png" : "a.ogg", NULL, &p, &err);
+        if (st) { __atomic_add_fetch(&j->failures, 1, __ATOMIC_RELAXED); continue; }
+        const genreid_prediction *r = is_png ? &j->ref_png : &j->ref_ogg;
+        if (p.label != r->label || memcmp(p.probabilities, r->probabilities, sizeof p.probabilities))
+            __atomic_add_fetch(&j->mismatches, 1, __ATOMIC_RELAXED);
+        genreid_prediction_free(&p);
+    }
+    return NULL;
+}
+
+static float max_diff(const genreid_prediction *a, const genreid_prediction *b) {
+    float d = 0;
+    for (int c = 0; c < a->n_classes; c++) d = fmaxf(d, fabsf(a->probabilities[c] - b->probabilities[c]));
+    return d;
+}
+
+int main(void) {
+    genreid_error err;
+    CHECK(strcmp(genreid_version(), GENREID_VERSION) == 0);
+    genreid_model *m = genreid_model_load(NULL, &err);
+    CHECKF(m != NULL, "default model: %s", m ? "" : err.message);
+    if (!m) TEST_END();
+    CHECK(genreid_model_n_classes(m) == 2);
+    CHECK(!strcmp(genreid_model_class_name(m, 0), "classical") && !strcmp(genreid_model_class_name(m, 1), "electronic"));
+    CHECK(genreid_model_class_name(m, 2) == NULL && genreid_model_class_name(m, -1) == NULL);
+    CHECK(strstr(genreid_model_info_json(m), "\"classes\":[\"classical\",\"electronic\"]") != NULL);
+
+    /* file vs memory vs RGB buffer vs PCM */
+    genreid_prediction pf, pm, pr, pa, pp;
+    CHECKF(genreid_predict_file(m, png_path, NULL, &pf, &err) == GENREID_OK, "%s", err.message);
+    CHECK(!pf.is_audio && pf.n_windows == 0 && pf.n_classes == 2);
+    CHECK(fabsf(pf.probabilities[0] + pf.probabilities[1] - 1.0f) < 1e-5f);
+    size_t png_len, ogg_len;
+    void *png = test_read_file(png_path, &png_len), *ogg = test_read_file(ogg_path, &ogg_len);
+    CHECK(genreid_predict_memory(m, png, png_len, "chirp.png", NULL, &pm, &err) == GENREID_OK);
+    CHECK(max_diff(&pf, &pm) == 0 && pf.label == pm.label);
+    image img;
+    CHECK(image_load(png_path, &img, &err) == GENREID_OK);
+    CHECK(genreid_predict_rgb(m, img.pixels, img.width, img.height, (size_t)img.width * 3, &pr, &err) == GENREID_OK);
+    CHECK(max_diff(&pf, &pr) == 0);
+    CHECK(genreid_predict_rgb(m, img.pixels, img.width, img.height, 2, &pr, &err) == GENREID_E_INVALID);
+    image_free(&img);
+
+    CHECKF(genreid_predict_file(m, ogg_path, NULL, &pa, &err) == GENREID_OK, "%s", err.message);
+    CHECK(pa.is_audio && pa.n_windows == 1 && fabs(pa.duration_s - 15.0) < 1e-6);
+    CHECK(pa.n_windows == 1 && pa.windows[0].start_s == 0 && memcmp(pa.windows[0].probabilities, pa.probabilities, 2 * sizeof(float)) == 0);
+    float *y = NULL;
+    size_t n = 0;
+    int sr = 0;
+    CHECK(audio_load(ogg_path, NULL, &y, &n, &sr, &err) == GENREID_OK);
+    CHECK(genreid_predict_pcm(m, y, n, sr, NULL, &pp, &err) == GENREID_OK);
+    CHECK(max_diff(&pa, &pp) == 0);
+    genreid_prediction_free(&pp);
+    /* windows of a 15-s clip cut into 5-s windows every 5 s: three, averaged */
+    genreid_predict_options o;
+    genreid_predict_options_init(&o);
+    o.window_s = 5;
+    o.hop_s = 5;
+    CHECK(genreid_predict_pcm(m, y, n, sr, &o, &pp, &err) == GENREID_OK);
+    CHECK(pp.n_windows == 3 && fabs(pp.windows[2].start_s - 10.0) < 1e-9);
+    if (pp.n_windows == 3) {
+        float mean = (pp.windows[0].probabilities[1] + pp.windows[1].probabilities[1] + pp.windows[2].probabilities[1]) / 3;
+        CHECK(fabsf(mean - pp.probabilities[1]) < 1e-6f);
+    }
+    genreid_prediction_free(&pp);
+    free(y);
+
+    /* the spectrogram picture */
+    void *out_png = NULL;
+    size_t out_len = 0;
+    CHECK(genreid_render_spectrogram_png(m, ogg, ogg_len, "k2.ogg", &out_png, &out_len, &err) == GENREID_OK);
+    image r;
+    CHECK(out_png && image_load_memory(out_png, out_len, "render", &r, &err) == GENREID_OK && r.width == 1200 && r.height == 500);
+    image_free(&r);
+    free(out_png);
+
+    /* several threads on one model: every answer equals the single-thread one, bit for bit */
+    shared_job j;
+    memset(&j, 0, sizeof j);
+    j.m = m, j.png = png, j.png_len = png_len, j.ogg = ogg, j.ogg_len = ogg_len;
+    j.ref_png = pf;
+    j.ref_ogg = pa;
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, worker, &j);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    CHECKF(j.failures == 0 && j.mismatches == 0, "%d failures, %d mismatches over 24 concurrent predictions", j.failures, j.mismatches);
+
+    /* errors */
+    CHECK(genreid_predict_memory(m, "", 0, "empty.mp3", NULL, &pp, &err) == GENREID_E_FORMAT);
+    CHECKF(strstr(err.message, "empty.mp3") != NULL, "%s", err.message);
+    CHECK(genreid_predict_memory(m, "garbage bytes here", 18, "g.wav", NULL, &pp, &err) == GENREID_E_FORMAT);
+    CHECK(genreid_predict_file(m, "/nonexistent.png", NULL, &pp, &err) == GENREID_E_IO);
+    CHECK(genreid_model_load("/nonexistent.gmod", &err) == NULL && err.code == GENREID_E_IO);
+    CHECKF(strstr(err.message, "/nonexistent.gmod") != NULL, "%s", err.message);
+    genreid_prediction_free(&pa);
+    genreid_model_free(m);
+    genreid_model_free(NULL);
+    free(png);
+    free(ogg);
+    TEST_END();
+}
