@@ -38,8 +38,10 @@ int main(void) {
                    !memcmp(p[i].data, q[i].data, p[i].n * sizeof(float));
         CHECK(same);
         CHECK(!strcmp(back.arch, "small") && back.n_classes == 3 && !strcmp(back.classes[2], "jazz \"quoted\""));
-        CHECK(back.width == 160 && back.height == 128 && back.top_db == 70.5 && back.n_fft == 2048 &&
-              !strcmp(back.resize, "squish") && !strcmp(back.cmap, "magma") && back.mean[0] == meta.mean[0]);
+        CHECK(back.width == 160 && back.height == 128 && back.top_db == 70.5 && back.n_fft == meta.n_fft &&
+              back.sample_rate_hz == meta.sample_rate_hz && back.clip_s == meta.clip_s &&
+              !strcmp(back.resize, "squish") && !strcmp(back.cmap, meta.cmap) && back.mean[0] == meta.mean[0] &&
+              back.std[2] == meta.std[2] && !strcmp(back.spec_style, meta.spec_style));
         CHECK(back.training && strstr(back.training, "valid_acc"));
         nn_model_free(m2);
         model_meta_free(&back);
