@@ -22,6 +22,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "Usage: genreid train [options] -o MODEL DATA...\n"
+            "       genreid lr-find [options] [-o PNG] DATA...   (same options; writes the loss-vs-lr plot)\n"
             "Train a genre classifier on folders of spectrogram images and/or audio clips, one\n"
             "subfolder per class (fastai's parent_label); several DATA folders are merged.\n\n"
             "  -o, --output MODEL      model file to write (atomically)\n"
@@ -149,7 +150,21 @@ static genreid_status write_curves(const char *path, const train_result *res, ge
     return st;
 }
 
-static int run(int argc, char **argv) {
+static genreid_status write_lr_plot(const char *path, const double *lrs, const double *losses, int n, double suggestion,
+                                    genreid_error *err) {
+    plot_canvas c = {0};
+    plot_series sr = {"loss", (size_t)n, lrs, losses, PLOT_COLOR_AUTO};
+    plot_curves_opts o = {"Learning rate finder", "Learning Rate", "Loss", 1, 0, 0, 0, NULL};
+    for (int i = 0; i < n && isfinite(suggestion); i++)
+        if (lrs[i] == suggestion) o.has_marker = 1, o.marker_x = lrs[i], o.marker_y = losses[i], o.marker_label = "valley";
+    genreid_status st = plot_canvas_init(&c, 800, 500, err);
+    if (!st) st = plot_curves(&c, NULL, &o, &sr, 1, NULL, err);
+    if (!st) st = image_write_png(path, &c, err);
+    image_free(&c);
+    return st;
+}
+
+static int run_mode(int argc, char **argv, int lr_find) {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
         {"weights", required_argument, 0, 'w'}, {"policy", required_argument, 0, 'P'},
@@ -248,8 +263,10 @@ static int run(int argc, char **argv) {
         default: return cli_usage_error("train", "bad option");
         }
     }
-    if (!out) return cli_usage_error("train", "missing -o MODEL");
-    if (optind >= argc) return cli_usage_error("train", "no DATA folder");
+    const char *cmdname = lr_find ? "lr-find" : "train";
+    if (lr_find && !out) out = "lr_find.png";
+    if (!out) return cli_usage_error(cmdname, "missing -o MODEL");
+    if (optind >= argc) return cli_usage_error(cmdname, "no DATA folder");
     if (!force && access(out, F_OK) == 0) {
         cli_error("%s: output exists (use -f to overwrite)", out);
         return 1;
@@ -281,6 +298,18 @@ static int run(int argc, char **argv) {
     fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads\n", arch, weights ? " from " : " (random init)",
             weights ? weights : "", prep.width, prep.height,
             tc.policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle", tc.bs, tc.lr, (int)threads);
+    if (lr_find) {
+        double lrs[100], losses[100], suggestion;
+        int n = 0;
+        st = train_lr_find(m, &data, &tc, 100, lrs, losses, &n, &suggestion, &err);
+        if (!st) st = write_lr_plot(out, lrs, losses, n, suggestion, &err);
+        if (!st) {
+            printf("lr_find: %d steps; suggested lr (valley) %.3g\n", n, suggestion);
+            fprintf(stderr, "plot: %s\n", out);
+            rc = 0;
+        }
+        goto done;
+    }
     st = train_run(m, &data, &tc, stdout, &res, &err);
     if (st) goto done;
     if (res.interrupted) {
@@ -339,4 +368,8 @@ done_noset:
     return rc;
 }
 
+static int run(int argc, char **argv) { return run_mode(argc, argv, 0); }
+static int run_lr_find(int argc, char **argv) { return run_mode(argc, argv, 1); }
+
+const cli_command cli_cmd_lr_find = {"lr-find", "fastai's learning-rate finder: loss-vs-lr PNG and a suggestion", run_lr_find};
 const cli_command cli_cmd_train = {"train", "fastai-style transfer learning on folders of images or audio", run};

@@ -10,12 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-extern const cli_command cli_cmd_predict, cli_cmd_spectrogram, cli_cmd_train, cli_cmd_evaluate, cli_cmd_fetch, cli_cmd_weights;
+extern const cli_command cli_cmd_predict, cli_cmd_spectrogram, cli_cmd_train, cli_cmd_lr_find, cli_cmd_evaluate, cli_cmd_fetch, cli_cmd_weights;
 
 static const cli_command *const commands[] = {
     &cli_cmd_predict,
     &cli_cmd_spectrogram,
     &cli_cmd_train,
+    &cli_cmd_lr_find,
     &cli_cmd_evaluate,
     &cli_cmd_weights,
     &cli_cmd_fetch,

@@ -527,3 +527,113 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     free(train_idx), free(valid_idx), free(perm), free(xb), free(probs), free(yb);
     return st;
 }
+
+/* ---- lr finder -------------------------------------------------------------------------- */
+
+int train_lr_valley(const double *losses, int n) {
+    /* fastai.callback.schedule.valley: longest strictly decreasing subsequence (O(n^2) DP), then
+     * the point a third plus a sixth of the way along it */
+    if (n <= 0) return 0;
+    int *lds = malloc((size_t)n * sizeof *lds);
+    if (!lds) return 0;
+    int max_start = 0, max_end = 0;
+    for (int i = 0; i < n; i++) lds[i] = 1;
+    for (int i = 1; i < n; i++)
+        for (int j = 0; j < i; j++) {
+            if (losses[i] < losses[j] && lds[i] < lds[j] + 1) lds[i] = lds[j] + 1;
+            if (lds[max_end] < lds[i]) {
+                max_end = i;
+                max_start = max_end - lds[max_end];
+            }
+        }
+    free(lds);
+    double sections = (max_end - max_start) / 3.0;
+    int idx = max_start + (int)sections + (int)(sections / 2);
+    return idx < 0 ? 0 : idx >= n ? n - 1 : idx;
+}
+
+genreid_status train_lr_find(nn_model *m, const train_data *d, const train_config *cfg, int num_it, double *lrs,
+                             double *losses, int *n_out, double *suggestion, genreid_error *err) {
+    *n_out = 0;
+    *suggestion = NAN;
+    size_t n_train = 0;
+    for (size_t i = 0; i < d->n; i++) n_train += !d->valid[i];
+    if (!n_train || num_it < 2) return err_set(err, GENREID_E_INVALID, "lr_find: no training items");
+    int bs = cfg->bs < (int)n_train ? cfg->bs : (int)n_train;
+    int per_epoch = (int)(n_train / (size_t)bs);
+    int side = 1;
+    while ((size_t)side * side * 3 < d->item_floats) side++;
+    nn_param *params;
+    size_t np = nn_model_params(m, &params), total = 0;
+    for (size_t i = 0; i < np; i++) total += params[i].n;
+    float *saved = malloc(total * sizeof *saved);
+    size_t *train_idx = malloc(n_train * sizeof *train_idx);
+    int64_t *perm = malloc(n_train * sizeof *perm);
+    float *xb = malloc((size_t)bs * d->item_floats * sizeof *xb);
+    int *yb = malloc((size_t)bs * sizeof *yb);
+    nn_workspace *ws = NULL;
+    optim *o = NULL;
+    genreid_status st = (saved && train_idx && perm && xb && yb) ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
+    for (size_t i = 0, off = 0; !st && i < np; i++) {
+        memcpy(saved + off, params[i].data, params[i].n * sizeof(float));
+        off += params[i].n;
+    }
+    for (size_t i = 0, a = 0; !st && i < d->n; i++)
+        if (!d->valid[i]) train_idx[a++] = i;
+    if (!st && !(ws = nn_workspace_new(m, bs, side, side, 1, err))) st = err->code ? err->code : GENREID_E_INTERNAL;
+    if (!st) {
+        optim_config oc = optim_defaults(OPTIM_ADAM);
+        if (!(o = optim_new(&oc, params, np, err))) st = err->code ? err->code : GENREID_E_INTERNAL;
+    }
+    int frozen = cfg->policy == TRAIN_FINE_TUNE;
+    if (!st) {
+        nn_set_frozen(m, frozen);
+        optim_freeze_to(o, frozen ? optim_groups(o) - 1 : 0);
+    }
+    const double start_lr = 1e-7, end_lr = 10;
+    double smooth = 0, best = INFINITY;
+    rng base;
+    rng_seed(&base, cfg->seed);
+    progress bar;
+    progress_start(&bar, "lr_find", (size_t)num_it, cfg->quiet);
+    for (int it = 0; !st && it < num_it; it++) {
+        int b = it % per_epoch;
+        if (b == 0) {
+            rng sh;
+            rng_fork(&base, (uint64_t)(it / per_epoch) + 1, &sh);
+            rng_randperm(&sh, n_train, perm);
+        }
+        for (int i = 0; i < bs; i++) {
+            size_t item = train_idx[perm[(size_t)b * bs + i]];
+            memcpy(xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
+            yb[i] = d->y[item];
+        }
+        double lr = start_lr * pow(end_lr / start_lr, (double)it / (double)(num_it - 1));
+        st = optim_set_lr(o, -1, lr);
+        float loss = 0;
+        optim_zero_grad(o);
+        if (!st) st = nn_forward(m, ws, xb, bs, NULL, 1, err);
+        if (!st) st = nn_loss_backward(m, ws, yb, &loss, err);
+        if (!st) st = optim_step(o, err);
+        if (st) break;
+        smooth = SMOOTH_BETA * smooth + (1 - SMOOTH_BETA) * loss;
+        double sl = smooth / (1 - pow(SMOOTH_BETA, (double)(it + 1)));
+        lrs[it] = lr;
+        losses[it] = sl;
+        *n_out = it + 1;
+        progress_step(&bar, 1, NULL);
+        if (sl < best) best = sl;
+        if (!isfinite(sl) || sl > 4 * best) break; /* stop_div */
+    }
+    progress_end(&bar);
+    if (!st && *n_out > 2) *suggestion = lrs[train_lr_valley(losses, *n_out)];
+    for (size_t i = 0, off = 0; saved && i < np; i++) {
+        memcpy(params[i].data, saved + off, params[i].n * sizeof(float));
+        off += params[i].n;
+    }
+    nn_set_frozen(m, 0);
+    optim_free(o);
+    nn_workspace_free(ws);
+    free(saved), free(train_idx), free(perm), free(xb), free(yb);
+    return st;
+}

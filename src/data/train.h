@@ -84,6 +84,16 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                          train_result *res, genreid_error *err);
 void train_result_free(train_result *r);
 
+/* fastai's lr_find(start_lr=1e-7, end_lr=10, num_it=100, stop_div=True): exponentially growing lr
+ * over up to num_it training batches (Adam; body frozen for the fine_tune policy, as right after
+ * vision_learner), recording fastai's smoothed loss; stops when it exceeds 4x the best. The model's
+ * weights are restored afterwards. lrs/losses hold num_it values; *n gets how many were recorded and
+ * *suggestion fastai's 'valley' suggestion. */
+genreid_status train_lr_find(nn_model *m, const train_data *d, const train_config *cfg, int num_it, double *lrs,
+                             double *losses, int *n, double *suggestion, genreid_error *err);
+/* fastai's valley(): the lr two thirds... of the way down the longest descending run of losses. */
+int train_lr_valley(const double *losses, int n);
+
 /* Eval-mode forward of items sel[0..n_sel-1] of d: probs [n_sel][C] (softmax). */
 genreid_status train_predict(nn_model *m, const train_data *d, const size_t *sel, size_t n_sel, int bs,
                              float *probs, genreid_error *err);
