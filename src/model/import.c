@@ -43,11 +43,12 @@ int import_fastai_name(const char *name, char *out, size_t cap) {
 
 genreid_status import_read(const char *path, model_tensors *ts, genreid_error *err) {
     FILE *f = fopen(path, "rb");
-    unsigned char magic[4] = {0};
-    size_t got = f ? fread(magic, 1, 4, f) : 0;
+    unsigned char magic[9] = {0};
+    size_t got = f ? fread(magic, 1, sizeof magic, f) : 0;
     if (f) fclose(f);
-    if (got == 4 && !memcmp(magic, "PK\x03\x04", 4)) return pth_read(path, ts, err);
-    if (got >= 2 && magic[0] == 0x80) return pth_read(path, ts, err); /* legacy torch.save: pth explains */
+    if (got >= 4 && !memcmp(magic, "PK\x03\x04", 4)) return pth_read(path, ts, err);
+    if (got == 9 && magic[8] == '{') return st_read(path, ts, NULL, err); /* u64 length, then the JSON */
+    if (got >= 2 && magic[0] == 0x80 && magic[1] <= 5) return pth_read(path, ts, err); /* legacy pickle: pth explains */
     return st_read(path, ts, NULL, err);
 }
 

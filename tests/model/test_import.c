@@ -5,6 +5,7 @@
 #include "test.h"
 #include "model/import.h"
 #include "model/pth.h"
+#include "model/safetensors.h"
 
 static int same_as_file(nn_model *m, const model_tensors *file, const char *mine, const char *theirs) {
     nn_param *p = nn_model_find(m, mine);
@@ -65,6 +66,33 @@ int main(void) {
         model_meta_free(&meta);
     }
     model_tensors_free(&file);
+    /* the same fastai state_dict as .safetensors (num_batches_tracked as I64, as torch exports it) */
+    {
+        model_tensors fa;
+        CHECK(pth_read(test_data("model/fastai_resnet18_tiny.pth"), &fa, &err) == GENREID_OK);
+        st_tensor_in *in = calloc(fa.n, sizeof *in);
+        for (size_t i = 0; i < fa.n; i++) {
+            in[i].name = fa.t[i].name;
+            in[i].dtype = fa.t[i].is_int ? ST_I64 : ST_F32;
+            in[i].ndim = fa.t[i].ndim;
+            in[i].shape = fa.t[i].shape;
+            in[i].data = fa.t[i].data;
+        }
+        const char *stp = test_path(test_tmpdir(), "fastai.safetensors");
+        CHECK(st_write(stp, in, fa.n, NULL, 0, &err) == GENREID_OK);
+        CHECKF(import_model(stp, "resnet18", cls, 2, 1, &meta, &m, &lay, &err) == GENREID_OK, "%s", err.message);
+        CHECK(lay == IMPORT_FASTAI && m && same_as_file(m, &fa, "head.8.weight", "1.8.weight") &&
+              same_as_file(m, &fa, "layer2.0.downsample.1.running_var", "0.5.0.downsample.1.running_var"));
+        nn_model_free(m);
+        model_meta_free(&meta);
+        /* one tensor dropped: named in the error */
+        in[3] = in[fa.n - 1];
+        CHECK(st_write(stp, in, fa.n - 1, NULL, 0, &err) == GENREID_OK);
+        CHECK(import_model(stp, "resnet18", cls, 2, 1, &meta, &m, &lay, &err) == GENREID_E_FORMAT);
+        CHECKF(strstr(err.message, "1 missing (bn1.running_mean)"), "%s", err.message);
+        free(in);
+        model_tensors_free(&fa);
+    }
     const char *three[3] = {"a", "b", "c"};
     CHECK(import_model(test_data("model/fastai_resnet18_tiny.pth"), "resnet18", three, 3, 1, &meta, &m, &lay, &err) ==
               GENREID_E_INVALID && strstr(err.message, "2 classes, 3 names"));
