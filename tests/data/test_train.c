@@ -143,9 +143,10 @@ int main(void) {
     train_data_free(&data);
     dataset_free(&ds);
 
-    /* 2b) fastai's valley(): longest descending run 1..7 (values 9..3) → idx 1 + int(2) + int(1) = 4 */
+    /* 2b) fastai's valley(): the run 10..3 (indices 0..7) has length 8, so max_start = 7 - 8 = -1,
+     * sections = 8/3 and idx = -1 + int(2.67) + int(1.33) = 2 (fastai computes max_start the same way) */
     double valley_losses[10] = {10, 9, 8, 7, 6, 5, 4, 3, 8, 12};
-    CHECKF(train_lr_valley(valley_losses, 10) == 4, "valley %d", train_lr_valley(valley_losses, 10));
+    CHECKF(train_lr_valley(valley_losses, 10) == 2, "valley %d", train_lr_valley(valley_losses, 10));
     CHECK(train_lr_valley(valley_losses, 1) == 0);
 
     /* 3) a corrupt image, a text file named .png and an empty class folder */
