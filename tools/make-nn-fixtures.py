@@ -6,7 +6,7 @@ Builds torchvision.models.resnet18 / resnet34 + fastai's create_head written in 
 Dropout(0.25), Linear(1024,512,bias=False), ReLU, BatchNorm1d(512), Dropout(0.5), Linear(512,C,
 bias=False)), loads weights from a counter-based splitmix64 generator defined identically in
 tests/nn/nn_rng.h, and writes tests/data/nn/<arch>.bin:
-  input, act.stem/layer1..4/pool/head1, logits, loss, labels   (training-mode forward)
+  input, act.stem/layer1..4/pool/head1, logits, loss, labels   (training-mode forward; 4x3x40x40, layer4 is 2x2)
   grad.<param>   [sum, sum of squares, values]  values = full grad if numel <= 4096, else the
                  256 entries at nn_fixture_index(k, numel) (k = 0..255)
   after.<buffer> BN running stats / num_batches_tracked after the training forward
@@ -129,8 +129,46 @@ def rec(f, name, arr):
     f.write(a.astype("<f4").tobytes())
 
 
+def relu_inputs(net, x):
+    """every ReLU's input (pre-hooks: the ReLUs are in place and shared within a block)"""
+    got = []
+    hooks = [m.register_forward_pre_hook(lambda m, i: got.append(i[0].detach().clone()))
+             for m in net.modules() if isinstance(m, nn.ReLU)]
+    with torch.no_grad():
+        net(x)
+    for h in hooks:
+        h.remove()
+    return got
+
+
+def kink_count(net, x):
+    """ReLU inputs within 5x their own fp32 rounding error of the kink: there the gradient of a
+    different fp32 implementation may flip (one flipped element moved upstream gradients by 1-8%
+    in the first fixture). Measured as fp32 vs fp64 PyTorch on the same weights and input."""
+    net64 = Net(net.arch, 3)
+    net64.load_state_dict(net.state_dict())
+    net64.head[3].p = net64.head[7].p = 0.0
+    net64.double().train()
+    a, b = relu_inputs(net, x), relu_inputs(net64, x.double())
+    return sum(int(((v.abs() < 5 * (u.double() - v).abs()) | ((u > 0) != (v > 0))).sum()) for u, v in zip(a, b))
+
+
 def dump(arch, batch, size, labels, eval_size, path):
-    torch.manual_seed(0)
+    # the input: the first torch seed whose forward has no ReLU input near its kink
+    for seed in range(100):
+        torch.manual_seed(seed)
+        net = Net(arch, 3)
+        net.arch = arch
+        load_fixture_weights(net)
+        net.head[3].p = 0.0
+        net.head[7].p = 0.0
+        net.train()
+        x = torch.randn(batch, 3, size, size)
+        kinks = kink_count(net, x)
+        if kinks == 0:
+            break
+        print("%s: input seed %d has %d ReLU inputs at a kink, next" % (arch, seed, kinks))
+    torch.manual_seed(seed)
     net = Net(arch, 3)
     load_fixture_weights(net)
     net.head[3].p = 0.0
@@ -178,8 +216,8 @@ def dump(arch, batch, size, labels, eval_size, path):
 def main():
     torch.set_num_threads(2)
     os.makedirs(OUT, exist_ok=True)
-    dump("resnet18", 4, 64, [0, 2, 1, 2], 192, os.path.join(OUT, "resnet18.bin"))
-    dump("resnet34", 2, 64, [1, 0], 0, os.path.join(OUT, "resnet34.bin"))
+    dump("resnet18", 4, 40, [0, 2, 1, 2], 192, os.path.join(OUT, "resnet18.bin"))
+    dump("resnet34", 4, 40, [1, 0, 2, 0], 0, os.path.join(OUT, "resnet34.bin"))
 
 
 if __name__ == "__main__":

@@ -261,6 +261,38 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
                                                              NULL, &mdst, strides, pad, pad),
                  "convolution backward weights");
         DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward weights");
+        const char *impl = NULL;
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+        if (!src_plain && impl && !strncmp(impl, "ref", 3)) {
+            /* oneDNN 2.6's AVX2 weight-gradient kernel refuses tiny maps (2x2 with padding) and the
+             * reference is ~100x slower than the data size warrants; the GEMM-based one on plain
+             * NCHW copies is fast there */
+            dnnl_memory_desc_t psrc, pdst;
+            if ((rc = md4(&psrc, N, C, H, W, dnnl_nchw, err)) || (rc = md4(&pdst, N, OC, cv->OH, cv->OW, dnnl_nchw, err)))
+                goto done;
+            dnnl_primitive_desc_t gpd = NULL;
+            DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &psrc, &mw_any, NULL,
+                                                                 &pdst, strides, pad, pad),
+                     "convolution backward weights");
+            if (dnnl_primitive_desc_create(&gpd, &d, c->attr, c->eng, cv->fwd.pd) == dnnl_success) {
+                const char *gimpl = NULL;
+                dnnl_primitive_desc_query(gpd, dnnl_query_impl_info_str, 0, &gimpl);
+                if (gimpl && strncmp(gimpl, "ref", 3)) {
+                    dnnl_primitive_desc_destroy(pd);
+                    pd = gpd;
+                    gpd = NULL;
+                    cv->psrc_bytes = (size_t)N * C * H * W * sizeof(float);
+                    cv->pdst_bytes = (size_t)N * OC * cv->OH * cv->OW * sizeof(float);
+                    if (!(cv->psrc = dn_alloc(cv->psrc_bytes)) || !(cv->pdst = dn_alloc(cv->pdst_bytes))) goto nomem;
+                    if ((rc = dn_reorder_make(c, &cv->r_psrc, &msrc, src, &psrc, cv->psrc, 0, err)) ||
+                        (rc = dn_reorder_make(c, &cv->r_pdst, &mdst, diff_dst, &pdst, cv->pdst, 0, err)))
+                        goto done;
+                    src = cv->psrc;
+                    diff_dst = cv->pdst;
+                }
+                if (gpd) dnnl_primitive_desc_destroy(gpd);
+            }
+        }
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_DIFF_WEIGHTS);
         cv->dwb_bytes = dnnl_memory_desc_get_size(wmd);
         if (!(cv->dwb = dn_alloc(cv->dwb_bytes))) goto nomem;
@@ -290,6 +322,7 @@ genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_
                                 genreid_error *err) {
     genreid_status rc;
     if (want_weights && cv->bwd_w.p) {
+        if (cv->r_psrc.p && ((rc = dn_exec(c, &cv->r_psrc, err)) || (rc = dn_exec(c, &cv->r_pdst, err)))) return rc;
         if ((rc = dn_exec(c, &cv->bwd_w, err))) return rc;
         if ((rc = dn_exec(c, &cv->r_dw, err))) return rc;
     }
@@ -308,6 +341,10 @@ void dn_conv_free(dn_conv *cv) {
     dn_prim_free(&cv->r_wf);
     dn_prim_free(&cv->r_wb);
     dn_prim_free(&cv->r_dw);
+    dn_prim_free(&cv->r_psrc);
+    dn_prim_free(&cv->r_pdst);
+    if (cv->psrc) dn_free(cv->psrc, cv->psrc_bytes);
+    if (cv->pdst) dn_free(cv->pdst, cv->pdst_bytes);
     if (cv->wf) dn_free(cv->wf, cv->wf_bytes);
     if (cv->wb) dn_free(cv->wb, cv->wb_bytes);
     if (cv->dwb) dn_free(cv->dwb, cv->dwb_bytes);

@@ -58,8 +58,9 @@ void dn_free(void *p, size_t bytes);
 typedef struct dn_conv {
     int N, C, H, W, OC, OH, OW, K, S, P;
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
-    void *wf, *wb, *dwb;
-    size_t wf_bytes, wb_bytes, dwb_bytes;
+    dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
+    void *wf, *wb, *dwb, *psrc, *pdst;
+    size_t wf_bytes, wb_bytes, dwb_bytes, psrc_bytes, pdst_bytes;
 } dn_conv;
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
                             int P, int src_plain, int training, float *w, float *dw, float *src,

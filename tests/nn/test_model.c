@@ -1,0 +1,368 @@
+/* tests/nn/test_model.c — the whole network against PyTorch (tools/make-nn-fixtures.py dumps of
+ * torchvision resnet18/resnet34 + fastai head): training-mode activations at every block boundary,
+ * logits, loss, every parameter gradient (sum, sum of squares, 256 sampled values or all), BN
+ * running stats after the step, and an eval forward at 1x3x192x192. Plus: padding of short eval
+ * batches, concurrent eval forwards on one model, freezing, repeatability, and misuse.
+ * Tolerances (fp32, summation order differs from PyTorch's oneDNN/ATen kernels):
+ *   activations, logits: max abs diff <= 1e-4 x max |reference| (2e-4 deeper than layer2: errors
+ *   grow with depth through batch-norms over 4 images x 2x2 pixels);
+ *   loss: 1e-4 relative (it moves with the logits); gradients: 1e-3 x max |reference| on the samples, sum of squares 2e-3
+ *   relative, sum within 1e-3 x sqrt(n x sum of squares); running stats 1e-4. */
+#include <pthread.h>
+#include "nn/model.h"
+#include "nn_fixture.h"
+
+static double worst_act = 0, worst_grad = 0;
+
+static void cmp(const char *what, const float *got, const float *ref, size_t n, double tol, double *worst) {
+    double mad;
+    double rel = nnfx_relerr(got, ref, n, 1e-12, &mad);
+    if (worst && rel > *worst) *worst = rel;
+    CHECKF(rel <= tol, "%s: relative error %.3g (max abs %.3g) > %.1g", what, rel, mad, tol);
+}
+
+static void check_activation(nnfx *f, nn_workspace *ws, const char *name, double tol) {
+    char rn[64];
+    snprintf(rn, sizeof rn, strcmp(name, "logits") ? "act.%s" : "%s", name);
+    const nnfx_rec *r = nnfx_get(f, rn);
+    CHECKF(r != NULL, "fixture has no %s", rn);
+    if (!r) return;
+    float *got = malloc(r->n * sizeof(float)), *ref = nnfx_floats(r);
+    size_t count = 0;
+    genreid_error err;
+    CHECKF(nn_workspace_activation(ws, name, got, r->n, &count, &err) == GENREID_OK, "%s: %s", name, err.message);
+    CHECKF(count == r->n, "%s: %zu values, reference %zu", name, count, r->n);
+    if (count == r->n) cmp(name, got, ref, r->n, tol, &worst_act);
+    free(got);
+    free(ref);
+}
+
+/* Compares the model's gradients with grad.* records; returns the number of params checked. */
+static int check_grads(nnfx *f, nn_model *m, const char *tag) {
+    nn_param *p;
+    size_t np = nn_model_params(m, &p);
+    int checked = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (p[i].kind != NN_PARAM) continue;
+        char rn[96];
+        snprintf(rn, sizeof rn, "grad.%s", p[i].name);
+        const nnfx_rec *r = nnfx_get(f, rn);
+        CHECKF(r != NULL, "%s: fixture has no %s", tag, rn);
+        if (!r || !p[i].grad) continue;
+        float *ref = nnfx_floats(r);
+        double s = 0, ss = 0;
+        for (size_t j = 0; j < p[i].n; j++) s += p[i].grad[j], ss += (double)p[i].grad[j] * p[i].grad[j];
+        size_t ns = r->n - 2;
+        float *got = malloc(ns * sizeof(float));
+        if (p[i].n <= 4096) {
+            CHECKF(ns == p[i].n, "%s: %s has %zu values, reference %zu", tag, p[i].name, p[i].n, ns);
+            if (ns != p[i].n) ns = 0;
+            memcpy(got, p[i].grad, ns * sizeof(float));
+        } else {
+            for (size_t k = 0; k < ns; k++) got[k] = p[i].grad[nnfx_index((int)k, p[i].n)];
+        }
+        char what[160];
+        snprintf(what, sizeof what, "%s grad %s", tag, p[i].name);
+        cmp(what, got, ref + 2, ns, 1e-3, &worst_grad);
+        double rs = ref[0], rss = ref[1];
+        CHECKF(fabs(ss - rss) <= 2e-3 * rss, "%s: sum of squares %.8g vs %.8g", what, ss, rss);
+        CHECKF(fabs(s - rs) <= 1e-3 * sqrt((double)p[i].n * rss) + 1e-12, "%s: sum %.8g vs %.8g", what, s, rs);
+        free(got);
+        free(ref);
+        checked++;
+    }
+    return checked;
+}
+
+static void check_after(nnfx *f, nn_model *m) {
+    nn_param *p;
+    size_t np = nn_model_params(m, &p);
+    double worst = 0;
+    int n = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (p[i].kind == NN_PARAM) continue;
+        char rn[96];
+        snprintf(rn, sizeof rn, "after.%s", p[i].name);
+        const nnfx_rec *r = nnfx_get(f, rn);
+        CHECKF(r && r->n == p[i].n, "fixture has no %s of %zu values", rn, p[i].n);
+        if (!r || r->n != p[i].n) continue;
+        float *ref = nnfx_floats(r);
+        double rel = nnfx_relerr(p[i].data, ref, r->n, 1e-6, NULL);
+        if (rel > worst) worst = rel;
+        CHECKF(rel <= 1e-4, "%s after the training forward: relative error %.3g", p[i].name, rel);
+        free(ref);
+        n++;
+    }
+    printf("  BN buffers after one training forward: %d checked, worst relative error %.3g (tol 1e-4)\n", n, worst);
+}
+
+/* Names and shapes in state_dict order = the fixture's grad./after. records in file order. */
+static void check_names(nnfx *f, nn_model *m) {
+    nn_param *p;
+    size_t np = nn_model_params(m, &p), k = 0;
+    int ok = 1;
+    for (int i = 0; i < f->count; i++) {
+        const char *n = f->rec[i].name;
+        const char *base = !strncmp(n, "grad.", 5) ? n + 5 : !strncmp(n, "after.", 6) ? n + 6 : NULL;
+        if (!base) continue;
+        if (k >= np || strcmp(p[k].name, base)) {
+            CHECKF(0, "param %zu is %s, PyTorch state_dict has %s", k, k < np ? p[k].name : "(none)", base);
+            ok = 0;
+            break;
+        }
+        k++;
+    }
+    CHECKF(ok && k == np, "%zu params, state_dict has %zu", np, k);
+}
+
+static void parity(const char *arch, const char *file, int batch, int size) {
+    nnfx f;
+    genreid_error err;
+    int loaded = nnfx_load(&f, file) == 0;
+    CHECKF(loaded, "cannot read fixture %s", file);
+    if (!loaded) return;
+    nn_model *m = nn_model_new(arch, 3, 1, &err);
+    CHECKF(m != NULL, "%s", err.message);
+    check_names(&f, m);
+    nnfx_weights(m);
+    nn_workspace *ws = nn_workspace_new(m, batch, size, size, 1, &err);
+    CHECKF(ws != NULL, "%s", err.message);
+    if (!ws) return;
+    nn_workspace_set_dropout(ws, 0);
+    float *x = nnfx_floats(nnfx_get(&f, "input"));
+    const nnfx_rec *lr = nnfx_get(&f, "labels");
+    int labels[16];
+    for (size_t i = 0; i < lr->n; i++) {
+        float v;
+        memcpy(&v, (const char *)lr->data + 4 * i, 4);
+        labels[i] = (int)v;
+    }
+    CHECK(nn_forward(m, ws, x, batch, NULL, 1, &err) == GENREID_OK);
+    worst_act = 0;
+    check_activation(&f, ws, "stem", 1e-4);
+    check_activation(&f, ws, "layer1", 1e-4);
+    check_activation(&f, ws, "layer2", 1e-4);
+    check_activation(&f, ws, "layer3", 2e-4);
+    check_activation(&f, ws, "layer4", 2e-4);
+    check_activation(&f, ws, "pool", 2e-4);
+    check_activation(&f, ws, "head1", 2e-4);
+    check_activation(&f, ws, "logits", 2e-4);
+    printf("  %s training forward: worst activation relative error %.3g\n", arch, worst_act);
+    check_after(&f, m);
+    nn_zero_grad(m);
+    float loss = 0;
+    CHECKF(nn_loss_backward(m, ws, labels, &loss, &err) == GENREID_OK, "%s", err.message);
+    float rl;
+    memcpy(&rl, nnfx_get(&f, "loss")->data, 4);
+    CHECKF(fabsf(loss - rl) <= 1e-4f * fabsf(rl), "loss %.7f vs PyTorch %.7f", loss, rl);
+    worst_grad = 0;
+    int ng = check_grads(&f, m, arch);
+    printf("  %s loss %.7f (PyTorch %.7f); %d gradients, worst sampled relative error %.3g (tol 1e-3)\n", arch,
+           loss, rl, ng, worst_grad);
+
+    const nnfx_rec *ei = nnfx_get(&f, "eval.input");
+    if (ei) {
+        nn_model *m2 = nn_model_new(arch, 3, 2, &err);
+        nnfx_weights(m2);
+        int es = (int)ei->shape[2];
+        nn_workspace *we = nn_workspace_new(m2, 1, es, es, 0, &err);
+        CHECKF(we != NULL, "%s", err.message);
+        float *xe = nnfx_floats(ei), *re = nnfx_floats(nnfx_get(&f, "eval.logits")), got[3], got3[9];
+        CHECK(nn_forward(m2, we, xe, 1, got, 0, &err) == GENREID_OK);
+        double mad, rel = nnfx_relerr(got, re, 3, 1e-12, &mad);
+        CHECKF(rel <= 1e-4, "eval logits relative error %.3g", rel);
+        printf("  %s eval 1x3x%dx%d logits: relative error %.3g (max abs %.3g, tol 1e-4)\n", arch, es, es, rel, mad);
+        /* a short batch in a bigger workspace gives the same numbers (rows are independent) */
+        nn_workspace *w3 = nn_workspace_new(m2, 3, es, es, 0, &err);
+        CHECK(nn_forward(m2, w3, xe, 1, got3, 0, &err) == GENREID_OK);
+        rel = nnfx_relerr(got3, re, 3, 1e-12, NULL);
+        CHECKF(rel <= 1e-4, "eval logits in a batch-3 workspace: relative error %.3g", rel);
+        /* eval on the training workspace size uses running stats: not equal to training logits */
+        nn_workspace_free(w3);
+        nn_workspace_free(we);
+        nn_model_free(m2);
+        free(xe);
+        free(re);
+    }
+    free(x);
+    nn_workspace_free(ws);
+    nn_model_free(m);
+    nnfx_free(&f);
+}
+
+typedef struct eval_job {
+    nn_model *m;
+    const float *x;
+    float out[4 * 2];
+    int ok, reps;
+} eval_job;
+
+static void *eval_thread(void *arg) {
+    eval_job *j = arg;
+    genreid_error err;
+    nn_workspace *ws = nn_workspace_new(j->m, 4, 64, 64, 0, &err);
+    j->ok = ws != NULL;
+    for (int r = 0; r < j->reps && j->ok; r++) {
+        float out[8];
+        j->ok = nn_forward(j->m, ws, j->x, 4, out, 0, &err) == GENREID_OK;
+        if (r == 0) memcpy(j->out, out, sizeof out);
+        else if (memcmp(out, j->out, sizeof out)) j->ok = 0;
+    }
+    nn_workspace_free(ws);
+    return NULL;
+}
+
+static void concurrency(void) {
+    genreid_error err;
+    nn_model *m = nn_model_new("small", 2, 7, &err);
+    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
+    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(5, i) * 2 - 1);
+    int saved = nn_get_threads();
+    nn_set_threads(1); /* one OpenMP thread each: bit-identical to the serial answer */
+    eval_job ref = {m, x, {0}, 0, 1};
+    eval_thread(&ref);
+    CHECK(ref.ok);
+    eval_job jobs[3];
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (eval_job){m, x, {0}, 0, 4};
+        pthread_create(&t[i], NULL, eval_thread, &jobs[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        CHECKF(jobs[i].ok && !memcmp(jobs[i].out, ref.out, sizeof ref.out),
+               "thread %d: concurrent eval forward differs from the serial one", i);
+    }
+    nn_set_threads(saved);
+    free(x);
+    nn_model_free(m);
+}
+
+static void freeze_and_repeat(void) {
+    genreid_error err;
+    nn_model *m = nn_model_new("small", 2, 3, &err);
+    CHECKF(m != NULL, "%s", err.message);
+    nn_workspace *ws = nn_workspace_new(m, 4, 64, 64, 1, &err);
+    CHECKF(ws != NULL, "%s", err.message);
+    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
+    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(9, i) * 2 - 1);
+    int labels[4] = {0, 1, 1, 0};
+    nn_param *p;
+    size_t np = nn_model_params(m, &p);
+    size_t tot = 0;
+    for (size_t i = 0; i < np; i++) tot += p[i].n;
+    float *g1 = calloc(tot, sizeof(float)), *d0 = calloc(tot, sizeof(float));
+    for (size_t i = 0, o = 0; i < np; o += p[i].n, i++) memcpy(d0 + o, p[i].data, p[i].n * sizeof(float));
+    int saved = nn_get_threads();
+    nn_set_threads(1);
+    /* repeatability: same seed, one thread → identical loss and gradients, dropout on */
+    float l1, l2;
+    for (int rep = 0; rep < 2; rep++) {
+        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++) memcpy(p[i].data, d0 + o, p[i].n * sizeof(float));
+        nn_workspace_seed(ws, 42);
+        nn_zero_grad(m);
+        CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
+        CHECK(nn_loss_backward(m, ws, labels, rep ? &l2 : &l1, &err) == GENREID_OK);
+        int same = 1;
+        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++)
+            if (p[i].grad) {
+                if (rep == 0) memcpy(g1 + o, p[i].grad, p[i].n * sizeof(float));
+                else if (memcmp(g1 + o, p[i].grad, p[i].n * sizeof(float))) same = 0;
+            }
+        if (rep) CHECKF(same && l1 == l2, "one thread, same seed: results differ (loss %g vs %g)", l1, l2);
+    }
+    /* freeze: frozen convs get no gradient, BN params and the head still do, and equal the unfrozen run */
+    for (size_t i = 0, o = 0; i < np; o += p[i].n, i++) memcpy(p[i].data, d0 + o, p[i].n * sizeof(float));
+    nn_workspace_seed(ws, 42);
+    nn_set_frozen(m, 1);
+    CHECK(nn_get_frozen(m) == 1);
+    nn_zero_grad(m);
+    CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
+    CHECK(nn_loss_backward(m, ws, labels, &l2, &err) == GENREID_OK);
+    int frozen_zero = 1, bn_same = 1, bn_nonzero = 0, head_same = 1;
+    for (size_t i = 0, o = 0; i < np; o += p[i].n, i++) {
+        if (!p[i].grad) continue;
+        int differs = memcmp(g1 + o, p[i].grad, p[i].n * sizeof(float)) != 0;
+        if (p[i].group < 2 && !p[i].is_bn) {
+            for (size_t j = 0; j < p[i].n; j++) frozen_zero &= p[i].grad[j] == 0.0f;
+        } else if (p[i].group < 2) {
+            bn_same &= !differs;
+            for (size_t j = 0; j < p[i].n; j++) bn_nonzero |= p[i].grad[j] != 0.0f;
+        } else {
+            head_same &= !differs;
+        }
+    }
+    CHECKF(frozen_zero, "frozen conv weights got gradients");
+    CHECKF(bn_same && bn_nonzero, "frozen body: BN gradients must still flow and equal the unfrozen run");
+    CHECKF(head_same, "frozen body: head gradients changed");
+    nn_set_frozen(m, 0);
+    nn_set_threads(saved);
+    free(g1);
+    free(d0);
+    free(x);
+    nn_workspace_free(ws);
+    nn_model_free(m);
+}
+
+static void misuse(void) {
+    genreid_error err;
+    CHECK(nn_model_new("resnet50", 2, 0, &err) == NULL && err.code == GENREID_E_UNSUPPORTED);
+    CHECK(nn_model_new(NULL, 2, 0, &err) == NULL && err.code == GENREID_E_INVALID);
+    CHECK(nn_model_new("small", 0, 0, &err) == NULL && err.code == GENREID_E_INVALID);
+    nn_model *m = nn_model_new("small", 2, 0, &err);
+    CHECK(m != NULL);
+    CHECK(nn_workspace_new(m, 1, 64, 64, 1, &err) == NULL && err.code == GENREID_E_INVALID);
+    CHECK(nn_workspace_new(m, 2, 16, 64, 0, &err) == NULL && err.code == GENREID_E_INVALID);
+    CHECK(nn_workspace_new(NULL, 2, 64, 64, 0, &err) == NULL);
+    nn_workspace *we = nn_workspace_new(m, 2, 64, 64, 0, &err);
+    nn_workspace *wt = nn_workspace_new(m, 2, 64, 64, 1, &err);
+    float *x = calloc(2 * 3 * 64 * 64, sizeof(float));
+    int labels[2] = {0, 5};
+    CHECK(nn_forward(m, we, x, 2, NULL, 1, &err) == GENREID_E_INVALID);
+    CHECK(nn_forward(m, wt, x, 1, NULL, 1, &err) == GENREID_E_INVALID);
+    CHECK(nn_forward(m, we, x, 3, NULL, 0, &err) == GENREID_E_INVALID);
+    CHECK(nn_loss_backward(m, wt, labels, NULL, &err) == GENREID_E_INVALID); /* no forward yet */
+    CHECK(nn_forward(m, wt, x, 2, NULL, 1, &err) == GENREID_OK);
+    CHECK(nn_loss_backward(m, wt, labels, NULL, &err) == GENREID_E_INVALID); /* label 5 of 2 */
+    labels[1] = 1;
+    CHECK(nn_loss_backward(m, wt, labels, NULL, &err) == GENREID_OK);
+    CHECK(nn_loss_backward(m, wt, labels, NULL, &err) == GENREID_E_INVALID); /* forward used up */
+    CHECK(nn_model_find(m, "layer1.0.conv1.weight") && !nn_model_find(m, "fc.weight"));
+    nn_param *p = nn_model_find(m, "head.8.weight");
+    CHECK(p && p->shape[0] == 2 && p->shape[1] == 512 && p->group == 2 && !p->no_weight_decay);
+    p = nn_model_find(m, "layer3.0.bn1.bias");
+    CHECK(p && p->group == 1 && p->is_bn && p->no_weight_decay);
+    p = nn_model_find(m, "layer2.0.downsample.0.weight");
+    CHECK(p && p->group == 0 && p->shape[0] == 32 && p->shape[1] == 16 && p->shape[2] == 1);
+    free(x);
+    nn_workspace_free(we);
+    nn_workspace_free(wt);
+    nn_model_free(m);
+}
+
+static void param_counts(void) {
+    /* torchvision parameter counts (sum of numel over named_parameters) minus fc, plus head */
+    genreid_error err;
+    const char *arch[2] = {"resnet18", "resnet34"};
+    const size_t body[2] = {11176512, 21284672}; /* resnet18/34 without fc.weight/fc.bias */
+    for (int a = 0; a < 2; a++) {
+        nn_model *m = nn_model_new(arch[a], 2, 0, &err);
+        nn_param *p;
+        size_t np = nn_model_params(m, &p), n = 0;
+        for (size_t i = 0; i < np; i++)
+            if (p[i].kind == NN_PARAM) n += p[i].n;
+        size_t head = 2 * 1024 + 1024 * 512 + 2 * 512 + 512 * 2;
+        CHECKF(n == body[a] + head, "%s: %zu parameters, torchvision+head %zu", arch[a], n, body[a] + head);
+        nn_model_free(m);
+    }
+}
+
+int main(void) {
+    parity("resnet18", "nn/resnet18.bin", 4, 40);
+    parity("resnet34", "nn/resnet34.bin", 4, 40);
+    concurrency();
+    freeze_and_repeat();
+    misuse();
+    param_counts();
+    TEST_END();
+}
