@@ -78,7 +78,7 @@ int main(void) {
     /* 1) loss goes down, error reaches 0 */
     train_config tc = train_config_default();
     tc.policy = TRAIN_ONE_CYCLE;
-    tc.epochs = 8;
+    tc.epochs = 12;
     tc.lr = 5e-3;
     tc.bs = 6;
     tc.quiet = 1;
@@ -86,17 +86,17 @@ int main(void) {
     CHECK(m != NULL);
     train_result res;
     CHECKF(train_run(m, &data, &tc, NULL, &res, &err) == GENREID_OK, "%s", err.message);
-    CHECK(res.n_epochs == 8);
-    if (res.n_epochs == 8) {
+    CHECK(res.n_epochs == 12);
+    if (res.n_epochs == 12) {
         printf("synthetic: train_loss %.4f -> %.4f, valid_loss %.4f -> %.4f, error %.3f -> %.3f\n", res.epochs[0].train_loss,
-               res.epochs[7].train_loss, res.epochs[0].valid_loss, res.epochs[7].valid_loss, res.epochs[0].error_rate,
-               res.epochs[7].error_rate);
+               res.epochs[11].train_loss, res.epochs[0].valid_loss, res.epochs[11].valid_loss, res.epochs[0].error_rate,
+               res.epochs[11].error_rate);
         /* train_loss is fastai's smoothed loss (beta 0.98 over all batches), so it falls slowly */
-        CHECKF(res.epochs[7].train_loss < res.epochs[0].train_loss, "train loss %.4f -> %.4f", res.epochs[0].train_loss,
-               res.epochs[7].train_loss);
-        CHECKF(res.epochs[7].valid_loss < 0.2 * res.epochs[0].valid_loss, "valid loss %.4f -> %.4f", res.epochs[0].valid_loss,
-               res.epochs[7].valid_loss);
-        CHECKF(res.epochs[7].error_rate == 0.0, "final error %.3f", res.epochs[7].error_rate);
+        CHECKF(res.epochs[11].train_loss < res.epochs[0].train_loss, "train loss %.4f -> %.4f", res.epochs[0].train_loss,
+               res.epochs[11].train_loss);
+        CHECKF(res.epochs[11].valid_loss < 0.2 * res.epochs[0].valid_loss, "valid loss %.4f -> %.4f", res.epochs[0].valid_loss,
+               res.epochs[11].valid_loss);
+        CHECKF(res.epochs[11].error_rate == 0.0, "final error %.3f", res.epochs[11].error_rate);
     }
     train_result_free(&res);
 
