@@ -27,14 +27,14 @@ ifeq ($(PKG_LIBS),)
 PKG_LIBS = -lsndfile -lsoxr -lfftw3f -lfftw3 -lpng16 -ljpeg -lmicrohttpd -lcurl -lz
 endif
 
-CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR)
-CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP
-LDLIBS += $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lm
-ifneq ($(SANITIZE),)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
-endif
+# OPT is the optimisation level; CFLAGS/LDFLAGS given on the command line are added last, never
+# replacing the flags the build needs (-std, -fPIC, sanitizers).
+OPT ?= -O2 -g
+SAN_FLAGS = $(if $(SANITIZE),-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+GR_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR) $(SAN_FLAGS) $(CFLAGS)
+GR_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP $(CPPFLAGS)
+GR_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+GR_LDLIBS = $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lm $(LDLIBS)
 
 LIB_MODULES = core audio dsp image nn model data plot serve
 LIB_SRC := $(sort $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c))
@@ -59,7 +59,7 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(GR_CPPFLAGS) -Itests $(GR_CFLAGS) -c $< -o $@
 
 $(BUILD)/libgenreid.a: $(LIB_OBJ)
 	@rm -f $@
@@ -68,16 +68,16 @@ $(BUILD)/libgenreid.a: $(LIB_OBJ)
 
 $(BUILD)/libgenreid.so: $(LIB_OBJ)
 	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libgenreid.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libgenreid.so.$(SOVERSION) $(GR_LDFLAGS) -o $@ $^ $(GR_LDLIBS)
 
 $(BUILD)/genreid: $(CLI_OBJ) $(BUILD)/libgenreid.a
 	@$(if $(V),,echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
+	$(Q)$(CC) $(GR_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libgenreid.a $(GR_LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  TEST    $@")
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a $(LDLIBS)
+	$(Q)$(CC) $(GR_CPPFLAGS) -Itests $(GR_CFLAGS) $(GR_LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a $(GR_LDLIBS)
 
 tests-build: $(BUILD)/genreid $(TEST_BIN)
 
@@ -97,15 +97,15 @@ test-shared: deps
 	@GENREID_SHARED=$(SHARED) tests/run-tests $(BUILD) $(SHARED_TEST_BIN)
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" all
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT="-O1 -g" all
 
 test-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" test
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT="-O1 -g" test
 
 bench: deps
 	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all
-	@BENCH_CFLAGS="$(CPPFLAGS) $(CFLAGS)" BENCH_LIBS="$(LDLIBS)" bench/run $(BUILD)
+	@BENCH_CFLAGS="$(GR_CPPFLAGS) $(GR_CFLAGS)" BENCH_LIBS="$(GR_LDLIBS)" bench/run $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
@@ -116,7 +116,7 @@ install: all
 	ln -sf libgenreid.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgenreid.so.$(SOVERSION)
 	ln -sf libgenreid.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libgenreid.so
 	install -m 644 include/genreid.h $(DESTDIR)$(PREFIX)/include/genreid.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LDLIBS)|' genreid.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(GR_LDLIBS)|' genreid.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/genreid.pc
 	install -m 644 doc/genreid.1 $(DESTDIR)$(PREFIX)/share/man/man1/genreid.1
 
