@@ -10,6 +10,8 @@
 #include "nn/model.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,7 @@ struct nn_model {
     bn_def hbn1, hbn2;
     int hlin1, hlin2;
     int frozen;
+    atomic_ulong wver; /* bumped whenever the weights may have changed (see nn_model_weights_changed) */
 };
 
 /* ---------------------------------------------------------------- parameters */
@@ -245,7 +248,10 @@ genreid_status nn_model_alloc_grads(nn_model *m, genreid_error *err) {
     return GENREID_OK;
 }
 
+void nn_model_weights_changed(nn_model *m) { atomic_fetch_add(&m->wver, 1); }
+
 void nn_zero_grad(nn_model *m) {
+    atomic_fetch_add(&m->wver, 1); /* an optimiser step is near */
     if (m->grad) memset(m->grad, 0, m->total * sizeof(float));
 }
 
@@ -267,6 +273,7 @@ struct nn_workspace {
     int N, H, W, training, dropout;
     rng drop_rng;
     int last_training, last_n, have_forward;
+    unsigned long wver; /* model weight version the reordered weights belong to; ULONG_MAX: none */
     dn_ctx ctx;
     dn_conv conv[MAX_CONV];
     dn_bn bn[MAX_BN];
@@ -414,6 +421,7 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     }
     ws->m = m, ws->N = batch, ws->H = height, ws->W = width, ws->training = training ? 1 : 0;
     ws->dropout = 1;
+    ws->wver = ULONG_MAX;
     rng_seed(&ws->drop_rng, 0);
     if (training && nn_model_alloc_grads(m, err)) goto fail;
     if (dn_ctx_init(&ws->ctx, err)) goto fail;
@@ -546,6 +554,15 @@ static genreid_status bn_bwd(nn_workspace *ws, int idx, genreid_error *err) {
 
 /* ---------------------------------------------------------------- forward */
 
+/* Convolution forward; the weight reorder is skipped in eval when this workspace already holds the
+ * current weights (weights are 45 MB for resnet18: reordering them costs more than a batch-1 pass). */
+static genreid_status conv_fwd(nn_workspace *ws, int idx, int reorder, genreid_error *err) {
+    dn_conv *cv = &ws->conv[idx];
+    genreid_status rc;
+    if (reorder && (rc = dn_exec(&ws->ctx, &cv->r_wf, err))) return rc;
+    return dn_exec(&ws->ctx, &cv->fwd, err);
+}
+
 genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, float *logits,
                           int training, genreid_error *err) {
     genreid_status rc;
@@ -567,18 +584,22 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
         memset(ws->xpad + (size_t)n * per, 0, (N - n) * per * sizeof(float));
         dn_set(&ws->conv[stem_idx].fwd, DNNL_ARG_SRC, ws->xpad);
     }
-    if ((rc = dn_conv_forward(&ws->ctx, &ws->conv[stem_idx], err))) return rc;
+    unsigned long ver = atomic_load(&m->wver);
+    int ro = training || ws->wver != ver;
+    /* training: the optimiser changes weights after every step; mark the reorder stale */
+    ws->wver = training ? ULONG_MAX : ver;
+    if ((rc = conv_fwd(ws, stem_idx, ro, err))) return rc;
     if ((rc = bn_fwd(ws, m->stem_bn, training, err))) return rc;
     if ((rc = dn_exec(&ws->ctx, &ws->pool.fwd, err))) return rc;
     for (int b = 0; b < m->n_blocks; b++) {
         block_def *d = &m->blk[b];
         block_buf *k = &ws->blk[b];
         size_t o = N * d->out_c * k->OH * k->OW;
-        if ((rc = dn_conv_forward(&ws->ctx, &ws->conv[d->conv1], err)) || (rc = bn_fwd(ws, d->bn1, training, err)) ||
-            (rc = dn_conv_forward(&ws->ctx, &ws->conv[d->conv2], err)) || (rc = bn_fwd(ws, d->bn2, training, err)))
+        if ((rc = conv_fwd(ws, d->conv1, ro, err)) || (rc = bn_fwd(ws, d->bn1, training, err)) ||
+            (rc = conv_fwd(ws, d->conv2, ro, err)) || (rc = bn_fwd(ws, d->bn2, training, err)))
             return rc;
         if (d->ds_conv >= 0) {
-            if ((rc = dn_conv_forward(&ws->ctx, &ws->conv[d->ds_conv], err)) ||
+            if ((rc = conv_fwd(ws, d->ds_conv, ro, err)) ||
                 (rc = bn_fwd(ws, d->ds_bn, training, err)))
                 return rc;
             ew(add_relu_part, k->out, ws->xtmp, o);
@@ -657,6 +678,7 @@ genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels
     par_enter();
     float l = nn_cross_entropy(ws->logits, labels, N, C, ws->dlogits);
     if (loss) *loss = l;
+    atomic_fetch_add(&m->wver, 1);
     ws->have_forward = 0; /* backward consumes the forward's tensors once */
 #define P(i) (m->params[i].data)
 #define GR(i) (m->params[i].grad)

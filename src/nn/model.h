@@ -48,6 +48,11 @@ int nn_model_classes(const nn_model *m);
 /* Gradient arena (same layout as the parameters, zeroed). Called by nn_workspace_new(training=1). */
 genreid_status nn_model_alloc_grads(nn_model *m, genreid_error *err);
 void nn_zero_grad(nn_model *m); /* grads of all params to 0 (no-op before they exist) */
+/* Call after writing weights (nn_param.data) by hand, e.g. loading a model file into a model
+ * that already ran eval forwards: eval workspaces keep the weights reordered for oneDNN and
+ * refresh them only when this version moves. nn_zero_grad and nn_loss_backward also move it
+ * (an optimiser step follows them), so a normal train loop needs no call. */
+void nn_model_weights_changed(nn_model *m);
 
 /* fastai freeze(): frozen=1 stops weight gradients of groups 0-1 except BN params (train_bn);
  * their grads stay 0 and their weight-gradient convolutions are skipped. frozen=0: all train. */

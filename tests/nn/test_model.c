@@ -178,6 +178,15 @@ static void parity(const char *arch, const char *file, int batch, int size) {
         rel = nnfx_relerr(got3, re, 3, 1e-12, NULL);
         CHECKF(rel <= 1e-4, "eval logits in a batch-3 workspace: relative error %.3g", rel);
         /* eval on the training workspace size uses running stats: not equal to training logits */
+        /* the eval workspace keeps reordered weights: after nn_model_weights_changed it must see
+         * new weights (scaling the last linear scales the logits) */
+        nn_param *last = nn_model_find(m2, "head.8.weight");
+        for (size_t i = 0; i < last->n; i++) last->data[i] *= 2.0f;
+        nn_model_weights_changed(m2);
+        CHECK(nn_forward(m2, w3, xe, 1, got3, 0, &err) == GENREID_OK);
+        for (int i = 0; i < 3; i++) got3[i] *= 0.5f;
+        rel = nnfx_relerr(got3, re, 3, 1e-12, NULL);
+        CHECKF(rel <= 1e-4, "eval logits after doubling head.8.weight: relative error %.3g", rel);
         nn_workspace_free(w3);
         nn_workspace_free(we);
         nn_model_free(m2);

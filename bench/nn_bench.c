@@ -1,0 +1,190 @@
+/* bench/nn_bench.c — genreid's nn (ResNet18 + fastai head, fp32) against PyTorch (bench/nn_torch.py)
+ * on this CPU, 2 threads, 3x192x192 inputs: a training step at batch 32 (forward, cross-entropy,
+ * backward, Adam via nn/optim.h — PyTorch: AdamW, the same update), inference at batch 32 and 1.
+ * Each measurement runs in its own process (so peak RSS is per case); median of --iters runs after
+ * one warm-up. PyTorch runs twice: as-is, and tuned (channels_last, MALLOC_MMAP_THRESHOLD_ and
+ * MALLOC_TRIM_THRESHOLD_ so glibc keeps its big blocks). Before and after each case the bench reads
+ * /proc/stat and subtracts its children's CPU time: other load is reported, not hidden.
+ * GFLOP/s counts convolutions + linears as 2 x MACs; a training step as 3 x forward.
+ * Build (bench/run does this via make bench):
+ *   cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Ibench -o build/bench/nn_bench bench/nn_bench.c \
+ *      build/libgenreid.a -lsndfile -lsoxr -lfftw3f -lpng16 -ljpeg -lmicrohttpd -lcurl -lz -ldnnl \
+ *      -lfftw3f_threads -lpthread -lm
+ * Run from the repo root: build/bench/nn_bench [--iters N] [--no-torch] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "bench_util.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+
+#define PEAK_ONE_CORE 223.0 /* GFLOP/s fp32 FMA per Zen 5 core with AVX-512 (the figure) */
+
+/* forward MACs of resnet18 + head at 3xHxW, per image */
+static double resnet18_macs(int H, int W, int C) {
+    double m = 0;
+    int h = (H - 1) / 2 + 1, w = (W - 1) / 2 + 1;
+    m += (double)h * w * 64 * 3 * 49;
+    h = (h - 1) / 2 + 1, w = (w - 1) / 2 + 1;
+    int in = 64, width[4] = {64, 128, 256, 512};
+    for (int s = 0; s < 4; s++)
+        for (int b = 0; b < 2; b++) {
+            int st = (s > 0 && b == 0) ? 2 : 1;
+            int oh = (h - 1) / st + 1, ow = (w - 1) / st + 1;
+            m += (double)oh * ow * width[s] * in * 9 + (double)oh * ow * width[s] * width[s] * 9;
+            if (st != 1 || in != width[s]) m += (double)oh * ow * width[s] * in;
+            h = oh, w = ow, in = width[s];
+        }
+    return m + 1024.0 * 512 + 512.0 * C;
+}
+
+static long long busy_jiffies(void) {
+    FILE *f = fopen("/proc/stat", "r");
+    long long u = 0, n = 0, s = 0, i = 0, io = 0, irq = 0, sirq = 0;
+    if (f) {
+        if (fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld", &u, &n, &s, &i, &io, &irq, &sirq) != 7) u = 0;
+        fclose(f);
+    }
+    return u + n + s + irq + sirq;
+}
+
+static double children_cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* one case in this process: prints {"ms":..,"rss_mib":..} */
+static int run_one(const char *mode, int iters) {
+    genreid_error err;
+    int train = !strcmp(mode, "train32"), batch = !strcmp(mode, "infer1") ? 1 : 32, H = 192, W = 192;
+    nn_set_threads(2);
+    nn_model *m = nn_model_new("resnet18", 2, 0, &err);
+    if (!m) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
+    nn_workspace *ws = nn_workspace_new(m, batch, H, W, train, &err);
+    if (!ws) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
+    size_t n = (size_t)batch * 3 * H * W;
+    float *x = malloc(n * sizeof(float)), logits[64];
+    for (size_t i = 0; i < n; i++) x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    int labels[32];
+    for (int i = 0; i < 32; i++) labels[i] = i % 2;
+    optim *o = NULL;
+    nn_param *p;
+    size_t np = nn_model_params(m, &p);
+    if (train) {
+        optim_config cfg = optim_defaults(OPTIM_ADAM);
+        if (!(o = optim_new(&cfg, p, np, &err))) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
+    }
+    double *t = calloc((size_t)iters + 1, sizeof(double));
+    for (int it = 0; it <= iters; it++) {
+        double t0 = bench_now();
+        genreid_status rc;
+        if (train) {
+            nn_zero_grad(m);
+            float loss;
+            rc = nn_forward(m, ws, x, batch, NULL, 1, &err);
+            if (!rc) rc = nn_loss_backward(m, ws, labels, &loss, &err);
+            if (!rc) rc = optim_step(o, &err);
+        } else {
+            rc = nn_forward(m, ws, x, batch, logits, 0, &err);
+        }
+        if (rc) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
+        t[it] = bench_now() - t0;
+    }
+    /* median of the timed runs (insertion sort, few values) */
+    for (int i = 2; i <= iters; i++)
+        for (int j = i; j > 1 && t[j] < t[j - 1]; j--) {
+            double s = t[j];
+            t[j] = t[j - 1], t[j - 1] = s;
+        }
+    printf("{\"ms\": %.3f, \"rss_mib\": %.1f, \"ws_mib\": %.1f}\n", 1000 * t[1 + iters / 2], bench_peak_rss_mib(),
+           nn_workspace_bytes(ws) / 1048576.0);
+    optim_free(o);
+    free(t);
+    free(x);
+    nn_workspace_free(ws);
+    nn_model_free(m);
+    return 0;
+}
+
+typedef struct result {
+    double ms, rss, other_pct;
+    int ok;
+} result;
+
+static result measure(const char *cmd) {
+    result r = {0, 0, 0, 0};
+    char line[512];
+    long long b0 = busy_jiffies();
+    double c0 = children_cpu_s(), w0 = bench_now();
+    r.ok = bench_run_json(cmd, line, sizeof line) == 0;
+    double wall = bench_now() - w0, own = children_cpu_s() - c0;
+    double others = (double)(busy_jiffies() - b0) / (double)sysconf(_SC_CLK_TCK) - own;
+    r.other_pct = others > 0 ? 100.0 * others / (2.0 * wall) : 0.0;
+    if (r.ok) r.ms = bench_json_number(line, "ms"), r.rss = bench_json_number(line, "rss_mib");
+    return r;
+}
+
+int main(int argc, char **argv) {
+    int iters = 4, torch = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--one") && i + 1 < argc) {
+            for (int j = i + 2; j + 1 < argc; j++)
+                if (!strcmp(argv[j], "--iters")) iters = atoi(argv[j + 1]);
+            return run_one(argv[i + 1], iters);
+        }
+        if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-torch")) torch = 0;
+    }
+    if (iters < 1) iters = 1;
+    const char *modes[3] = {"train32", "infer32", "infer1"};
+    const char *what[3] = {"training step, batch 32", "inference, batch 32", "inference, batch 1"};
+    int imgs[3] = {32, 32, 1};
+    double macs = resnet18_macs(192, 192, 2);
+    printf("nn bench: resnet18 + fastai head, fp32, 3x192x192, 2 threads, median of %d after 1 warm-up\n", iters);
+    printf("forward %.2f GFLOP per image (convs + linears, 2 x MACs); peak %.0f GFLOP/s on 2 cores (AVX-512 figure)\n",
+           2 * macs / 1e9, 2 * PEAK_ONE_CORE);
+    int busy = 0;
+    for (int k = 0; k < 3; k++) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "'%s' --one %s --iters %d", argv[0], modes[k], iters);
+        result g = measure(cmd), a = {0}, tu = {0};
+        if (torch) {
+            snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/nn_torch.py %s --iters %d", modes[k], iters);
+            a = measure(cmd);
+            snprintf(cmd, sizeof cmd,
+                     "MALLOC_MMAP_THRESHOLD_=10000000000 MALLOC_TRIM_THRESHOLD_=10000000000 "
+                     "/usr/bin/python3 bench/nn_torch.py %s --tuned --iters %d",
+                     modes[k], iters);
+            tu = measure(cmd);
+        }
+        double flop = 2 * macs * imgs[k] * (k == 0 ? 3 : 1);
+        printf("\n%s\n", what[k]);
+        if (!g.ok) {
+            printf("  genreid: FAILED\n");
+            busy = 1;
+            continue;
+        }
+        printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s (%4.1f%% of peak) peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
+               "genreid", g.ms, imgs[k] * 1000 / g.ms, flop / g.ms / 1e6, 100 * flop / g.ms / 1e6 / (2 * PEAK_ONE_CORE),
+               g.rss, g.other_pct);
+        if (a.ok)
+            printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s               peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
+                   "pytorch as-is", a.ms, imgs[k] * 1000 / a.ms, flop / a.ms / 1e6, a.rss, a.other_pct);
+        if (tu.ok)
+            printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s               peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
+                   "pytorch tuned", tu.ms, imgs[k] * 1000 / tu.ms, flop / tu.ms / 1e6, tu.rss, tu.other_pct);
+        if (a.ok && tu.ok)
+            printf("  ratio genreid/pytorch: time %.2fx as-is (target <= 0.8), %.2fx tuned (target <= 1.0); "
+                   "RSS %.2fx as-is, %.2fx tuned (target <= 0.5)\n",
+                   g.ms / a.ms, g.ms / tu.ms, g.rss / a.rss, g.rss / tu.rss);
+        double worst = g.other_pct > a.other_pct ? g.other_pct : a.other_pct;
+        if (tu.other_pct > worst) worst = tu.other_pct;
+        if (worst >= 5) busy = 1;
+    }
+    printf("\nmachine: %s\n", busy ? "BUSY (other processes used >= 5% of the CPU during a case): timings unreliable"
+                                    : "idle during every case (other processes < 5% of 2 cores)");
+    return 0;
+}
