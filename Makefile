@@ -30,7 +30,8 @@ endif
 # OPT is the optimisation level; CFLAGS/LDFLAGS given on the command line are added last, never
 # replacing the flags the build needs (-std, -fPIC, sanitizers).
 OPT ?= -O2 -g
-SAN_FLAGS = $(if $(SANITIZE),-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+SAN_LIST = address,undefined
+SAN_FLAGS = $(if $(SANITIZE),-fsanitize=$(SAN_LIST) -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 GR_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR) $(SAN_FLAGS) $(CFLAGS)
 GR_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP $(CPPFLAGS)
 GR_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)

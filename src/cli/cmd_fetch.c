@@ -196,7 +196,7 @@ static void clear_dir(const char *dir) {
     char p[4096];
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p) continue; /* cannot name it: leave it */
         rm_tree(p);
     }
     closedir(d);
