@@ -76,12 +76,19 @@ genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err) {
     }
     for (int i = 0; i < c->n_scratch; i++)
         DN_CHECK(dnnl_memory_set_data_handle(c->scratch_mem[i], c->scratch), "scratchpad");
+    if (c->wshared_bytes) {
+        c->wshared = dn_alloc(c->wshared_bytes);
+        if (!c->wshared) return err_set(err, GENREID_E_NOMEM, "nn: out of memory (weight scratch)");
+    }
+    for (int i = 0; i < c->n_wshared; i++)
+        DN_CHECK(dnnl_memory_set_data_handle(c->wshared_mem[i], c->wshared), "weight scratch");
 done:
     return rc;
 }
 
 void dn_ctx_free(dn_ctx *c) {
     if (c->scratch) dn_free(c->scratch, c->scratch_bytes);
+    if (c->wshared) dn_free(c->wshared, c->wshared_bytes);
     if (c->attr) dnnl_primitive_attr_destroy(c->attr);
     if (c->attr_sum) dnnl_primitive_attr_destroy(c->attr_sum);
     if (c->stream) dnnl_stream_destroy(c->stream);
@@ -203,6 +210,17 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     return rc;
 }
 
+/* Registers argument `role` of p (made with a NULL pointer) as living in the shared weight buffer. */
+static genreid_status dn_share(dn_ctx *c, dn_prim *p, int role, size_t bytes, genreid_error *err) {
+    for (int i = 0; i < p->nargs; i++)
+        if (p->args[i].arg == role) {
+            if (c->n_wshared >= DN_MAX_SCRATCH) return err_set(err, GENREID_E_INTERNAL, "nn: too many convolutions");
+            c->wshared_mem[c->n_wshared++] = p->args[i].memory;
+            if (bytes > c->wshared_bytes) c->wshared_bytes = bytes;
+        }
+    return GENREID_OK;
+}
+
 static int md_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
     return dnnl_memory_desc_equal(a, b);
 }
@@ -245,16 +263,19 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
                  "convolution backward data");
         DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward data");
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WEIGHTS);
-        if (!md_same(wmd, dn_md(cv->fwd.pd, DNNL_ARG_WEIGHTS))) {
+        int own = !md_same(wmd, dn_md(cv->fwd.pd, DNNL_ARG_WEIGHTS));
+        if (own) {
             cv->wb_bytes = dnnl_memory_desc_get_size(wmd);
-            if (!(cv->wb = dn_alloc(cv->wb_bytes))) goto nomem;
-            if ((rc = dn_reorder_make(c, &cv->r_wb, &mw_user, w, wmd, cv->wb, 0, err))) goto done;
+            if ((rc = dn_reorder_make(c, &cv->r_wb, &mw_user, w, wmd, DNNL_MEMORY_NONE, 0, err)) ||
+                (rc = dn_share(c, &cv->r_wb, DNNL_ARG_TO, cv->wb_bytes, err)))
+                goto done;
         }
         int roles[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
-        void *ptrs[3] = {diff_dst, cv->wb ? cv->wb : cv->wf, diff_src};
+        void *ptrs[3] = {diff_dst, own ? DNNL_MEMORY_NONE : cv->wf, diff_src};
         dnnl_primitive_desc_t keep = pd;
         pd = NULL;
         if ((rc = dn_prim_make(c, &cv->bwd_d, keep, 3, roles, ptrs, err))) goto done;
+        if (own && (rc = dn_share(c, &cv->bwd_d, DNNL_ARG_WEIGHTS, cv->wb_bytes, err))) goto done;
     }
     if (dw) {
         DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
@@ -295,13 +316,16 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
         }
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_DIFF_WEIGHTS);
         cv->dwb_bytes = dnnl_memory_desc_get_size(wmd);
-        if (!(cv->dwb = dn_alloc(cv->dwb_bytes))) goto nomem;
-        if ((rc = dn_reorder_make(c, &cv->r_dw, wmd, cv->dwb, &mw_user, dw, 1, err))) goto done;
+        if ((rc = dn_reorder_make(c, &cv->r_dw, wmd, DNNL_MEMORY_NONE, &mw_user, dw, 1, err)) ||
+            (rc = dn_share(c, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
+            goto done;
         int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
-        void *ptrs[3] = {src, diff_dst, cv->dwb};
+        void *ptrs[3] = {src, diff_dst, DNNL_MEMORY_NONE};
         dnnl_primitive_desc_t keep = pd;
         pd = NULL;
-        if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err))) goto done;
+        if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
+            (rc = dn_share(c, &cv->bwd_w, DNNL_ARG_DIFF_WEIGHTS, cv->dwb_bytes, err)))
+            goto done;
     }
 done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
@@ -346,8 +370,6 @@ void dn_conv_free(dn_conv *cv) {
     if (cv->psrc) dn_free(cv->psrc, cv->psrc_bytes);
     if (cv->pdst) dn_free(cv->pdst, cv->pdst_bytes);
     if (cv->wf) dn_free(cv->wf, cv->wf_bytes);
-    if (cv->wb) dn_free(cv->wb, cv->wb_bytes);
-    if (cv->dwb) dn_free(cv->dwb, cv->dwb_bytes);
     memset(cv, 0, sizeof *cv);
 }
 

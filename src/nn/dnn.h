@@ -33,6 +33,12 @@ typedef struct dn_ctx {
     size_t scratch_bytes;
     int n_scratch;
     dnnl_memory_t scratch_mem[DN_MAX_SCRATCH];
+    /* one buffer shared by every conv's backward-data weights and weight gradient (both are
+     * used right after they are written, one conv at a time) */
+    void *wshared;
+    size_t wshared_bytes;
+    int n_wshared;
+    dnnl_memory_t wshared_mem[DN_MAX_SCRATCH];
 } dn_ctx;
 
 /* Channel block of the activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
@@ -59,7 +65,7 @@ typedef struct dn_conv {
     int N, C, H, W, OC, OH, OW, K, S, P;
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
     dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
-    void *wf, *wb, *dwb, *psrc, *pdst;
+    void *wf, *psrc, *pdst; /* bwd-data weights and weight gradient live in dn_ctx.wshared */
     size_t wf_bytes, wb_bytes, dwb_bytes, psrc_bytes, pdst_bytes;
 } dn_conv;
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,

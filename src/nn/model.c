@@ -296,7 +296,8 @@ void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { rng_seed(&ws->drop_rng
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
     size_t b = ws->arena_bytes + ws->ctx.scratch_bytes;
-    for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes + ws->conv[i].wb_bytes + ws->conv[i].dwb_bytes;
+    b += ws->ctx.wshared_bytes;
+    for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes;
     return b;
 }
 
@@ -337,14 +338,13 @@ static void plan(nn_workspace *ws, carver *cv) {
     ws->c0 = carve(cv, stem);
     if (ws->training) {
         /* every tensor backward reads is kept; forward-only temporaries share grad buffers */
-        ws->gstem = carve(cv, stem);
-        ws->a0 = ws->gstem;
         ws->p0 = carve(cv, N * m->conv[m->stem_conv].oc * ws->PH * ws->PW);
         ws->gs1 = carve(cv, maxblk);
         ws->gs2 = carve(cv, maxblk);
         ws->xtmp = ws->gs1;
         float *g[2] = {carve(cv, maxblk), carve(cv, maxblk)};
         float *in = ws->p0;
+        size_t r0 = cv->used, r1 = cv->used;
         for (int b = 0; b < m->n_blocks; b++) {
             block_buf *k = &ws->blk[b];
             size_t o = N * m->blk[b].out_c * k->OH * k->OW;
@@ -357,7 +357,14 @@ static void plan(nn_workspace *ws, carver *cv) {
             k->g_in = g[b % 2];
             k->g_out = g[(b + 1) % 2];
             in = k->out;
+            if (m->blk[b].stage == 0) r1 = cv->used;
         }
+        /* the stem's gradient (and its forward temporary a0) lives on top of layer1's tensors:
+         * a0 dies before layer1 runs, and layer1's tensors are dead when the stem's backward runs
+         * (they are carved back to back, so the region is contiguous) */
+        if ((r1 - r0) / sizeof(float) >= stem) ws->gstem = cv->base ? (float *)(cv->base + r0) : NULL;
+        else ws->gstem = carve(cv, stem);
+        ws->a0 = ws->gstem;
     } else {
         /* eval: in/out ping-pong between A and B; c1/a1 in T1 (BN+ReLU in place), c2 in T2,
          * the downsample branch in T3; the stem's BN+ReLU runs in place in c0 */
@@ -610,7 +617,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
     /* head */
     int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
     const float *L4 = ws->blk[m->n_blocks - 1].out;
-    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, dn_block());
+    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, dn_block() > 0 ? dn_block() : F);
     bn_def *h1 = &m->hbn1, *h2 = &m->hbn2;
 #define P(i) (m->params[i].data)
     batchnorm_forward(ws->hb1, ws->mean1, ws->invstd1, ws->feat, P(h1->w), P(h1->b), training ? P(h1->rm) : P(h1->rm),
@@ -705,7 +712,7 @@ genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels
     block_buf *last = &ws->blk[m->n_blocks - 1];
     size_t hw = (size_t)ws->LH * ws->LW;
     memset(last->g_out, 0, (size_t)N * F * hw * sizeof(float));
-    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, dn_block());
+    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, dn_block() > 0 ? dn_block() : F);
 #undef P
 #undef GR
     /* body, last block first */
@@ -767,7 +774,7 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
         return GENREID_OK;
     }
     /* nChw16c / nChw8c → NCHW */
-    int cb = dn_block();
+    int cb = dn_block() > 0 ? dn_block() : C;
     for (size_t i = 0; i < N; i++)
         for (int c = 0; c < C; c++)
             for (int hw = 0; hw < H * W; hw++)
