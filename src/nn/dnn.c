@@ -418,6 +418,18 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
         pd = NULL;
         if ((rc = dn_prim_make(c, &bn->fwd_train, keep, 7, roles, ptrs, err))) goto done;
     }
+    DN_CHECK(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_inference, &md, 1e-5f,
+                                                        flags | dnnl_use_global_stats),
+             "batchnorm recompute");
+    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "batchnorm recompute");
+    {
+        int roles[6] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
+                        DNNL_ARG_VARIANCE};
+        void *ptrs[6] = {src, dst, scale, shift, bn->mean, bn->var};
+        dnnl_primitive_desc_t keep = pd;
+        pd = NULL;
+        if ((rc = dn_prim_make(c, &bn->fwd_again, keep, 6, roles, ptrs, err))) goto done;
+    }
     DN_CHECK(dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, &md, &md, 1e-5f, flags),
              "batchnorm backward");
     DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, bn->fwd_train.pd), "batchnorm backward");
@@ -443,6 +455,7 @@ void dn_bn_free(dn_bn *bn) {
     dn_prim_free(&bn->fwd_train);
     dn_prim_free(&bn->fwd_eval);
     dn_prim_free(&bn->bwd);
+    dn_prim_free(&bn->fwd_again);
     free(bn->mean);
     free(bn->var);
     free(bn->dscale);

@@ -83,6 +83,7 @@ void dn_conv_free(dn_conv *cv);
 typedef struct dn_bn {
     int N, C, H, W, relu;
     dn_prim fwd_train, fwd_eval, bwd;
+    dn_prim fwd_again; /* training: the forward again from the saved batch stats (recompute dst) */
     float *mean, *var, *dscale, *dshift; /* [C] each (training only) */
     void *ws;                            /* fused-ReLU mask (training only) */
     size_t ws_bytes;
