@@ -283,6 +283,7 @@ struct nn_workspace {
     float *arena;
     size_t arena_bytes;
     float *xpad;           /* [N][3][H][W]: eval input when n < N */
+    int c0_recompute;      /* training: c0 shares memory with the gradient buffers */
     float *c0, *a0, *p0;   /* stem conv out, bn+relu out, pool out */
     float *gstem, *gs1, *gs2, *xtmp;
     /* head, [N][...] plain */
@@ -334,11 +335,12 @@ static void plan(nn_workspace *ws, carver *cv) {
         if (o > maxblk) maxblk = o;
         if (i > maxblk) maxblk = i;
     }
-    ws->xpad = carve(cv, N * 3 * ws->H * ws->W);
-    ws->c0 = carve(cv, stem);
+    size_t xn = N * 3 * ws->H * ws->W;
     if (ws->training) {
-        /* every tensor backward reads is kept; forward-only temporaries share grad buffers */
+        /* every tensor backward reads is kept, except two that are recomputed; forward-only
+         * temporaries share gradient buffers */
         ws->p0 = carve(cv, N * m->conv[m->stem_conv].oc * ws->PH * ws->PW);
+        size_t g0 = cv->used;
         ws->gs1 = carve(cv, maxblk);
         ws->gs2 = carve(cv, maxblk);
         ws->xtmp = ws->gs1;
@@ -346,6 +348,7 @@ static void plan(nn_workspace *ws, carver *cv) {
          * stats (one BN pass, ~1% of a step) into this one buffer; saves 52 MB at batch 32 */
         float *a1tmp = carve(cv, maxblk);
         float *g[2] = {carve(cv, maxblk), carve(cv, maxblk)};
+        size_t gend = cv->used;
         float *in = ws->p0;
         size_t r0 = cv->used, r1 = cv->used;
         for (int b = 0; b < m->n_blocks; b++) {
@@ -365,10 +368,27 @@ static void plan(nn_workspace *ws, carver *cv) {
         /* the stem's gradient (and its forward temporary a0) lives on top of layer1's tensors:
          * a0 dies before layer1 runs, and layer1's tensors are dead when the stem's backward runs
          * (they are carved back to back, so the region is contiguous) */
-        if ((r1 - r0) / sizeof(float) >= stem) ws->gstem = cv->base ? (float *)(cv->base + r0) : NULL;
-        else ws->gstem = carve(cv, stem);
+        if ((r1 - r0) / sizeof(float) >= stem + xn) {
+            ws->gstem = cv->base ? (float *)(cv->base + r0) : NULL;
+            ws->xpad = ws->gstem ? ws->gstem + stem : NULL; /* read by the stem conv only */
+        } else {
+            ws->gstem = carve(cv, stem);
+            ws->xpad = carve(cv, xn);
+        }
         ws->a0 = ws->gstem;
+        /* the stem conv's output c0 (75 MB at batch 32) lives on top of the five gradient
+         * buffers, which are free until layer1's forward ends; backward recomputes it there
+         * (one 7x7 conv, ~1.5% of a step) once the pool's backward has used its last one */
+        if ((gend - g0) / sizeof(float) >= stem) { /* gs1, gs2, a1tmp, g[0], g[1]: carved back to back */
+            ws->c0 = ws->gs1;
+            ws->c0_recompute = 1;
+        } else {
+            ws->c0 = carve(cv, stem);
+            ws->c0_recompute = 0;
+        }
     } else {
+        ws->xpad = carve(cv, xn);
+        ws->c0 = carve(cv, stem);
         /* eval: in/out ping-pong between A and B; c1/a1 in T1 (BN+ReLU in place), c2 in T2,
          * the downsample branch in T3; the stem's BN+ReLU runs in place in c0 */
         float *A = carve(cv, maxblk), *B = carve(cv, maxblk), *T1 = carve(cv, maxblk),
@@ -739,6 +759,7 @@ genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels
         }
     }
     if ((rc = dn_exec(&ws->ctx, &ws->pool.bwd, err))) return rc;
+    if (ws->c0_recompute && (rc = dn_exec(&ws->ctx, &ws->conv[m->stem_conv].fwd, err))) return rc;
     if ((rc = bn_bwd(ws, m->stem_bn, err))) return rc;
     int wgrad = !m->frozen;
     return dn_conv_backward(&ws->ctx, &ws->conv[m->stem_conv], 0, wgrad, err);

@@ -78,7 +78,8 @@ void nn_workspace_set_dropout(nn_workspace *ws, int enabled);
 
 /* Forward pass of n images x [n][3][H][W] (NCHW, normalised). logits [n][C] may be NULL (they
  * stay in the workspace for nn_loss_backward). training=1: batch statistics, running stats
- * updated, dropout on, needs n == batch and a training workspace. training=0: running stats,
+ * updated, dropout on, needs n == batch and a training workspace; x must stay valid until
+ * nn_loss_backward (the stem's weight gradient reads it). training=0: running stats,
  * no dropout, any 1 <= n <= batch (the rest of the batch is computed on zeros and dropped). */
 genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, float *logits,
                           int training, genreid_error *err);
