@@ -4,8 +4,10 @@
  * Body: oneDNN convolution / batch-norm (+fused ReLU) / max-pool on nChw16c (nn/dnn.h); the
  * residual add+ReLU and its backward are nn's own loops. Head and loss: nn/layers.h in plain C
  * (they are [N][1024] at most). Memory: one arena per workspace carved in a fixed order at
- * nn_workspace_new; a training workspace keeps every tensor backward needs, an eval workspace
- * rotates five block buffers. Nothing is allocated by nn_forward or nn_loss_backward.
+ * nn_workspace_new (plan()); a training workspace keeps what backward needs except relu(bn1(.))
+ * of each block and the stem conv output, which backward recomputes (2-3% of a step for -140 MB
+ * at batch 32), and overlays buffers whose lifetimes do not meet; an eval workspace rotates five
+ * block buffers. Nothing is allocated by nn_forward or nn_loss_backward.
  * Leaves out: any architecture beyond BasicBlock ResNets; bf16. */
 #include "nn/model.h"
 
