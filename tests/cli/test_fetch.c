@@ -263,7 +263,7 @@ static void test_fuzz(void) {
         size_t n = strlen(good);
         memcpy(mb, good, n + 1);
         int edits = 1 + (int)(NEXT() % 3);
-        for (int e = 0; e < edits; e++) mb[body + NEXT() % (n - body)] = "\t\n\\x/.0a"[NEXT() % 10];
+        for (int e = 0; e < edits; e++) mb[body + NEXT() % (n - body)] = "\t\n\\x/.0a"[NEXT() % 8];
         if (NEXT() % 4 == 0) n = body + NEXT() % (n - body);   /* truncation */
         test_write_file(path, mb, n);
         fetch_manifest mf;
