@@ -10,5 +10,8 @@
  * GENREID_E_INVALID. */
 genreid_status cli_dataset_open(char **roots, int n_roots, const char *group_by, double valid_pct, uint64_t seed,
                                 dataset *ds, genreid_error *err);
+/* The same with a K/N fold instead of valid_pct (fold_spec "K/N", 1-based K; NULL: none). */
+genreid_status cli_dataset_open_fold(char **roots, int n_roots, const char *group_by, double valid_pct, const char *fold_spec,
+                                     uint64_t seed, dataset *ds, genreid_error *err);
 
 #endif

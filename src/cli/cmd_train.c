@@ -42,6 +42,7 @@ static void usage(FILE *f) {
             "      --valid-pct X       random validation share (default 0.2; RandomSplitter)\n"
             "      --group-by RULE     split by group: a regex on the path below DATA (first capture\n"
             "                          group), or manifest:FILE:COLUMN (e.g. the corpus's package)\n"
+            "      --fold K/N          cross-validation: groups dealt into N folds, fold K validates\n"
             "      --augment LIST      shift,mask (time shift; frequency and time masks); default none\n"
             "  -s, --seed N            seed for split, shuffle, init, dropout (default 42)\n"
             "  -t, --threads N         threads for the network (default: number of cores)\n"
@@ -175,10 +176,11 @@ static int run_mode(int argc, char **argv, int lr_find) {
         {"group-by", required_argument, 0, 'G'}, {"augment", required_argument, 0, 'A'},
         {"seed", required_argument, 0, 's'},   {"threads", required_argument, 0, 't'},
         {"checkpoint", required_argument, 0, 'C'}, {"resume", required_argument, 0, 'r'},
-        {"plot", required_argument, 0, 'p'},   {"stop-after", required_argument, 0, 'X'},
+        {"plot", required_argument, 0, 'p'},   {"stop-after", required_argument, 0, 'X'}, {"fold", required_argument, 0, 'K'},
         {"force", no_argument, 0, 'f'},        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *out = NULL, *arch = "resnet18", *weights = NULL, *group_by = NULL, *checkpoint = NULL, *plot = NULL;
+    const char *out = NULL, *arch = "resnet18", *weights = NULL, *group_by = NULL, *checkpoint = NULL, *plot = NULL,
+               *fold = NULL;
     train_config tc = train_config_default();
     preprocess_config prep = preprocess_config_default();
     double valid_pct = 0.2, d;
@@ -257,6 +259,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
             if (cli_parse_int(optarg, &l) || l < 1) return cli_usage_error("train", "--stop-after needs N >= 1");
             tc.stop_after_batches = l;
             break;
+        case 'K': fold = optarg; break;
         case 'f': force = 1; break;
         case 'q': tc.quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -282,7 +285,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     nn_model *m = NULL;
     train_data data = {0};
     train_result res = {0};
-    genreid_status st = cli_dataset_open(argv + optind, argc - optind, group_by, valid_pct, tc.seed, &ds, &err);
+    genreid_status st = cli_dataset_open_fold(argv + optind, argc - optind, group_by, valid_pct, fold, tc.seed, &ds, &err);
     if (st) goto done_noset;
     size_t ntr, nva;
     dataset_counts(&ds, &ntr, &nva);

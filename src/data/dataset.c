@@ -398,3 +398,49 @@ genreid_status dataset_split_groups(dataset *ds, double valid_pct, uint64_t seed
     free(perm);
     return st;
 }
+
+genreid_status dataset_split_fold(dataset *ds, int fold, int n_folds, uint64_t seed, genreid_error *err) {
+    if (ds->has_split) return GENREID_OK;
+    if (n_folds < 2 || fold < 0 || fold >= n_folds) return err_set(err, GENREID_E_INVALID, "fold %d of %d", fold, n_folds);
+    size_t n = ds->n_items;
+    const char **keys = calloc(n ? n : 1, sizeof *keys);
+    size_t *count = calloc(n ? n : 1, sizeof *count), *load = calloc((size_t)n_folds, sizeof *load);
+    int *fold_of = calloc(n ? n : 1, sizeof *fold_of);
+    int64_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    size_t ng = 0;
+    genreid_status st = (keys && count && load && fold_of && perm) ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < n; i++) {
+        const char *k = ds->items[i].group ? ds->items[i].group : ds->items[i].path;
+        size_t g = 0;
+        while (g < ng && strcmp(keys[g], k)) g++;
+        if (g == ng) keys[ng++] = k;
+        count[g]++;
+    }
+    if (!st) {
+        rng r;
+        rng_seed(&r, seed);
+        rng_randperm(&r, ng, perm);
+        /* largest groups first keeps the folds balanced; ties keep the shuffled order */
+        for (size_t a = 1; a < ng; a++)
+            for (size_t b = a; b > 0 && count[perm[b]] > count[perm[b - 1]]; b--) {
+                int64_t t = perm[b];
+                perm[b] = perm[b - 1];
+                perm[b - 1] = t;
+            }
+        for (size_t p = 0; p < ng; p++) {
+            int best = 0;
+            for (int f = 1; f < n_folds; f++)
+                if (load[f] < load[best]) best = f;
+            fold_of[perm[p]] = best;
+            load[best] += count[perm[p]];
+        }
+        for (size_t i = 0; i < n; i++) {
+            const char *k = ds->items[i].group ? ds->items[i].group : ds->items[i].path;
+            size_t g = 0;
+            while (strcmp(keys[g], k)) g++;
+            ds->items[i].valid = fold_of[g] == fold;
+        }
+    }
+    free(keys), free(count), free(load), free(fold_of), free(perm);
+    return st;
+}

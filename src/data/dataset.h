@@ -62,6 +62,11 @@ genreid_status dataset_group_by_manifest(dataset *ds, const char *manifest_path,
  * valid_pct of the items are in it. Items with no group count as their own group. */
 genreid_status dataset_split_groups(dataset *ds, double valid_pct, uint64_t seed, genreid_error *err);
 
+/* K-fold by group: groups are shuffled with seed and dealt round-robin into n_folds folds (sizes
+ * balanced greedily by item count); fold `fold` (0-based) becomes validation. For cross-validation
+ * by source: every group is validated exactly once over the n_folds runs. */
+genreid_status dataset_split_fold(dataset *ds, int fold, int n_folds, uint64_t seed, genreid_error *err);
+
 /* Counts per set: n_train, n_valid. */
 void dataset_counts(const dataset *ds, size_t *n_train, size_t *n_valid);
 

@@ -78,6 +78,20 @@ int main(void) {
     dataset_counts(&ds, &ntr, &nva);
     CHECKF(nva >= 3 && ntr >= 1, "valid %zu must reach 30%% of 7", nva);
     CHECK(dataset_group_by_regex(&ds, "([unclosed", &err) == GENREID_E_INVALID);
+    /* 3 folds over the 3 class groups: each item is validated in exactly one fold, groups kept whole */
+    int seen[7] = {0};
+    for (int f = 0; f < 3; f++) {
+        CHECK(dataset_split_fold(&ds, f, 3, 9, &err) == GENREID_OK);
+        for (size_t i = 0; i < ds.n_items; i++) {
+            seen[i] += ds.items[i].valid;
+            for (size_t k = 0; k < ds.n_items; k++)
+                if (!strcmp(ds.items[i].group, ds.items[k].group)) CHECK(ds.items[i].valid == ds.items[k].valid);
+        }
+        dataset_counts(&ds, &ntr, &nva);
+        CHECKF(nva >= 2 && nva <= 3, "fold %d has %zu items (groups of 2, 2, 3)", f, nva);
+    }
+    for (int i = 0; i < 7; i++) CHECKF(seen[i] == 1, "item %d validated %d times", i, seen[i]);
+    CHECK(dataset_split_fold(&ds, 3, 3, 9, &err) == GENREID_E_INVALID);
 
     /* grouping by a manifest column */
     char man[600];
