@@ -248,14 +248,23 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
     DN_CHECK(dnnl_primitive_desc_create(&fpd, &d, c->attr, c->eng, NULL), "convolution forward");
     {
         const dnnl_memory_desc_t *wmd = dn_md(fpd, DNNL_ARG_WEIGHTS);
-        cv->wf_bytes = dnnl_memory_desc_get_size(wmd);
-        if (!(cv->wf = dn_alloc(cv->wf_bytes))) goto nomem;
-        if ((rc = dn_reorder_make(c, &cv->r_wf, &mw_user, w, wmd, cv->wf, 0, err))) goto done;
+        size_t wbytes = dnnl_memory_desc_get_size(wmd);
+        /* training reorders the weights before every use (the optimiser moves them each step),
+         * so they need no home of their own; inference keeps them reordered per conv */
+        if (!training) {
+            cv->wf_bytes = wbytes;
+            if (!(cv->wf = dn_alloc(cv->wf_bytes))) goto nomem;
+        }
+        if ((rc = dn_reorder_make(c, &cv->r_wf, &mw_user, w, wmd, training ? DNNL_MEMORY_NONE : cv->wf, 0, err)) ||
+            (training && (rc = dn_share(c, &cv->r_wf, DNNL_ARG_TO, wbytes, err))))
+            goto done;
         int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-        void *ptrs[3] = {src, cv->wf, dst};
+        void *ptrs[3] = {src, training ? DNNL_MEMORY_NONE : cv->wf, dst};
         dnnl_primitive_desc_t keep = fpd;
         fpd = NULL;
-        if ((rc = dn_prim_make(c, &cv->fwd, keep, 3, roles, ptrs, err))) goto done;
+        if ((rc = dn_prim_make(c, &cv->fwd, keep, 3, roles, ptrs, err)) ||
+            (training && (rc = dn_share(c, &cv->fwd, DNNL_ARG_WEIGHTS, wbytes, err))))
+            goto done;
     }
     if (diff_src) {
         DN_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
@@ -263,7 +272,7 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
                  "convolution backward data");
         DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward data");
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WEIGHTS);
-        int own = !md_same(wmd, dn_md(cv->fwd.pd, DNNL_ARG_WEIGHTS));
+        int own = training || !md_same(wmd, dn_md(cv->fwd.pd, DNNL_ARG_WEIGHTS));
         if (own) {
             cv->wb_bytes = dnnl_memory_desc_get_size(wmd);
             if ((rc = dn_reorder_make(c, &cv->r_wb, &mw_user, w, wmd, DNNL_MEMORY_NONE, 0, err)) ||

@@ -389,12 +389,15 @@ static void plan(nn_workspace *ws, carver *cv) {
             ws->c0_recompute = 0;
         }
     } else {
-        ws->xpad = carve(cv, xn);
-        ws->c0 = carve(cv, stem);
         /* eval: in/out ping-pong between A and B; c1/a1 in T1 (BN+ReLU in place), c2 in T2,
-         * the downsample branch in T3; the stem's BN+ReLU runs in place in c0 */
+         * the downsample branch in T3; the stem's BN+ReLU runs in place in c0, which lies on
+         * B..T3 (free until layer1), and a short batch's padded input in A (free until the pool) */
+        size_t b0 = cv->used;
         float *A = carve(cv, maxblk), *B = carve(cv, maxblk), *T1 = carve(cv, maxblk),
               *T2 = carve(cv, maxblk), *T3 = carve(cv, maxblk);
+        size_t bstep = (maxblk * sizeof(float) + 63) / 64 * 64, region = cv->used - b0 - bstep; /* B..T3 */
+        ws->xpad = maxblk >= xn ? A : carve(cv, xn);
+        ws->c0 = region / sizeof(float) >= stem ? B : carve(cv, stem);
         ws->a0 = ws->c0;
         ws->p0 = A;
         for (int b = 0; b < m->n_blocks; b++) {
@@ -617,7 +620,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
         dn_set(&ws->conv[stem_idx].fwd, DNNL_ARG_SRC, ws->xpad);
     }
     unsigned long ver = atomic_load(&m->wver);
-    int ro = training || ws->wver != ver;
+    int ro = ws->training || ws->wver != ver; /* training workspaces keep no reordered weights */
     /* training: the optimiser changes weights after every step; mark the reorder stale */
     ws->wver = training ? ULONG_MAX : ver;
     if ((rc = conv_fwd(ws, stem_idx, ro, err))) return rc;
@@ -761,7 +764,7 @@ genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels
         }
     }
     if ((rc = dn_exec(&ws->ctx, &ws->pool.bwd, err))) return rc;
-    if (ws->c0_recompute && (rc = dn_exec(&ws->ctx, &ws->conv[m->stem_conv].fwd, err))) return rc;
+    if (ws->c0_recompute && (rc = conv_fwd(ws, m->stem_conv, 1, err))) return rc;
     if ((rc = bn_bwd(ws, m->stem_bn, err))) return rc;
     int wgrad = !m->frozen;
     return dn_conv_backward(&ws->ctx, &ws->conv[m->stem_conv], 0, wgrad, err);
