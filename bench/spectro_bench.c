@@ -12,6 +12,7 @@
 #include "image/image.h"
 #include "image/render.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 int main(int argc, char **argv) {
@@ -19,6 +20,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: spectro_bench DIR OUTDIR\n");
         return 2;
     }
+    /* the genreid CLI's malloc settings (src/cli/main.c keep_freed_memory) */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
     walk_list files = {0};
     genreid_error err;
     if (walk_inputs(argv[1], DATASET_AUDIO, &files, &err) || files.n == 0) {
