@@ -312,6 +312,7 @@ static genreid_status read_checkpoint(const char *path, nn_model *m, optim *o, c
         if (!t || t->n != params[i].n) st = err_set(err, GENREID_E_FORMAT, "%s: %s missing or mis-shaped", esc, params[i].name);
         else memcpy(params[i].data, t->data, t->n * sizeof(float));
     }
+    nn_model_weights_changed(m); /* workspaces may cache weights in oneDNN's layout */
     const model_tensor *os = st ? NULL : model_tensors_find(&ts, "optim.state"),
                        *oc = st ? NULL : model_tensors_find(&ts, "optim.steps");
     if (!st && os && oc) {
@@ -631,6 +632,7 @@ genreid_status train_lr_find(nn_model *m, const train_data *d, const train_confi
         memcpy(params[i].data, saved + off, params[i].n * sizeof(float));
         off += params[i].n;
     }
+    nn_model_weights_changed(m);
     nn_set_frozen(m, 0);
     optim_free(o);
     nn_workspace_free(ws);
