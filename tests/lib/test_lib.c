@@ -114,6 +114,29 @@ int main(void) {
     for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
     CHECKF(j.failures == 0 && j.mismatches == 0, "%d failures, %d mismatches over 24 concurrent predictions", j.failures, j.mismatches);
 
+    /* the same images through PyTorch with the same weights and fastai's preprocessing
+     * (tests/data/predict/torch_probs.tsv from tools/make-predict-fixtures.py): within 1e-4 */
+    FILE *tsv = fopen(test_data("predict/torch_probs.tsv"), "r");
+    CHECK(tsv != NULL);
+    char line[1024];
+    int rows = 0;
+    double worst = 0;
+    while (tsv && fgets(line, sizeof line, tsv)) {
+        char file[512];
+        double p0, p1;
+        if (sscanf(line, "%511[^\t]\t%lf\t%lf", file, &p0, &p1) != 3 || !strcmp(file, "file")) continue;
+        genreid_prediction q;
+        CHECKF(genreid_predict_file(m, file, NULL, &q, &err) == GENREID_OK, "%s", err.message);
+        double d = fmax(fabs(q.probabilities[0] - p0), fabs(q.probabilities[1] - p1));
+        CHECKF(d <= 1e-4 && q.label == (p1 > p0), "%s: genreid %.6f/%.6f vs torch %.6f/%.6f", file, q.probabilities[0],
+               q.probabilities[1], p0, p1);
+        if (d > worst) worst = d;
+        rows++;
+    }
+    if (tsv) fclose(tsv);
+    CHECKF(rows == 5, "%d fixture rows", rows);
+    printf("predict vs PyTorch on %d images: max probability difference %.2e (tolerance 1e-4)\n", rows, worst);
+
     /* errors */
     CHECK(genreid_predict_memory(m, "", 0, "empty.mp3", NULL, &pp, &err) == GENREID_E_FORMAT);
     CHECKF(strstr(err.message, "empty.mp3") != NULL, "%s", err.message);
