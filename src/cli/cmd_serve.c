@@ -2,10 +2,10 @@
  * SIGTERM, then a graceful stop (no new connections, in-flight requests finish, exit 0).
  * Access log and messages on stderr. Leaves out: daemonising, TLS (put a reverse proxy in front).
  *
- * The prediction engine is plugged in by open_backend() below; until the real engine lands it
- * reports that none is linked, and the server is exercised by tests/serve/test_serve.c with a fake
- * backend. */
+ * The prediction engine (serve/engine.h: the library on one loaded model) is plugged in by
+ * open_backend() below; tests/serve/test_serve.c also drives the server with a fake backend. */
 #include "cli/cli.h"
+#include "serve/engine.h"
 #include "serve/serve.h"
 #include "core/error.h"
 
@@ -17,10 +17,8 @@
  * threads, and *close_fn with what frees it. The lead wires the real engine here. */
 static genreid_status open_backend(const char *model, int threads, serve_backend *be,
                                    void (**close_fn)(void *ctx), genreid_error *err) {
-    (void)model; (void)threads;
-    memset(be, 0, sizeof *be);
-    *close_fn = NULL;
-    return err_set(err, GENREID_E_UNSUPPORTED, "serve: no prediction engine is linked into this build yet");
+    (void)threads; /* the server bounds concurrent predictions; the engine serves any number */
+    return serve_engine_open(model, be, close_fn, err);
 }
 
 static void usage(FILE *f) {

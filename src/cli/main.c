@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-extern const cli_command cli_cmd_predict, cli_cmd_spectrogram, cli_cmd_train, cli_cmd_lr_find, cli_cmd_evaluate, cli_cmd_fetch, cli_cmd_weights;
+extern const cli_command cli_cmd_predict, cli_cmd_spectrogram, cli_cmd_train, cli_cmd_lr_find, cli_cmd_evaluate, cli_cmd_fetch, cli_cmd_weights, cli_cmd_serve;
 
 static const cli_command *const commands[] = {
     &cli_cmd_predict,
@@ -20,6 +20,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_lr_find,
     &cli_cmd_evaluate,
     &cli_cmd_weights,
+    &cli_cmd_serve,
     &cli_cmd_fetch,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
