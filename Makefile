@@ -51,7 +51,7 @@ TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 SHARED_TEST_BIN := $(SHARED_TEST_SRC:%.c=$(BUILD)/%)
 
 .SECONDARY:
-.PHONY: all deps run test test-shared asan test-asan bench clean install default-model
+.PHONY: all deps run test test-shared test-browser asan test-asan bench clean install default-model
 all: $(BUILD)/genreid $(BUILD)/libgenreid.a $(BUILD)/libgenreid.so
 
 deps:
@@ -97,6 +97,12 @@ test: deps
 test-shared: deps
 	@$(MAKE) --no-print-directory $(BUILD)/genreid $(SHARED_TEST_BIN)
 	@GENREID_SHARED=$(SHARED) tests/run-tests $(BUILD) $(SHARED_TEST_BIN)
+
+# the web page end to end in headless Chromium against `genreid serve` (screenshots in BUILD/serve-browser)
+test-browser: deps
+	@scripts/install-deps --browser
+	@$(MAKE) --no-print-directory $(BUILD)/genreid
+	@tests/serve/run-browser-test --out $(BUILD)/serve-browser $(BUILD)/genreid serve
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT="-O1 -g" all
