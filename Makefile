@@ -32,10 +32,10 @@ endif
 OPT ?= -O2 -g
 SAN_LIST = address,undefined
 SAN_FLAGS = $(if $(SANITIZE),-fsanitize=$(SAN_LIST) -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
-GR_CFLAGS = $(OPT) -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR) $(SAN_FLAGS) $(CFLAGS)
+GR_CFLAGS = $(OPT) -fno-math-errno -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR) $(SAN_FLAGS) $(CFLAGS)
 GR_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP $(CPPFLAGS)
 GR_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-GR_LDLIBS = $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lm $(LDLIBS)
+GR_LDLIBS = $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lmvec -lm $(LDLIBS)
 
 LIB_MODULES = core audio dsp image nn model data plot serve
 LIB_SRC := $(sort $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c))
