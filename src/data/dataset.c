@@ -362,6 +362,24 @@ genreid_status dataset_group_by_manifest(dataset *ds, const char *manifest_path,
     return st;
 }
 
+/* The group key of an item: its group, or its own path when it has none. */
+static const char *group_key(const dataset_item *it) { return it->group ? it->group : it->path; }
+
+/* Distinct group keys in first-seen order into keys[], item counts into count[], and each item's
+ * group index into item_group[] (may be NULL). Returns the number of groups. */
+static size_t collect_groups(const dataset *ds, const char **keys, size_t *count, size_t *item_group) {
+    size_t ng = 0;
+    for (size_t i = 0; i < ds->n_items; i++) {
+        const char *k = group_key(&ds->items[i]);
+        size_t g = 0;
+        while (g < ng && strcmp(keys[g], k)) g++;
+        if (g == ng) keys[ng++] = k;
+        count[g]++;
+        if (item_group) item_group[i] = g;
+    }
+    return ng;
+}
+
 genreid_status dataset_split_groups(dataset *ds, double valid_pct, uint64_t seed, genreid_error *err) {
     if (ds->has_split) return GENREID_OK;
     if (!(valid_pct >= 0 && valid_pct < 1)) return err_set(err, GENREID_E_INVALID, "valid_pct must be in [0, 1), got %g", valid_pct);
@@ -372,13 +390,7 @@ genreid_status dataset_split_groups(dataset *ds, double valid_pct, uint64_t seed
     int64_t *perm = malloc((n ? n : 1) * sizeof *perm);
     size_t ng = 0;
     genreid_status st = (keys && count && perm) ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
-    for (size_t i = 0; !st && i < n; i++) {
-        const char *k = ds->items[i].group ? ds->items[i].group : ds->items[i].path;
-        size_t g = 0;
-        while (g < ng && strcmp(keys[g], k)) g++;
-        if (g == ng) keys[ng++] = k;
-        count[g]++;
-    }
+    if (!st) ng = collect_groups(ds, keys, count, NULL);
     if (!st) {
         rng r;
         rng_seed(&r, seed);
@@ -387,10 +399,8 @@ genreid_status dataset_split_groups(dataset *ds, double valid_pct, uint64_t seed
         for (size_t i = 0; i < n; i++) ds->items[i].valid = 0;
         for (size_t p = 0; p < ng && taken < target; p++) {
             const char *k = keys[perm[p]];
-            for (size_t i = 0; i < n; i++) {
-                const char *ik = ds->items[i].group ? ds->items[i].group : ds->items[i].path;
-                if (!strcmp(ik, k)) ds->items[i].valid = 1, taken++;
-            }
+            for (size_t i = 0; i < n; i++)
+                if (!strcmp(group_key(&ds->items[i]), k)) ds->items[i].valid = 1, taken++;
         }
     }
     free(keys);
@@ -409,13 +419,7 @@ genreid_status dataset_split_fold(dataset *ds, int fold, int n_folds, uint64_t s
     int64_t *perm = malloc((n ? n : 1) * sizeof *perm);
     size_t ng = 0;
     genreid_status st = (keys && count && load && fold_of && perm) ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
-    for (size_t i = 0; !st && i < n; i++) {
-        const char *k = ds->items[i].group ? ds->items[i].group : ds->items[i].path;
-        size_t g = 0;
-        while (g < ng && strcmp(keys[g], k)) g++;
-        if (g == ng) keys[ng++] = k;
-        count[g]++;
-    }
+    if (!st) ng = collect_groups(ds, keys, count, NULL);
     if (!st) {
         rng r;
         rng_seed(&r, seed);
@@ -435,9 +439,8 @@ genreid_status dataset_split_fold(dataset *ds, int fold, int n_folds, uint64_t s
             load[best] += count[perm[p]];
         }
         for (size_t i = 0; i < n; i++) {
-            const char *k = ds->items[i].group ? ds->items[i].group : ds->items[i].path;
             size_t g = 0;
-            while (strcmp(keys[g], k)) g++;
+            while (strcmp(keys[g], group_key(&ds->items[i]))) g++;
             ds->items[i].valid = fold_of[g] == fold;
         }
     }
