@@ -70,7 +70,8 @@ static int run(int argc, char **argv) {
     int force = 0, quiet = 0, c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+o:a:c:s:fqh", opts, NULL)) != -1) {
+    /* GNU getopt permutes, so options may come before or after the subcommand and its argument */
+    while ((c = getopt_long(argc, argv, "o:a:c:s:fqh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'a': arch = optarg; break;
@@ -84,36 +85,12 @@ static int run(int argc, char **argv) {
         default: return cli_usage_error("weights", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    /* options may also follow the subcommand and its argument */
     if (optind >= argc) return cli_usage_error("weights", "missing subcommand (import or download)");
     const char *sub = argv[optind++];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-        usage(stdout);
-        return 0;
-    }
     if (strcmp(sub, "import") && strcmp(sub, "download"))
         return cli_usage_error("weights", "unknown subcommand '%s' (import or download)", sub);
-    const char *input = NULL;
-    while (optind < argc) {
-        while ((c = getopt_long(argc, argv, "+o:a:c:s:fqh", opts, NULL)) != -1) {
-            switch (c) {
-            case 'o': out = optarg; break;
-            case 'a': arch = optarg; break;
-            case 'c': classes_arg = optarg; break;
-            case 's':
-                if (cli_parse_int(optarg, &seed) || seed < 0) return cli_usage_error("weights", "bad --seed '%s'", optarg);
-                break;
-            case 'f': force = 1; break;
-            case 'q': quiet = 1; break;
-            case 'h': usage(stdout); return 0;
-            default: return cli_usage_error("weights", "unknown or incomplete option '%s'", argv[optind - 1]);
-            }
-        }
-        if (optind < argc) {
-            if (input) return cli_usage_error("weights", "one input only (got '%s' and '%s')", input, argv[optind]);
-            input = argv[optind++];
-        }
-    }
+    const char *input = optind < argc ? argv[optind++] : NULL;
+    if (optind < argc) return cli_usage_error("weights", "one input only (got '%s' and '%s')", input, argv[optind]);
     if (!input) return cli_usage_error("weights", "%s needs %s", sub, strcmp(sub, "import") ? "ARCH" : "FILE");
     if (!out) return cli_usage_error("weights", "missing -o MODEL");
     int downloading = !strcmp(sub, "download");
