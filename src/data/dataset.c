@@ -63,14 +63,6 @@ static int is_dir(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static char *join(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    char *s = malloc(la + lb + 2);
-    if (!s) return NULL;
-    snprintf(s, la + lb + 2, "%s%s%s", a, (la && a[la - 1] != '/' && lb) ? "/" : "", b);
-    return s;
-}
-
 /* Adds the class folder dir (rel: its path below the root) with every usable file below it. */
 static genreid_status scan_class(scan *w, const char *dir, const char *rel, const char *cls, int root, int split) {
     walk_list files = {0};
@@ -111,7 +103,7 @@ static genreid_status list_dirs(const char *dir, char ***names, size_t *n, genre
     genreid_status st = GENREID_OK;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        char *p = join(dir, e->d_name);
+        char *p = walk_join(dir, e->d_name);
         int sub = p && is_dir(p);
         free(p);
         if (!sub) continue;
@@ -140,7 +132,7 @@ static genreid_status scan_root(scan *w, const char *root_path, int root, int *h
     char esc[256];
     if (!is_dir(root_path))
         return err_set(w->err, GENREID_E_IO, "%s: not a folder", err_escape(root_path, esc, sizeof esc));
-    char *tr = join(root_path, "train"), *va = join(root_path, "valid");
+    char *tr = walk_join(root_path, "train"), *va = walk_join(root_path, "valid");
     if (!tr || !va) { free(tr); free(va); return err_set(w->err, GENREID_E_NOMEM, "out of memory"); }
     int split_layout = is_dir(tr) && is_dir(va);
     genreid_status st = GENREID_OK;
@@ -151,7 +143,7 @@ static genreid_status scan_root(scan *w, const char *root_path, int root, int *h
         size_t n;
         st = list_dirs(base, &names, &n, w->err);
         for (size_t i = 0; !st && i < n; i++) {
-            char *p = join(base, names[i]), *r = join(base_rel, names[i]);
+            char *p = walk_join(base, names[i]), *r = walk_join(base_rel, names[i]);
             size_t before = w->n;
             if (!p || !r) st = err_set(w->err, GENREID_E_NOMEM, "out of memory");
             else st = scan_class(w, p, r, names[i], root, split_layout ? part : -1);

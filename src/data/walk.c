@@ -16,7 +16,7 @@ void walk_list_free(walk_list *list) {
     memset(list, 0, sizeof *list);
 }
 
-static char *join(const char *a, const char *b) {
+char *walk_join(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     char *s = malloc(la + lb + 2);
     if (!s) return NULL;
@@ -74,7 +74,7 @@ static genreid_status walk_rec(const char *dir, const char *rel, int filter, wal
     closedir(d);
     if (n) qsort(names, n, sizeof *names, cmp_name);
     for (size_t i = 0; !st && i < n; i++) {
-        char *p = join(dir, names[i]), *r = join(rel, names[i]);
+        char *p = walk_join(dir, names[i]), *r = walk_join(rel, names[i]);
         struct stat sb;
         if (!p || !r) st = err_set(err, GENREID_E_NOMEM, "out of memory");
         else if (stat(p, &sb) != 0) l->skipped++; /* dangling link */

@@ -30,5 +30,7 @@ genreid_status walk_inputs(const char *input, int kind_filter, walk_list *list, 
 genreid_status walk_dir(const char *dir, const char *rel_prefix, int kind_filter, walk_list *list,
                         genreid_error *err);
 void walk_list_free(walk_list *list);
+/* "a/b" (one '/' between, none added after a trailing '/' or before an empty b), malloc'ed. */
+char *walk_join(const char *a, const char *b);
 
 #endif
