@@ -274,11 +274,9 @@ genreid_status audio_load(const char *path, const audio_options *opt, float **ou
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1 /* sf_close closes fd */);
-    if (!sf) {
-        st = open_error(NULL, e.s, err);
-        close(fd);
-        return st;
-    }
+    /* with close_desc set, libsndfile also closes fd when the open fails: closing it again here
+     * closed whatever file another thread had just opened under the same number */
+    if (!sf) return open_error(NULL, e.s, err);
     return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
 }
 
