@@ -108,7 +108,7 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT="-O1 -g" all
 
 test-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT="-O1 -g" test
+	@ISA_SKIP_SLOW=1 $(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT="-O1 -g" test
 
 bench: deps
 	@scripts/install-deps --bench

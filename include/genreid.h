@@ -43,6 +43,11 @@ const char *genreid_status_string(genreid_status status);
 /* Library version string, e.g. "0.1.0". */
 const char *genreid_version(void);
 
+/* The CPU instruction set the network kernels run on, as oneDNN names it in lower case ("avx2",
+ * "avx512_core", "avx512_core_bf16", ...): the best this CPU has, or lower when the environment
+ * variable ONEDNN_MAX_CPU_ISA (read once, before the first network call) caps it. */
+const char *genreid_cpu_isa(void);
+
 
 /* ---- models and prediction ------------------------------------------------------------------
  * A model is a classifier of spectrogram pictures with its class names and the exact input

@@ -15,6 +15,7 @@
 #include "model/json.h"
 #include "model/model_file.h"
 #include "model/safetensors.h"
+#include "nn/dnn.h"
 #include "nn/model.h"
 
 #include <math.h>
@@ -119,6 +120,8 @@ const char *genreid_model_class_name(const genreid_model *m, int i) {
 }
 
 const char *genreid_model_info_json(const genreid_model *m) { return m->info_json; }
+
+const char *genreid_cpu_isa(void) { return dn_isa_name(); }
 
 void genreid_predict_options_init(genreid_predict_options *opt) {
     opt->window_s = 0;

@@ -110,7 +110,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
-        printf("genreid %s\n", GENREID_VERSION);
+        printf("genreid %s\nCPU ISA: %s\n", genreid_version(), genreid_cpu_isa());
         return 0;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)

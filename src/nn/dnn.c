@@ -7,15 +7,56 @@
 #include <sys/mman.h>
 #include "core/error.h"
 
-#define DN_CHECK(call, what)                                                              \
-    do {                                                                                  \
-        dnnl_status_t st_ = (call);                                                       \
-        if (st_ != dnnl_success) {                                                        \
-            rc = err_set(err, GENREID_E_INTERNAL, "nn: oneDNN %s failed (status %d)", what, \
-                         (int)st_);                                                       \
-            goto done;                                                                    \
-        }                                                                                 \
+#define DN_CHECK(call, what)                                                                   \
+    do {                                                                                       \
+        dnnl_status_t st_ = (call);                                                            \
+        if (st_ != dnnl_success) {                                                             \
+            rc = err_set(err, GENREID_E_INTERNAL, "nn: oneDNN %s failed (%s, ISA %s)", what,    \
+                         dn_status_name(st_), dn_isa_name());                                  \
+            goto done;                                                                         \
+        }                                                                                      \
     } while (0)
+
+static const char *dn_status_name(dnnl_status_t st) {
+    switch (st) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+    }
+    return "unknown status";
+}
+
+const char *dn_isa_name(void) {
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_all: return "all";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    }
+    return "unknown";
+}
+
+/* Primitive descriptors through one door: *pd is NULL unless creation succeeded, so cleanup
+ * paths destroy only what was built. */
+static dnnl_status_t dn_pd_create(dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t d, const dn_ctx *c,
+                                  const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint) {
+    *pd = NULL;
+    dnnl_primitive_desc_t out = NULL;
+    dnnl_status_t st = dnnl_primitive_desc_create(&out, d, attr, c->eng, hint);
+    if (st == dnnl_success) *pd = out;
+    return st;
+}
 
 /* oneDNN's AVX-512 kernels run on 16-channel blocks, its AVX2 kernels on 8-channel blocks; any
  * other pairing falls back to the reference convolution (100x slower). The ISA is what oneDNN
@@ -29,7 +70,9 @@ int dn_block(void) {
     return block;
 }
 
-static dnnl_format_tag_t dn_tag(void) { return dn_block() == 16 ? dn_tag() : dnnl_nChw8c; }
+static dnnl_format_tag_t dn_tag(void) { return dn_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c; }
+
+int dn_channels_ok(int C) { return C > 0 && C % dn_block() == 0; }
 
 void *dn_alloc(size_t bytes) {
     if (bytes == 0) bytes = 64;
@@ -157,8 +200,16 @@ void dn_set(dn_prim *p, int role, void *ptr) {
         if (p->args[i].arg == role) dnnl_memory_set_data_handle(p->args[i].memory, ptr);
 }
 
+/* Blocked layouts pad channels up to the block, so a tensor whose channel count is not a multiple
+ * of it would need more memory than N*C*H*W floats: refused here, where every layout is made. */
 static genreid_status md4(dnnl_memory_desc_t *md, int N, int C, int H, int W, dnnl_format_tag_t tag,
                           genreid_error *err) {
+    if ((tag == dnnl_nChw16c || tag == dnnl_nChw8c) && !dn_channels_ok(C))
+        return err_set(err, GENREID_E_UNSUPPORTED,
+                       "nn: %d channels do not fill whole %d-channel blocks (nChw%dc, ISA %s)", C,
+                       dn_block(), dn_block(), dn_isa_name());
+    if (N <= 0 || C <= 0 || H <= 0 || W <= 0)
+        return err_set(err, GENREID_E_INVALID, "nn: tensor shape %dx%dx%dx%d is empty", N, C, H, W);
     dnnl_dims_t d = {N, C, H, W};
     if (dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, tag) != dnnl_success)
         return err_set(err, GENREID_E_INTERNAL, "nn: oneDNN memory descriptor failed");
@@ -170,7 +221,8 @@ static genreid_status dn_reorder_make(dn_ctx *c, dn_prim *p, const dnnl_memory_d
                                       void *src, const dnnl_memory_desc_t *to, void *dst, int sum,
                                       genreid_error *err) {
     genreid_status rc = GENREID_OK;
-    dnnl_primitive_desc_t pd;
+    memset(p, 0, sizeof *p); /* a failed reorder leaves p empty, safe to free */
+    dnnl_primitive_desc_t pd = NULL;
     DN_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, sum ? c->attr_sum : c->attr),
              "reorder");
     int roles[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
@@ -230,6 +282,9 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
                             float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
     genreid_status rc = GENREID_OK;
     memset(cv, 0, sizeof *cv);
+    if (K < 1 || S < 1 || P < 0 || H + 2 * P < K || W + 2 * P < K)
+        return err_set(err, GENREID_E_INVALID, "nn: convolution %dx%d stride %d pad %d does not fit a %dx%d input",
+                       K, K, S, P, H, W);
     cv->N = N, cv->C = C, cv->H = H, cv->W = W, cv->OC = OC, cv->K = K, cv->S = S, cv->P = P;
     cv->OH = (H + 2 * P - K) / S + 1;
     cv->OW = (W + 2 * P - K) / S + 1;
@@ -245,7 +300,7 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
                                                 dnnl_convolution_direct, &msrc, &mw_any, NULL, &mdst,
                                                 strides, pad, pad),
              "convolution forward");
-    DN_CHECK(dnnl_primitive_desc_create(&fpd, &d, c->attr, c->eng, NULL), "convolution forward");
+    DN_CHECK(dn_pd_create(&fpd, &d, c, c->attr, NULL), "convolution forward");
     {
         const dnnl_memory_desc_t *wmd = dn_md(fpd, DNNL_ARG_WEIGHTS);
         size_t wbytes = dnnl_memory_desc_get_size(wmd);
@@ -270,7 +325,7 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
         DN_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
                                                           &mdst, strides, pad, pad),
                  "convolution backward data");
-        DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward data");
+        DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, cv->fwd.pd), "convolution backward data");
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WEIGHTS);
         int own = training || !md_same(wmd, dn_md(cv->fwd.pd, DNNL_ARG_WEIGHTS));
         if (own) {
@@ -290,7 +345,7 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
         DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
                                                              NULL, &mdst, strides, pad, pad),
                  "convolution backward weights");
-        DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, cv->fwd.pd), "convolution backward weights");
+        DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, cv->fwd.pd), "convolution backward weights");
         const char *impl = NULL;
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
         if (!src_plain && impl && !strncmp(impl, "ref", 3)) {
@@ -304,7 +359,7 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
             DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &psrc, &mw_any, NULL,
                                                                  &pdst, strides, pad, pad),
                      "convolution backward weights");
-            if (dnnl_primitive_desc_create(&gpd, &d, c->attr, c->eng, cv->fwd.pd) == dnnl_success) {
+            if (dn_pd_create(&gpd, &d, c, c->attr, cv->fwd.pd) == dnnl_success) {
                 const char *gimpl = NULL;
                 dnnl_primitive_desc_query(gpd, dnnl_query_impl_info_str, 0, &gimpl);
                 if (gimpl && strncmp(gimpl, "ref", 3)) {
@@ -396,7 +451,7 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
     DN_CHECK(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_inference, &md, 1e-5f,
                                                         flags | dnnl_use_global_stats),
              "batchnorm");
-    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "batchnorm");
+    DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, NULL), "batchnorm");
     {
         int roles[6] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
                         DNNL_ARG_VARIANCE};
@@ -413,7 +468,7 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
     if (!bn->mean || !bn->var || !bn->dscale || !bn->dshift) goto nomem;
     DN_CHECK(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_training, &md, 1e-5f, flags),
              "batchnorm training");
-    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "batchnorm training");
+    DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, NULL), "batchnorm training");
     {
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WORKSPACE);
         if (wmd && wmd->ndims) {
@@ -430,7 +485,7 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
     DN_CHECK(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_inference, &md, 1e-5f,
                                                         flags | dnnl_use_global_stats),
              "batchnorm recompute");
-    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "batchnorm recompute");
+    DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, NULL), "batchnorm recompute");
     {
         int roles[6] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN,
                         DNNL_ARG_VARIANCE};
@@ -441,7 +496,7 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
     }
     DN_CHECK(dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, &md, &md, 1e-5f, flags),
              "batchnorm backward");
-    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, bn->fwd_train.pd), "batchnorm backward");
+    DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, bn->fwd_train.pd), "batchnorm backward");
     {
         int roles[10] = {DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE, DNNL_ARG_DIFF_DST,
                          DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_WORKSPACE, DNNL_ARG_DIFF_SRC,
@@ -487,7 +542,7 @@ genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, 
     DN_CHECK(dnnl_pooling_forward_desc_init(&d, training ? dnnl_forward_training : dnnl_forward_inference,
                                             dnnl_pooling_max, &ms, &md, strides, kernel, pad, pad),
              "max-pool");
-    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, NULL), "max-pool");
+    DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, NULL), "max-pool");
     {
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WORKSPACE);
         if (wmd && wmd->ndims) {
@@ -506,7 +561,7 @@ genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, 
     if (!training) goto done;
     DN_CHECK(dnnl_pooling_backward_desc_init(&d, dnnl_pooling_max, &ms, &md, strides, kernel, pad, pad),
              "max-pool backward");
-    DN_CHECK(dnnl_primitive_desc_create(&pd, &d, c->attr, c->eng, pl->fwd.pd), "max-pool backward");
+    DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, pl->fwd.pd), "max-pool backward");
     {
         int roles[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WORKSPACE, DNNL_ARG_DIFF_SRC};
         void *ptrs[3] = {diff_dst, pl->ws, diff_src};

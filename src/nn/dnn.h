@@ -43,6 +43,12 @@ typedef struct dn_ctx {
 
 /* Channel block of the activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
 int dn_block(void);
+/* Whether a blocked tensor may have C channels: whole blocks only (a partial block would need
+ * padding memory nobody planned for); every blocked layout made here is refused otherwise. */
+int dn_channels_ok(int C);
+/* oneDNN's effective CPU ISA, lower case ("avx2", "avx512_core_bf16", …): what the kernels run
+ * on after any ONEDNN_MAX_CPU_ISA cap. */
+const char *dn_isa_name(void);
 
 genreid_status dn_ctx_init(dn_ctx *c, genreid_error *err);
 /* Allocates the shared scratchpad once every primitive is made. */

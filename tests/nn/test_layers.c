@@ -150,6 +150,45 @@ static void pool_case(int N, int C, int H, int W) {
     free(x), free(gy), free(y_ref), free(gx_ref), free(am), free(xb), free(yb), free(gyb), free(gxb), free(y), free(gx);
 }
 
+/* Regression: under AVX-512 (16-channel blocks) an 8-channel max-pool used to overflow its
+ * buffers and then destroy a primitive descriptor that was never built (SEGV). Channel counts that
+ * do not fill whole blocks are refused with a clear error at every entry point, and freeing after a
+ * failed init is safe. */
+static void partial_blocks_refused(void) {
+    dn_ctx c;
+    genreid_error err;
+    CHECK(dn_ctx_init(&c, &err) == GENREID_OK);
+    int half = dn_block() / 2, N = 1, H = 12, W = 12;
+    size_t n = (size_t)N * dn_block() * H * W;
+    float *x = rnd(n, 11), *y = dn_alloc(n * 4), *g = dn_alloc(n * 4), *w = rnd((size_t)dn_block() * dn_block() * 9, 12);
+    CHECK(dn_reorder_4d(&c, N, half, H, W, x, 0, y, 1, &err) == GENREID_E_UNSUPPORTED);
+    CHECKF(strstr(err.message, "channels") && strstr(err.message, dn_isa_name()), "message: %s", err.message);
+    dn_pool pl;
+    CHECK(dn_pool_init(&c, &pl, N, half, H, W, 1, y, g, x, y, &err) == GENREID_E_UNSUPPORTED);
+    dn_pool_free(&pl);
+    dn_bn bn;
+    float s1[64] = {0}, s2[64] = {0}, s3[64] = {0}, s4[64] = {0};
+    CHECK(dn_bn_init(&c, &bn, N, half, H, W, 1, 1, y, g, s1, s2, s3, s4, x, y, &err) == GENREID_E_UNSUPPORTED);
+    dn_bn_free(&bn);
+    dn_conv cv; /* block-wide input, half-block output */
+    CHECK(dn_conv_init(&c, &cv, N, dn_block(), H, W, half, 3, 1, 1, 0, 1, w, w, y, g, x, y, &err) ==
+          GENREID_E_UNSUPPORTED);
+    dn_conv_free(&cv);
+    /* shapes that cannot be convolved at all: clear errors, never a division by zero */
+    CHECK(dn_conv_init(&c, &cv, N, dn_block(), H, W, dn_block(), 3, 0, 1, 0, 1, w, w, y, g, x, y, &err) ==
+          GENREID_E_INVALID);
+    dn_conv_free(&cv);
+    CHECK(dn_conv_init(&c, &cv, N, dn_block(), 2, 2, dn_block(), 7, 1, 1, 0, 1, w, w, y, g, x, y, &err) ==
+          GENREID_E_INVALID);
+    CHECKF(strstr(err.message, "does not fit"), "message: %s", err.message);
+    dn_conv_free(&cv);
+    dn_prim empty;
+    memset(&empty, 0, sizeof empty);
+    dn_prim_free(&empty);
+    dn_ctx_free(&c);
+    free(x), free(w), free(y), free(g);
+}
+
 /* Finite differences on L = sum(out * r) for the naive layers: dL/dp by central differences vs
  * the analytic backward, on a few coordinates. */
 typedef void (*fwd_fn)(const float *in, const float *w, float *out, void *ctx);
@@ -295,7 +334,7 @@ static void dropout(void) {
 
 int main(void) {
     int cb = dn_block();
-    printf("  oneDNN activation block: %d channels (nChw%dc)\n", cb, cb);
+    printf("  oneDNN ISA %s, activation block: %d channels (nChw%dc)\n", dn_isa_name(), cb, cb);
     conv_case(2, 3, 33, 30, 16, 7, 2, 3, 1);   /* stem, odd size */
     conv_case(2, 16, 12, 12, 16, 3, 1, 1, 0);  /* basic 3x3 */
     conv_case(2, 16, 13, 11, 32, 3, 2, 1, 0);  /* stride 2, odd */
@@ -306,7 +345,8 @@ int main(void) {
     bn_case(3, 16, 5, 7, 1);
     bn_case(2, 32, 4, 4, 0);
     pool_case(2, 16, 9, 10);
-    pool_case(1, 8, 12, 12);
+    pool_case(1, cb, 12, 12); /* exactly one block */
+    partial_blocks_refused();
     printf("  fast vs naive: worst relative error %.3g\n", worst_fast);
     finite_differences();
     dropout();
