@@ -83,7 +83,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a
 tests-build: $(BUILD)/genreid $(TEST_BIN)
 
 # the default model is linked into the library (src/default_model.c)
-$(BUILD)/obj/src/default_model.o: $(wildcard models/default.gmod)
+$(BUILD)/obj/src/default_model.o: $(wildcard models/default.gmod models/default-audio.gmod)
 $(BUILD)/obj/src/serve/engine.o: $(wildcard examples/audio/*/*.ogg examples/images/*.png)
 
 run: deps

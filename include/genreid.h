@@ -66,6 +66,10 @@ int genreid_model_n_classes(const genreid_model *model);
 const char *genreid_model_class_name(const genreid_model *model, int i); /* NULL when out of range */
 /* Model card as JSON: {"name", "arch", "classes", "input", "training"}. Owned by the model. */
 const char *genreid_model_info_json(const genreid_model *model);
+/* The model's "uncertain" threshold on the top probability (0: never uncertain). Probabilities are
+ * temperature-scaled (fitted on the model's cross-validation) before it applies; both are in
+ * genreid_model_info_json under "calibration". */
+double genreid_model_uncertain_below(const genreid_model *model);
 
 typedef struct genreid_predict_options {
     double window_s;   /* audio window length; <= 0: the model's clip length (15 s) */
@@ -90,6 +94,8 @@ typedef struct genreid_prediction {
     size_t n_windows;                         /* audio: windows classified (1 for a short clip) */
     genreid_window *windows;                  /* [n_windows], owned (genreid_prediction_free) */
     double timing_ms;                         /* decode + spectrogram + network */
+    int uncertain;                            /* 1: the top probability is below the model's
+                                               * threshold (genreid_model_uncertain_below) */
 } genreid_prediction;
 
 /* An image (PNG/JPEG: a spectrogram picture as the notebook saved them) or audio file (mp3, wav,

@@ -9,9 +9,11 @@
 #include "audio/audio.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "data/featclass.h"
 #include "data/modelio.h"
 #include "data/preprocess.h"
 #include "default_model.h"
+#include "dsp/features.h"
 #include "model/json.h"
 #include "model/model_file.h"
 #include "model/safetensors.h"
@@ -33,12 +35,14 @@ typedef struct pool_entry {
 } pool_entry;
 
 struct genreid_model {
-    nn_model *net;
+    nn_model *net;               /* NULL for a features classifier */
+    logreg lr;                   /* arch "features": hand-crafted audio features, audio only */
     model_meta meta;
     preprocess_config prep;
     char *info_json;
     pthread_mutex_t lock;
     pool_entry pool[POOL_MAX];
+    struct genreid_model *audio; /* the default's audio network (NULL: this one serves audio too) */
 };
 
 static char *make_info(const genreid_model *m, const char *name) {
@@ -60,6 +64,11 @@ static char *make_info(const genreid_model *m, const char *name) {
     jw_key(&w, "cmap"), jw_string(&w, m->meta.cmap);
     jw_key(&w, "clip_s"), jw_number(&w, m->meta.clip_s);
     jw_end_object(&w);
+    jw_key(&w, "calibration");
+    jw_begin_object(&w);
+    jw_key(&w, "temperature"), jw_number(&w, m->meta.temperature);
+    jw_key(&w, "uncertain_below"), jw_number(&w, m->meta.uncertain_below);
+    jw_end_object(&w);
     jw_key(&w, "training");
     if (m->meta.training) jw_raw(&w, m->meta.training);
     else jw_null(&w);
@@ -67,7 +76,9 @@ static char *make_info(const genreid_model *m, const char *name) {
     return jw_finish(&w, NULL);
 }
 
-genreid_model *genreid_model_load(const char *path, genreid_error *err) {
+/* One network from a file (path) or from the bytes linked into the library (name for messages). */
+static genreid_model *load_one(const char *path, const unsigned char *bytes, size_t len, const char *name,
+                               genreid_error *err) {
     genreid_model *m = calloc(1, sizeof *m);
     if (!m) {
         err_set(err, GENREID_E_NOMEM, "out of memory");
@@ -76,13 +87,19 @@ genreid_model *genreid_model_load(const char *path, genreid_error *err) {
     model_meta_init(&m->meta);
     pthread_mutex_init(&m->lock, NULL);
     genreid_status st;
+    model_tensors ts = {0};
     if (path) {
-        st = model_load(path, &m->meta, &m->net, err);
+        st = model_read(path, &m->meta, &ts, err);
     } else {
-        size_t len;
-        const unsigned char *bytes = default_model_bytes(&len);
-        st = bytes && len ? model_load_memory(bytes, len, "default model", &m->meta, &m->net, err)
+        st = bytes && len ? model_read_memory(bytes, len, name, &m->meta, &ts, err)
                           : err_set(err, GENREID_E_UNSUPPORTED, "this build has no default model (models/default.gmod was missing)");
+    }
+    if (!st && !strcmp(m->meta.arch, FEATCLASS_ARCH)) {
+        st = featclass_from_tensors(&ts, m->meta.n_classes, &m->lr, err);
+        if (st) err_prefix(err, path ? path : name);
+        model_tensors_free(&ts);
+    } else if (!st) {
+        st = model_build(path ? path : name, &m->meta, &ts, &m->net, err);
     }
     if (!st && m->meta.n_classes > GENREID_MAX_CLASSES)
         st = err_set(err, GENREID_E_UNSUPPORTED, "%s: %d classes (at most %d)", path ? path : "default model", m->meta.n_classes,
@@ -93,7 +110,7 @@ genreid_model *genreid_model_load(const char *path, genreid_error *err) {
     }
     if (!st) {
         const char *base = path ? strrchr(path, '/') : NULL;
-        m->info_json = make_info(m, path ? (base ? base + 1 : path) : "default");
+        m->info_json = make_info(m, path ? (base ? base + 1 : path) : name);
         if (!m->info_json) st = err_set(err, GENREID_E_NOMEM, "out of memory");
     }
     if (st) {
@@ -103,10 +120,43 @@ genreid_model *genreid_model_load(const char *path, genreid_error *err) {
     return m;
 }
 
+genreid_model *genreid_model_load(const char *path, genreid_error *err) {
+    if (path) return load_one(path, NULL, 0, NULL, err);
+    size_t len, alen;
+    const unsigned char *bytes = default_model_bytes(&len), *abytes = default_audio_model_bytes(&alen);
+    genreid_model *m = load_one(NULL, bytes, len, "default", err);
+    if (!m || !abytes || !alen) return m;
+    /* the default pairs a picture network with an audio network over the same classes */
+    genreid_model *a = load_one(NULL, abytes, alen, "default-audio", err);
+    int same = a && a->meta.n_classes == m->meta.n_classes;
+    for (int i = 0; same && i < m->meta.n_classes; i++) same = !strcmp(a->meta.classes[i], m->meta.classes[i]);
+    if (!same) {
+        if (a) err_set(err, GENREID_E_FORMAT, "default-audio: classes differ from the default picture model's");
+        genreid_model_free(a);
+        genreid_model_free(m);
+        return NULL;
+    }
+    m->audio = a;
+    /* info: the picture model's, with the audio model's nested under "audio_model" */
+    size_t n1 = strlen(m->info_json), n2 = strlen(a->info_json);
+    char *info = malloc(n1 + n2 + 32);
+    if (!info) {
+        genreid_model_free(m);
+        err_set(err, GENREID_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(info, n1 + n2 + 32, "%.*s,\"audio_model\":%s}", (int)(n1 - 1), m->info_json, a->info_json);
+    free(m->info_json);
+    m->info_json = info;
+    return m;
+}
+
 void genreid_model_free(genreid_model *m) {
     if (!m) return;
+    genreid_model_free(m->audio);
     for (int i = 0; i < POOL_MAX; i++) nn_workspace_free(m->pool[i].ws);
     nn_model_free(m->net);
+    logreg_free(&m->lr);
     model_meta_free(&m->meta);
     free(m->info_json);
     pthread_mutex_destroy(&m->lock);
@@ -122,6 +172,8 @@ const char *genreid_model_class_name(const genreid_model *m, int i) {
 const char *genreid_model_info_json(const genreid_model *m) { return m->info_json; }
 
 const char *genreid_cpu_isa(void) { return dn_isa_name(); }
+
+double genreid_model_uncertain_below(const genreid_model *m) { return m->meta.uncertain_below; }
 
 void genreid_predict_options_init(genreid_predict_options *opt) {
     opt->window_s = 0;
@@ -186,9 +238,22 @@ static genreid_status run_net(const genreid_model *cm, const float *x, int n, fl
         genreid_status st = nn_forward(m->net, ws, x + (size_t)at * item, nb, probs + (size_t)at * C, 0, err);
         ws_give(m, ws, slot);
         if (st) return st;
-        nn_softmax(probs + (size_t)at * C, nb, C, probs + (size_t)at * C);
+        float *l = probs + (size_t)at * C;
+        if (m->meta.temperature != 1.0) /* temperature scaling, fitted on cross-validation */
+            for (size_t i = 0; i < (size_t)nb * C; i++) l[i] = (float)(l[i] / m->meta.temperature);
+        nn_softmax(l, nb, C, l);
     }
     return GENREID_OK;
+}
+
+/* The features classifier's probabilities for one window, temperature-scaled like run_net's. */
+static void features_probs(const genreid_model *m, const float *f, float *probs) {
+    int C = m->meta.n_classes;
+    logreg_predict(&m->lr, f, probs);
+    if (m->meta.temperature != 1.0) {
+        for (int c = 0; c < C; c++) probs[c] = (float)(log(probs[c] > 1e-30f ? (double)probs[c] : 1e-30) / m->meta.temperature);
+        nn_softmax(probs, 1, C, probs);
+    }
 }
 
 static void finish(const genreid_model *m, genreid_prediction *out, double t0) {
@@ -196,12 +261,14 @@ static void finish(const genreid_model *m, genreid_prediction *out, double t0) {
     out->label = 0;
     for (int c = 1; c < out->n_classes; c++)
         if (out->probabilities[c] > out->probabilities[out->label]) out->label = c;
+    out->uncertain = out->probabilities[out->label] < m->meta.uncertain_below;
     out->timing_ms = (progress_now_s() - t0) * 1e3;
 }
 
 /* ---- images ----------------------------------------------------------------------------- */
 
 static genreid_status predict_image(const genreid_model *m, const image *img, genreid_prediction *out, genreid_error *err) {
+    if (!m->net) return err_set(err, GENREID_E_UNSUPPORTED, "this model classifies audio, not pictures");
     size_t item = 3 * (size_t)m->prep.width * m->prep.height;
     float *x = malloc(item * sizeof *x);
     if (!x) return err_set(err, GENREID_E_NOMEM, "out of memory");
@@ -230,6 +297,9 @@ genreid_status genreid_predict_rgb(const genreid_model *m, const uint8_t *rgb, i
 genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_t n, int sr,
                                    const genreid_predict_options *opt, genreid_prediction *out, genreid_error *err) {
     double t0 = progress_now_s();
+    /* the default's audio classifier needs FEATURES_MIN_S seconds; shorter audio is drawn and
+     * classified by the picture network */
+    if (m->audio && sr > 0 && n >= (size_t)sr * FEATURES_MIN_S) m = m->audio;
     memset(out, 0, sizeof *out);
     genreid_predict_options o;
     genreid_predict_options_init(&o);
@@ -260,9 +330,15 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
             size_t len = n - start < win ? n - start : win;
             out->windows[w].start_s = (double)start / sr;
             out->windows[w].duration_s = (double)len / sr;
-            st = preprocess_samples(&m->prep, y + start, len, sr, x + (size_t)i * item, err);
+            if (m->net) {
+                st = preprocess_samples(&m->prep, y + start, len, sr, x + (size_t)i * item, err);
+            } else {
+                float f[FEATURES_N];
+                st = features_compute(y + start, len, sr, f, err);
+                if (!st) features_probs(m, f, probs + (size_t)i * C);
+            }
         }
-        if (!st) st = run_net(m, x, nb, probs, err);
+        if (!st && m->net) st = run_net(m, x, nb, probs, err);
         for (int i = 0; !st && i < nb; i++) {
             genreid_window *gw = &out->windows[at + (size_t)i];
             gw->label = 0;

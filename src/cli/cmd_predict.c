@@ -21,7 +21,8 @@ static void usage(FILE *f) {
             "Tell the genre of spectrogram images (PNG, JPEG) and audio (mp3, wav, flac, ogg, opus).\n"
             "Folders are walked recursively; '-' reads file names from standard input, one per line.\n"
             "Songs longer than the model's clip (15 s) are cut into windows; the answer is the mean of\n"
-            "the windows' probabilities.\n\n"
+            "the windows' probabilities. An answer whose top probability is below the model's threshold\n"
+            "(the default model's is chosen by cross-validation) is marked uncertain.\n\n"
             "  -m, --model MODEL  model file (default: the model shipped inside genreid)\n"
             "      --json         one JSON object per line (file, label, probabilities, windows, timing)\n"
             "      --csv          a header and one row per file\n"
@@ -44,6 +45,7 @@ static void print_text(const genreid_model *m, const char *file, const genreid_p
         printf(")");
     }
     if (p->is_audio && p->n_windows > 1) printf(" [%zu windows, %.1f s]", p->n_windows, p->duration_s);
+    if (p->uncertain) printf(" uncertain");
     printf("\n");
     if (windows && p->is_audio)
         for (size_t w = 0; w < p->n_windows; w++) {
@@ -66,6 +68,7 @@ static void print_json(const genreid_model *m, const char *file, const genreid_p
     jw_key(&w, "file"), jw_string(&w, file);
     jw_key(&w, "label"), jw_string(&w, genreid_model_class_name(m, p->label));
     jw_key(&w, "probabilities"), json_probs(&w, m, p->probabilities, p->n_classes);
+    jw_key(&w, "uncertain"), jw_bool(&w, p->uncertain);
     jw_key(&w, "windows");
     jw_begin_array(&w);
     for (size_t i = 0; i < p->n_windows; i++) {
@@ -102,7 +105,7 @@ static void print_csv(const genreid_model *m, const char *file, const genreid_pr
     putchar(',');
     csv_field(genreid_model_class_name(m, p->label));
     for (int c = 0; c < p->n_classes; c++) printf(",%.6f", p->probabilities[c]);
-    printf(",%zu,%.1f\n", p->n_windows, p->timing_ms);
+    printf(",%zu,%.1f,%d\n", p->n_windows, p->timing_ms, p->uncertain);
 }
 
 static int predict_one(const genreid_model *m, const char *path, const genreid_predict_options *opt, int format, int windows) {
@@ -184,7 +187,7 @@ static int run(int argc, char **argv) {
             putchar(',');
             csv_field(genreid_model_class_name(m, k));
         }
-        printf(",windows,timing_ms\n");
+        printf(",windows,timing_ms,uncertain\n");
     }
     int failed = 0;
     for (int i = optind; i < argc && !cli_interrupted; i++) {

@@ -4,7 +4,14 @@
 #include "cli/cli.h"
 #include "cli/cli_dataset.h"
 #include "core/error.h"
+#include "core/atomic.h"
+#include "default_model.h"
+#include "data/cv.h"
 #include "data/dataset.h"
+#include "data/featclass.h"
+#include "data/metrics.h"
+#include "core/progress.h"
+#include "dsp/features.h"
 #include "data/modelio.h"
 #include "data/train.h"
 #include "model/json.h"
@@ -26,10 +33,14 @@ static void usage(FILE *f) {
             "Train a genre classifier on folders of spectrogram images and/or audio clips, one\n"
             "subfolder per class (fastai's parent_label); several DATA folders are merged.\n\n"
             "  -o, --output MODEL      model file to write (atomically)\n"
-            "  -a, --arch NAME         resnet18 (default), resnet34, small (narrow ResNet for training\n"
-            "                          from scratch)\n"
+            "  -a, --arch NAME         small (default: the shipped default network's), resnet18,\n"
+            "                          resnet34\n"
             "  -w, --weights MODEL     start from this model's weights (e.g. from 'genreid weights\n"
-            "                          import'); the head is kept when its classes match\n"
+            "                          import'); the head is kept when its classes match. Default:\n"
+            "                          'default', the network shipped inside genreid (pretrained on\n"
+            "                          ~500 labelled clips) when --arch is its arch; 'none': random init\n"
+            "      --calibrate T,U     store temperature T and the uncertain-below threshold U in the\n"
+            "                          model (from --cv's suggestion)\n"
             "      --policy NAME       fine_tune (default: freeze, 1 epoch, unfreeze, N epochs) or\n"
             "                          one_cycle (fit_one_cycle from scratch)\n"
             "  -e, --epochs N          epochs (default 5; fine_tune: unfrozen epochs)\n"
@@ -43,7 +54,18 @@ static void usage(FILE *f) {
             "      --group-by RULE     split by group: a regex on the path below DATA (first capture\n"
             "                          group), or manifest:FILE:COLUMN (e.g. the corpus's package)\n"
             "      --fold K/N          cross-validation: groups dealt into N folds, fold K validates\n"
-            "      --augment LIST      shift,mask (time shift; frequency and time masks); default none\n"
+            "      --augment LIST      shift,mask,lowpass (time shift; frequency and time masks; random\n"
+            "                          band-limiting as lossy codecs do); default none\n"
+            "      --balance           draw batches so every class, and every source within a class,\n"
+            "                          weighs the same (sampling with replacement)\n"
+            "      --mixup ALPHA       fastai MixUp: blend pairs of items and their labels (0.4 typical)\n"
+            "      --cv source         leave-one-source-out cross-validation instead of one training:\n"
+            "                          per-source table, log loss, calibration; writes no model\n"
+            "      --cv-out FILE       with --cv: every item's out-of-fold probabilities (TSV)\n"
+            "      --classifier NAME   cnn (default: the network on spectrogram pictures) or features\n"
+            "                          (hand-crafted timbre and rhythm features of audio clips into a\n"
+            "                          logistic regression; audio only, trains in seconds)\n"
+            "      --l2 X              features classifier: L2 penalty (default 10)\n"
             "  -s, --seed N            seed for split, shuffle, init, dropout (default 42)\n"
             "  -t, --threads N         threads for the network (default: number of cores)\n"
             "      --checkpoint PATH   written on Ctrl-C (default MODEL.ckpt)\n"
@@ -65,12 +87,22 @@ static char *with_suffix(const char *path, const char *suffix) {
     return s;
 }
 
+/* The name under which the shipped default network is used as starting weights. */
+#define DEFAULT_WEIGHTS "default"
+
 /* Copies the weights of a model file into m: everything when arch and classes match, else the
  * body only (the head is new, as fastai's vision_learner builds it). */
-static genreid_status load_init_weights(nn_model *m, const char *path, genreid_error *err) {
+static genreid_status load_init_weights(nn_model *m, const char *path, int mel, genreid_error *err) {
     model_meta meta;
     model_tensors ts = {0};
-    genreid_status st = model_read(path, &meta, &ts, err);
+    size_t len = 0;
+    /* "default": the shipped network that was trained on the same kind of picture */
+    const unsigned char *builtin = NULL;
+    if (!strcmp(path, DEFAULT_WEIGHTS)) {
+        if (mel) builtin = default_audio_model_bytes(&len);
+        if (!builtin || !len) builtin = default_model_bytes(&len);
+    }
+    genreid_status st = builtin ? model_read_memory(builtin, len, path, &meta, &ts, err) : model_read(path, &meta, &ts, err);
     if (st) return st;
     if (strcmp(meta.arch, nn_model_arch(m)))
         st = err_set(err, GENREID_E_INVALID, "%s: weights are for %s, training %s", path, meta.arch, nn_model_arch(m));
@@ -102,17 +134,22 @@ static genreid_status load_init_weights(nn_model *m, const char *path, genreid_e
 }
 
 static genreid_status write_model(const char *path, nn_model *m, const dataset *ds, const preprocess_config *prep,
-                                  const train_config *tc, const char *arch, const train_result *res, double seconds,
-                                  genreid_error *err) {
+                                  const train_config *tc, const char *arch, const char *weights, double cal_t,
+                                  double cal_u, const train_result *res, double seconds, genreid_error *err) {
     model_meta meta;
     model_meta_init(&meta);
+    meta.temperature = cal_t;
+    meta.uncertain_below = cal_u;
     snprintf(meta.arch, sizeof meta.arch, "%s", arch);
     modelio_meta_from_preprocess(&meta, prep);
     genreid_status st = model_meta_set_classes(&meta, (const char *const *)ds->classes, ds->n_classes, err);
     json_writer w;
     jw_init(&w);
     jw_begin_object(&w);
+    jw_key(&w, "weights"), weights ? jw_string(&w, weights) : jw_null(&w);
     jw_key(&w, "policy"), jw_string(&w, tc->policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle");
+    jw_key(&w, "balance"), jw_bool(&w, tc->balance);
+    jw_key(&w, "mixup"), jw_number(&w, tc->mixup);
     jw_key(&w, "epochs"), jw_int(&w, tc->epochs);
     jw_key(&w, "freeze_epochs"), jw_int(&w, tc->freeze_epochs);
     jw_key(&w, "lr"), jw_number(&w, tc->lr);
@@ -165,6 +202,243 @@ static genreid_status write_lr_plot(const char *path, const double *lrs, const d
     return st;
 }
 
+/* The arch of the network shipped inside genreid; -1 when the build has none. */
+static int default_arch(char *out, size_t cap) {
+    size_t len = 0;
+    const unsigned char *b = default_model_bytes(&len);
+    model_meta meta;
+    model_tensors ts = {0};
+    genreid_error err;
+    if (!b || model_read_memory(b, len, DEFAULT_WEIGHTS, &meta, &ts, &err)) return -1;
+    snprintf(out, cap, "%s", meta.arch);
+    model_tensors_free(&ts);
+    model_meta_free(&meta);
+    return 0;
+}
+
+/* ---- cross-validation by source ------------------------------------------------------------ */
+
+typedef struct cv_ctx {
+    const char *arch, *weights;
+    int n_classes, mel;
+    uint64_t seed;
+} cv_ctx;
+
+static nn_model *cv_new_model(void *ctx, genreid_error *err) {
+    cv_ctx *c = ctx;
+    nn_model *m = nn_model_new(c->arch, c->n_classes, c->seed, err);
+    if (m && c->weights && load_init_weights(m, c->weights, c->mel, err)) {
+        nn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void cv_on_fold(void *ctx, int fold, int n_folds, const char *source, size_t n_valid, size_t n_right,
+                       double seconds) {
+    (void)ctx;
+    fprintf(stderr, "fold %2d/%d  %-28s %3zu/%-3zu (%.0f s)\n", fold + 1, n_folds, source, n_right, n_valid, seconds);
+}
+
+typedef struct source_row {
+    const char *name;
+    size_t n, right;
+} source_row;
+
+static int cmp_row(const void *a, const void *b) {
+    const source_row *x = a, *y = b;
+    double ax = (double)x->right / (double)x->n, ay = (double)y->right / (double)y->n;
+    return ax < ay ? -1 : ax > ay ? 1 : strcmp(x->name, y->name);
+}
+
+/* The per-source table (worst first), overall figures and calibration of out-of-fold probs. */
+static void cv_report(const train_data *d, const float *probs) {
+    int C = d->n_classes;
+    source_row *rows = calloc((size_t)d->n_sources, sizeof *rows);
+    metrics mt;
+    genreid_error err;
+    if (!rows || metrics_compute(probs, d->y, d->n, C, &mt, &err)) {
+        free(rows);
+        cli_error("cross-validation report: out of memory");
+        return;
+    }
+    for (int s = 0; s < d->n_sources; s++) rows[s].name = d->sources[s];
+    for (size_t i = 0; i < d->n; i++) rows[d->source[i]].n++, rows[d->source[i]].right += mt.predicted[i] == d->y[i];
+    qsort(rows, (size_t)d->n_sources, sizeof *rows, cmp_row);
+    printf("leave-one-source-out cross-validation: %d sources, %zu items\n", d->n_sources, d->n);
+    printf("  %-28s %-9s %s\n", "source", "right", "accuracy");
+    for (int s = 0; s < d->n_sources; s++)
+        printf("  %-28s %4zu/%-4zu %.3f\n", rows[s].name, rows[s].right, rows[s].n, (double)rows[s].right / (double)rows[s].n);
+    double bal = 0;
+    for (int c = 0; c < C; c++) bal += mt.recall[c] / C;
+    printf("overall accuracy %.4f (%zu/%zu), balanced accuracy %.4f, log loss %.4f\n", mt.accuracy,
+           (size_t)(mt.accuracy * (double)d->n + 0.5), d->n, bal, mt.log_loss);
+    printf("worst sources:");
+    for (int s = 0; s < d->n_sources && s < 3; s++)
+        printf(" %s %.3f%s", rows[s].name, (double)rows[s].right / (double)rows[s].n, s < 2 ? "," : "");
+    printf("\n");
+    for (int c = 0; c < C; c++) printf("  recall %-16s %.4f\n", d->classes[c], mt.recall[c]);
+    double t = metrics_fit_temperature(probs, d->y, d->n, C);
+    float *cal = malloc(d->n * (size_t)C * sizeof *cal);
+    if (cal) {
+        metrics_temper(probs, d->n, C, t, cal);
+        metrics m2;
+        if (!metrics_compute(cal, d->y, d->n, C, &m2, &err)) {
+            printf("calibration: ECE (15 bins) %.4f, log loss %.4f; temperature %.3f -> ECE %.4f, log loss %.4f\n",
+                   metrics_ece(probs, d->y, d->n, C, 15), mt.log_loss, t, metrics_ece(cal, d->y, d->n, C, 15), m2.log_loss);
+            /* uncertain below u: the upper edge of the highest confidence bin (0.05 wide, 5+ items)
+             * whose calibrated answers were right less than 7 times in 10 */
+            double chosen = 0.6;
+            printf("  calibrated top p   items   right\n");
+            for (double u = 0.55; u <= 1.0 + 1e-9; u += 0.05) {
+                size_t in = 0, right = 0;
+                for (size_t i = 0; i < d->n; i++) {
+                    float top = cal[i * (size_t)C + m2.predicted[i]];
+                    if (top >= u - 0.05 && (top < u || u > 0.999)) in++, right += m2.predicted[i] == d->y[i];
+                }
+                if (in) printf("  [%.2f, %.2f%c  %5zu   %.3f\n", u - 0.05, u > 0.999 ? 1.0 : u, u > 0.999 ? ']' : ')', in,
+                               (double)right / (double)in);
+                else printf("  [%.2f, %.2f%c  %5zu   -\n", u - 0.05, u > 0.999 ? 1.0 : u, u > 0.999 ? ']' : ')', in);
+                if (in >= 5 && (double)right / (double)in < 0.7 && u < 1.0 - 1e-9) chosen = u;
+            }
+            printf("suggested: --calibrate %.3f,%.2f\n", t, chosen);
+            metrics_free(&m2);
+        }
+        free(cal);
+    }
+    metrics_free(&mt);
+    free(rows);
+}
+
+static genreid_status cv_write_tsv(const char *path, const dataset *ds, const train_data *d, const float *probs,
+                                   genreid_error *err) {
+    atomic_file af;
+    genreid_status st = atomic_open(&af, path, err);
+    if (st) return st;
+    fprintf(af.fp, "file\tsource\tlabel");
+    for (int c = 0; c < d->n_classes; c++) fprintf(af.fp, "\t%s", d->classes[c]);
+    fprintf(af.fp, "\n");
+    for (size_t i = 0; i < d->n; i++) {
+        fprintf(af.fp, "%s\t%s\t%s", ds->items[d->item[i]].rel, d->sources[d->source[i]], d->classes[d->y[i]]);
+        for (int c = 0; c < d->n_classes; c++) fprintf(af.fp, "\t%.9g", probs[i * (size_t)d->n_classes + c]);
+        fprintf(af.fp, "\n");
+    }
+    return atomic_commit(&af, err);
+}
+
+static int run_cv(char **roots, int n_roots, const char *group_by, const char *arch, const char *weights,
+                  train_config *tc, const preprocess_config *prep, int threads, const char *cv_out) {
+    genreid_error err;
+    err_clear(&err);
+    dataset ds;
+    train_data data = {0};
+    float *probs = NULL;
+    tc->quiet = 1;
+    genreid_status st = cli_dataset_open(roots, n_roots, group_by, 0.0, tc->seed, &ds, &err);
+    if (st) {
+        cli_error("%s", err.message);
+        return 1;
+    }
+    st = train_data_load(&ds, prep, threads, stderr, 1, 1, &data, &err);
+    if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
+    if (!st) {
+        fprintf(stderr, "cross-validation: %zu items, %d sources, %s%s%s, %d threads\n", data.n, data.n_sources, arch,
+                weights ? " from " : " (random init)", weights ? weights : "", threads);
+        cv_ctx cc = {arch, weights, ds.n_classes, prep->style.kind == SPECTRO_MEL, tc->seed};
+        st = cv_by_source(&data, tc, cv_new_model, &cc, cv_on_fold, NULL, probs, &err);
+    }
+    if (!st) cv_report(&data, probs);
+    if (!st && cv_out) {
+        st = cv_write_tsv(cv_out, &ds, &data, probs, &err);
+        if (!st) fprintf(stderr, "out-of-fold probabilities: %s\n", cv_out);
+    }
+    if (st) cli_error("%s", err.message);
+    free(probs);
+    train_data_free(&data);
+    dataset_free(&ds);
+    return st ? 1 : 0;
+}
+
+/* ---- the features classifier ----------------------------------------------------------------- */
+
+typedef struct featclass_opts {
+    const char *group_by;
+    double valid_pct;
+    const char *fold;
+    uint64_t seed;
+    int balance;
+    double l2;
+    int cv;
+    const char *cv_out, *out;
+    int force;
+    double cal_t, cal_u;
+    int threads;
+} featclass_opts;
+
+static int run_features(char **roots, int n_roots, const featclass_opts *o) {
+    if (!o->cv && !o->out) return cli_usage_error("train", "missing -o MODEL");
+    if (!o->cv && !o->force && access(o->out, F_OK) == 0) {
+        cli_error("%s: output exists (use -f to overwrite)", o->out);
+        return 1;
+    }
+    genreid_error err;
+    err_clear(&err);
+    dataset ds;
+    train_data data = {0};
+    float *probs = NULL;
+    logreg lr = {0};
+    genreid_status st = cli_dataset_open_fold(roots, n_roots, o->group_by, o->cv ? 0.0 : o->valid_pct, o->cv ? NULL : o->fold,
+                                              o->seed, &ds, &err);
+    if (st) {
+        cli_error("%s", err.message);
+        return 1;
+    }
+    double t0 = progress_now_s();
+    st = featclass_load_data(&ds, 15.0, o->threads, stderr, &data, &err);
+    if (!st) fprintf(stderr, "features: %zu clips, %d sources (%.1f s)\n", data.n, data.n_sources, progress_now_s() - t0);
+    if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
+    if (!st && o->cv) {
+        st = featclass_cv(&data, o->l2, o->balance, probs, &err);
+        if (!st) cv_report(&data, probs);
+        if (!st && o->cv_out && !(st = cv_write_tsv(o->cv_out, &ds, &data, probs, &err)))
+            fprintf(stderr, "out-of-fold probabilities: %s\n", o->cv_out);
+    } else if (!st) {
+        st = featclass_fit(&data, o->l2, o->balance, &lr, &err);
+        size_t nv = 0, right = 0;
+        for (size_t i = 0; !st && i < data.n; i++) {
+            if (!data.valid[i]) continue;
+            float *p = probs + i * (size_t)data.n_classes;
+            logreg_predict(&lr, data.x + i * FEATURES_N, p);
+            int best = 0;
+            for (int c = 1; c < data.n_classes; c++)
+                if (p[c] > p[best]) best = c;
+            nv++, right += best == data.y[i];
+        }
+        if (!st && nv) printf("validation: %zu/%zu right (%.4f)\n", right, nv, (double)right / (double)nv);
+        model_meta meta;
+        model_meta_init(&meta);
+        meta.temperature = o->cal_t, meta.uncertain_below = o->cal_u;
+        snprintf(meta.input_kind, sizeof meta.input_kind, "audio");
+        snprintf(meta.spec_style, sizeof meta.spec_style, "mel");
+        meta.sample_rate_hz = FEATURES_SR;
+        meta.clip_s = 15;
+        char json[256];
+        snprintf(json, sizeof json, "{\"classifier\":\"features\",\"features\":%d,\"l2\":%g,\"balance\":%s,\"items\":%zu}",
+                 FEATURES_N, o->l2, o->balance ? "true" : "false", data.n - nv);
+        if (!st) st = model_meta_set_classes(&meta, (const char *const *)ds.classes, ds.n_classes, &err);
+        if (!st) st = model_meta_set_training(&meta, json, &err);
+        if (!st) st = featclass_save(o->out, &meta, &lr, &err);
+        model_meta_free(&meta);
+        if (!st) fprintf(stderr, "model: %s (features classifier, %zu clips)\n", o->out, data.n - nv);
+    }
+    if (st) cli_error("%s", err.message);
+    logreg_free(&lr);
+    free(probs);
+    train_data_free(&data);
+    dataset_free(&ds);
+    return st ? 1 : 0;
+}
+
 static int run_mode(int argc, char **argv, int lr_find) {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
@@ -177,10 +451,16 @@ static int run_mode(int argc, char **argv, int lr_find) {
         {"seed", required_argument, 0, 's'},   {"threads", required_argument, 0, 't'},
         {"checkpoint", required_argument, 0, 'C'}, {"resume", required_argument, 0, 'r'},
         {"plot", required_argument, 0, 'p'},   {"stop-after", required_argument, 0, 'X'}, {"fold", required_argument, 0, 'K'},
+        {"balance", no_argument, 0, 'B'},      {"mixup", required_argument, 0, 'M'},
+        {"cv", required_argument, 0, 'c'},     {"cv-out", required_argument, 0, 'O'},
+        {"calibrate", required_argument, 0, 'T'}, {"classifier", required_argument, 0, 'Z'},
+        {"l2", required_argument, 0, 'Q'},
         {"force", no_argument, 0, 'f'},        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *out = NULL, *arch = "resnet18", *weights = NULL, *group_by = NULL, *checkpoint = NULL, *plot = NULL,
-               *fold = NULL;
+    const char *out = NULL, *arch = NULL, *weights = NULL, *group_by = NULL, *checkpoint = NULL, *plot = NULL,
+               *fold = NULL, *cv_out = NULL;
+    int cv = 0, calibrate = 0, features = 0;
+    double cal_t = 1, cal_u = 0, l2 = 10;
     train_config tc = train_config_default();
     preprocess_config prep = preprocess_config_default();
     double valid_pct = 0.2, d;
@@ -240,7 +520,8 @@ static int run_mode(int argc, char **argv, int lr_find) {
             for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
                 if (!strcmp(tok, "shift")) tc.augment |= TRAIN_AUG_SHIFT;
                 else if (!strcmp(tok, "mask")) tc.augment |= TRAIN_AUG_MASK;
-                else return cli_usage_error("train", "unknown augmentation '%s' (shift, mask)", tok);
+                else if (!strcmp(tok, "lowpass")) tc.augment |= TRAIN_AUG_LOWPASS;
+                else return cli_usage_error("train", "unknown augmentation '%s' (shift, mask, lowpass)", tok);
             }
             break;
         }
@@ -260,6 +541,33 @@ static int run_mode(int argc, char **argv, int lr_find) {
             tc.stop_after_batches = l;
             break;
         case 'K': fold = optarg; break;
+        case 'B': tc.balance = 1; break;
+        case 'M':
+            if (cli_parse_double(optarg, &d) || !(d > 0) || d > 10) return cli_usage_error("train", "--mixup needs alpha in (0, 10]");
+            tc.mixup = d;
+            break;
+        case 'c':
+            if (strcmp(optarg, "source")) return cli_usage_error("train", "--cv takes 'source'");
+            cv = 1;
+            break;
+        case 'O': cv_out = optarg; break;
+        case 'Z':
+            if (!strcmp(optarg, "features")) features = 1;
+            else if (strcmp(optarg, "cnn")) return cli_usage_error("train", "unknown classifier '%s' (cnn, features)", optarg);
+            break;
+        case 'Q':
+            if (cli_parse_double(optarg, &d) || !(d > 0) || d > 1e6) return cli_usage_error("train", "--l2 needs a value in (0, 1e6]");
+            l2 = d;
+            break;
+        case 'T': {
+            char *end;
+            cal_t = strtod(optarg, &end);
+            if (*end != ',' || !(cal_t >= 0.01 && cal_t <= 100)) return cli_usage_error("train", "--calibrate needs T,U with T in [0.01, 100]");
+            cal_u = strtod(end + 1, &end);
+            if (*end || !(cal_u >= 0 && cal_u < 1)) return cli_usage_error("train", "--calibrate needs T,U with U in [0, 1)");
+            calibrate = 1;
+            break;
+        }
         case 'f': force = 1; break;
         case 'q': tc.quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -268,8 +576,26 @@ static int run_mode(int argc, char **argv, int lr_find) {
     }
     const char *cmdname = lr_find ? "lr-find" : "train";
     if (lr_find && !out) out = "lr_find.png";
-    if (!out) return cli_usage_error(cmdname, "missing -o MODEL");
+    if (!out && !cv) return cli_usage_error(cmdname, "missing -o MODEL");
     if (optind >= argc) return cli_usage_error(cmdname, "no DATA folder");
+    if (features) {
+        featclass_opts fo = {group_by, valid_pct, fold, tc.seed, tc.balance, l2, cv, cv_out, out, force,
+                             calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, (int)threads};
+        return run_features(argv + optind, argc - optind, &fo);
+    }
+    char def_arch[32];
+    if (default_arch(def_arch, sizeof def_arch)) def_arch[0] = '\0';
+    if (weights && !strcmp(weights, "none")) {
+        weights = NULL;
+    } else if (!weights && !cv) {
+        /* transfer learning as the notebook did, from our own pretrained network */
+        if (!arch && def_arch[0]) arch = def_arch;
+        if (arch && !strcmp(arch, def_arch)) weights = DEFAULT_WEIGHTS;
+        else fprintf(stderr, "note: no pretrained %s weights are shipped; training from random init (see --weights)\n",
+                     arch ? arch : "resnet18");
+    }
+    if (!arch) arch = def_arch[0] ? def_arch : "resnet18";
+    if (cv) return run_cv(argv + optind, argc - optind, group_by, arch, weights, &tc, &prep, (int)threads, cv_out);
     if (!force && access(out, F_OK) == 0) {
         cli_error("%s: output exists (use -f to overwrite)", out);
         return 1;
@@ -297,9 +623,10 @@ static int run_mode(int argc, char **argv, int lr_find) {
     if (data.n_failed) fprintf(stderr, "%zu unreadable files skipped\n", data.n_failed);
     m = nn_model_new(arch, ds.n_classes, tc.seed, &err);
     if (!m) { st = err.code ? err.code : GENREID_E_INTERNAL; goto done; }
-    if (weights && (st = load_init_weights(m, weights, &err))) goto done;
-    fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads\n", arch, weights ? " from " : " (random init)",
-            weights ? weights : "", prep.width, prep.height,
+    if (weights && (st = load_init_weights(m, weights, prep.style.kind == SPECTRO_MEL, &err))) goto done;
+    fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads\n", arch,
+            weights ? " from " : " (random init)",
+            weights ? (!strcmp(weights, DEFAULT_WEIGHTS) ? "genreid's default network (--weights none: random init)" : weights) : "", prep.width, prep.height,
             tc.policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle", tc.bs, tc.lr, (int)threads);
     if (lr_find) {
         double lrs[100], losses[100], suggestion;
@@ -320,7 +647,8 @@ static int run_mode(int argc, char **argv, int lr_find) {
         cli_error("%s: training stopped before the end; model not written", out);
         goto done;
     }
-    st = write_model(out, m, &ds, &prep, &tc, arch, &res, res.seconds, &err);
+    st = write_model(out, m, &ds, &prep, &tc, arch, weights, calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, &res,
+                     res.seconds, &err);
     if (!st) {
         const char *pp = plot ? plot : plot_default;
         genreid_error perr;

@@ -93,3 +93,61 @@ void metrics_print(FILE *f, const metrics *m, const char *const *classes) {
         fputc('\n', f);
     }
 }
+
+double metrics_ece(const float *probs, const int *labels, size_t n, int n_classes, int bins) {
+    if (!n || bins < 1 || bins > 1000) return 0;
+    double conf[1000] = {0}, hit[1000] = {0};
+    size_t cnt[1000] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const float *p = probs + i * (size_t)n_classes;
+        int best = 0;
+        for (int c = 1; c < n_classes; c++)
+            if (p[c] > p[best]) best = c;
+        int b = (int)(p[best] * bins);
+        if (b >= bins) b = bins - 1;
+        if (b < 0) b = 0;
+        conf[b] += p[best], hit[b] += best == labels[i], cnt[b]++;
+    }
+    double ece = 0;
+    for (int b = 0; b < bins; b++)
+        if (cnt[b]) ece += fabs(hit[b] - conf[b]) / (double)n;
+    return ece;
+}
+
+void metrics_temper(const float *probs, size_t n, int n_classes, double t, float *out) {
+    for (size_t i = 0; i < n; i++) {
+        const float *p = probs + i * (size_t)n_classes;
+        float *o = out + i * (size_t)n_classes;
+        double l[64], mx = -INFINITY, s = 0;
+        int C = n_classes < 64 ? n_classes : 64;
+        for (int c = 0; c < C; c++) {
+            l[c] = log(p[c] > 1e-30f ? (double)p[c] : 1e-30) / t;
+            if (l[c] > mx) mx = l[c];
+        }
+        for (int c = 0; c < C; c++) s += exp(l[c] - mx);
+        for (int c = 0; c < C; c++) o[c] = (float)(exp(l[c] - mx) / s);
+    }
+}
+
+static double tempered_log_loss(const float *probs, const int *labels, size_t n, int C, double t) {
+    double total = 0;
+    float q[64];
+    for (size_t i = 0; i < n; i++) {
+        metrics_temper(probs + i * (size_t)C, 1, C, t, q);
+        total -= log(q[labels[i]] > 1e-30f ? (double)q[labels[i]] : 1e-30);
+    }
+    return n ? total / (double)n : 0;
+}
+
+double metrics_fit_temperature(const float *probs, const int *labels, size_t n, int n_classes) {
+    if (!n || n_classes > 64) return 1.0;
+    double a = log(0.05), b = log(20.0), g = (sqrt(5.0) - 1) / 2;
+    double x1 = b - g * (b - a), x2 = a + g * (b - a);
+    double f1 = tempered_log_loss(probs, labels, n, n_classes, exp(x1));
+    double f2 = tempered_log_loss(probs, labels, n, n_classes, exp(x2));
+    for (int it = 0; it < 80; it++) {
+        if (f1 < f2) b = x2, x2 = x1, f2 = f1, x1 = b - g * (b - a), f1 = tempered_log_loss(probs, labels, n, n_classes, exp(x1));
+        else a = x1, x1 = x2, f1 = f2, x2 = a + g * (b - a), f2 = tempered_log_loss(probs, labels, n, n_classes, exp(x2));
+    }
+    return exp((a + b) / 2);
+}

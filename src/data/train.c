@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "image/colormap.h"
 #include "model/json.h"
 #include "model/safetensors.h"
 #include "nn/optim.h"
@@ -56,7 +57,25 @@ void train_data_free(train_data *d) {
     free(d->y);
     free(d->valid);
     free(d->item);
+    free(d->source);
+    free(d->sources);
     memset(d, 0, sizeof *d);
+}
+
+int train_data_index_sources(train_data *d, const dataset *ds) {
+    d->source = malloc((d->n ? d->n : 1) * sizeof *d->source);
+    d->sources = malloc((d->n ? d->n : 1) * sizeof *d->sources);
+    d->n_sources = 0;
+    if (!d->source || !d->sources) return -1;
+    for (size_t i = 0; i < d->n; i++) {
+        const char *name = ds->items[d->item[i]].source;
+        if (!name) name = "";
+        int s = 0;
+        while (s < d->n_sources && strcmp(d->sources[s], name)) s++;
+        if (s == d->n_sources) d->sources[d->n_sources++] = name;
+        d->source[i] = s;
+    }
+    return 0;
 }
 
 genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
@@ -106,7 +125,14 @@ genreid_status train_data_load(const dataset *ds, const preprocess_config *prep,
     free(j.ok);
     out->x = j.x;
     out->n = k;
+    if (train_data_index_sources(out, ds)) {
+        train_data_free(out);
+        return err_set(err, GENREID_E_NOMEM, "out of memory");
+    }
     out->item_floats = item;
+    out->seed_figure = prep->style.kind == SPECTRO_SEED && prep->style.figure;
+    const uint8_t *low = prep->style.lut ? prep->style.lut[0] : colormap_jet[0];
+    for (int c = 0; c < 3; c++) out->floor_rgb[c] = ((float)low[c] / 255.0f - prep->mean[c]) / prep->std[c];
     out->n_classes = ds->n_classes;
     out->classes = ds->classes;
     for (int c = 0; need_train && c < ds->n_classes; c++) {
@@ -187,9 +213,12 @@ genreid_status train_predict(nn_model *m, const train_data *d, const size_t *sel
 
 /* Spectrogram-suited augmentation on one normalised image [3][H][W]: a random circular time shift
  * of up to 25% of the width and one frequency band plus one time band (each up to 10% of the
- * side) set to 0 (the mean after normalisation), SpecAugment-style (Park et al. 2019). For the seed
- * figure only the data box (its 930x385 of 1200x500) moves, so the frame and margins stay put. */
-static void augment_item(float *x, int H, int W, int bits, int seed_figure, rng *r) {
+ * side) set to 0 (the mean after normalisation), SpecAugment-style (Park et al. 2019); lowpass:
+ * every other item loses everything above a random cutoff (the top 10-70% of the frequency axis
+ * painted in the colormap's floor colour), as a lossy codec or an old recording band-limits
+ * music — so the width of the spectrum stops telling the genre. For the seed figure only the
+ * data box (its 930x385 of 1200x500) changes, so the frame and margins stay put. */
+static void augment_item(float *x, int H, int W, int bits, int seed_figure, const float *floor_rgb, rng *r) {
     int x0 = 0, x1 = W, y0 = 0, y1 = H;
     if (seed_figure) {
         x0 = (int)ceil(152.0 / 1200 * W), x1 = (int)floor(1079.0 / 1200 * W);
@@ -208,6 +237,14 @@ static void augment_item(float *x, int H, int W, int bits, int seed_figure, rng 
                     memcpy(p, row, (size_t)bw * sizeof(float));
                 }
     }
+    if ((bits & TRAIN_AUG_LOWPASS) && rng_below(r, 2)) {
+        int cut = (int)((0.1 + 0.6 * rng_uniform_double(r)) * bh); /* rows lost at the top (high frequencies) */
+        for (int c = 0; c < 3; c++)
+            for (int y = y0; y < y0 + cut; y++) {
+                float *p = x + ((size_t)c * H + y) * W + x0;
+                for (int i = 0; i < bw; i++) p[i] = floor_rgb[c];
+            }
+    }
     if (bits & TRAIN_AUG_MASK) {
         int fh = (int)rng_below(r, (uint32_t)(bh / 10 + 1)), fy = y0 + (int)rng_below(r, (uint32_t)(bh - fh + 1));
         int tw = (int)rng_below(r, (uint32_t)(bw / 10 + 1)), tx = x0 + (int)rng_below(r, (uint32_t)(bw - tw + 1));
@@ -215,6 +252,87 @@ static void augment_item(float *x, int H, int W, int bits, int seed_figure, rng 
             for (int y = fy; y < fy + fh; y++) memset(x + ((size_t)c * H + y) * W + x0, 0, (size_t)bw * sizeof(float));
             for (int y = y0; y < y1; y++) memset(x + ((size_t)c * H + y) * W + tx, 0, (size_t)tw * sizeof(float));
         }
+    }
+}
+
+/* ---- sampling and mixup ----------------------------------------------------------------- */
+
+genreid_status train_balance_weights(const train_data *d, double *w, genreid_error *err) {
+    int S = d->n_sources > 0 ? d->n_sources : 1, C = d->n_classes;
+    size_t *count = calloc((size_t)S * C, sizeof *count);
+    int *src_in_class = calloc((size_t)C, sizeof *src_in_class), classes_present = 0;
+    if (!count || !src_in_class) {
+        free(count), free(src_in_class);
+        return err_set(err, GENREID_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->valid[i]) continue;
+        int s = d->source ? d->source[i] : 0;
+        if (count[(size_t)s * C + d->y[i]]++ == 0) src_in_class[d->y[i]]++;
+    }
+    for (int c = 0; c < C; c++) classes_present += src_in_class[c] > 0;
+    for (size_t i = 0; i < d->n; i++) {
+        int s = d->source ? d->source[i] : 0, y = d->y[i];
+        w[i] = d->valid[i] ? 0.0 : 1.0 / ((double)classes_present * src_in_class[y] * (double)count[(size_t)s * C + y]);
+    }
+    free(count), free(src_in_class);
+    return GENREID_OK;
+}
+
+/* Cumulative balanced weights over the training items (train_idx order). */
+static genreid_status balance_cdf(const train_data *d, const size_t *train_idx, size_t n_train, double *cdf,
+                                  genreid_error *err) {
+    double *w = malloc((d->n ? d->n : 1) * sizeof *w);
+    if (!w) return err_set(err, GENREID_E_NOMEM, "out of memory");
+    genreid_status st = train_balance_weights(d, w, err);
+    double total = 0;
+    for (size_t i = 0; !st && i < n_train; i++) cdf[i] = total += w[train_idx[i]];
+    free(w);
+    return st;
+}
+
+/* n draws with replacement from the distribution cdf[0..n_train-1] (unnormalised, increasing). */
+static void balance_draw(rng *r, const double *cdf, size_t n_train, size_t n, int64_t *out) {
+    for (size_t k = 0; k < n; k++) {
+        double u = rng_uniform_double(r) * cdf[n_train - 1];
+        size_t lo = 0, hi = n_train - 1;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (cdf[mid] > u) hi = mid;
+            else lo = mid + 1;
+        }
+        out[k] = (int64_t)lo;
+    }
+}
+
+/* Beta(a, a) by Johnk's method (fine for the small alphas mixup uses). */
+static double beta_sym(rng *r, double a) {
+    for (int tries = 0; tries < 1000; tries++) {
+        double x = pow(rng_uniform_double(r), 1.0 / a), y = pow(rng_uniform_double(r), 1.0 / a);
+        if (x + y <= 1.0 && x + y > 0.0) return x / (x + y);
+    }
+    return 0.5;
+}
+
+/* fastai MixUp on a batch: item i becomes lam_i * x_i + (1 - lam_i) * x_j for a shuffled partner j,
+ * lam_i = max(l, 1 - l) with l ~ Beta(alpha, alpha); targets [bs][C] get the same blend of the
+ * one-hot labels. orig is scratch for one batch. */
+static void mixup_batch(float *xb, float *orig, const int *yb, int bs, size_t item, int C, double alpha, rng *r,
+                        float *targets) {
+    int64_t partner[4096];
+    if (bs > 4096) bs = 4096;
+    memcpy(orig, xb, (size_t)bs * item * sizeof(float));
+    rng_randperm(r, (size_t)bs, partner);
+    for (int i = 0; i < bs; i++) {
+        double l = beta_sym(r, alpha);
+        float lam = (float)(l > 0.5 ? l : 1.0 - l);
+        const float *a = orig + (size_t)i * item, *b = orig + (size_t)partner[i] * item;
+        float *o = xb + (size_t)i * item;
+        for (size_t k = 0; k < item; k++) o[k] = lam * a[k] + (1.0f - lam) * b[k];
+        float *t = targets + (size_t)i * C;
+        for (int c = 0; c < C; c++) t[c] = 0.0f;
+        t[yb[i]] += lam;
+        t[yb[partner[i]]] += 1.0f - lam;
     }
 }
 
@@ -397,16 +515,22 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     float *xb = malloc((size_t)bs * d->item_floats * sizeof(float));
     float *probs = malloc((n_valid ? n_valid : 1) * (size_t)d->n_classes * sizeof(float));
     int *yb = malloc((size_t)bs * sizeof *yb);
+    double *cdf = cfg->balance ? malloc(n_train * sizeof *cdf) : NULL;
+    float *xorig = cfg->mixup > 0 ? malloc((size_t)bs * d->item_floats * sizeof(float)) : NULL;
+    float *targets = cfg->mixup > 0 ? malloc((size_t)bs * d->n_classes * sizeof(float)) : NULL;
     int max_epochs = cfg->epochs + cfg->freeze_epochs + 1;
     res->epochs = calloc((size_t)max_epochs, sizeof *res->epochs);
     nn_workspace *ws = NULL;
     optim *o = NULL;
     genreid_status st = GENREID_OK;
-    if (!train_idx || !valid_idx || !perm || !xb || !probs || !yb || !res->epochs) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+    if (!train_idx || !valid_idx || !perm || !xb || !probs || !yb || !res->epochs || (cfg->balance && !cdf) ||
+        (cfg->mixup > 0 && (!xorig || !targets)))
+        st = err_set(err, GENREID_E_NOMEM, "out of memory");
     for (size_t i = 0, a = 0, b = 0; !st && i < d->n; i++) {
         if (d->valid[i]) valid_idx[b++] = i;
         else train_idx[a++] = i;
     }
+    if (!st && cfg->balance) st = balance_cdf(d, train_idx, n_train, cdf, err);
     if (!st) {
         ws = nn_workspace_new(m, bs, H, W, 1, err);
         if (!ws) st = err->code ? err->code : GENREID_E_INTERNAL;
@@ -464,7 +588,8 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
             double t0 = progress_now_s();
             rng shuffle;
             rng_fork(&base, (uint64_t)(1000 * s + e + 1), &shuffle);
-            rng_randperm(&shuffle, n_train, perm);
+            if (cfg->balance) balance_draw(&shuffle, cdf, n_train, (size_t)n_iter * bs, perm);
+            else rng_randperm(&shuffle, n_train, perm);
             progress bar;
             progress_start(&bar, "train", (size_t)n_iter, cfg->quiet);
             for (int b = 0; !st && b < n_iter; b++, k++) {
@@ -477,7 +602,12 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                 if (cfg->augment) {
                     rng ar;
                     rng_fork(&base, 0x100000000ull + (uint64_t)k, &ar);
-                    for (int i = 0; i < bs; i++) augment_item(xb + (size_t)i * d->item_floats, H, W, cfg->augment, 1, &ar);
+                    for (int i = 0; i < bs; i++) augment_item(xb + (size_t)i * d->item_floats, H, W, cfg->augment, d->seed_figure, d->floor_rgb, &ar);
+                }
+                if (cfg->mixup > 0) {
+                    rng mr;
+                    rng_fork(&base, 0x200000000ull + (uint64_t)k, &mr);
+                    mixup_batch(xb, xorig, yb, bs, d->item_floats, d->n_classes, cfg->mixup, &mr, targets);
                 }
                 nn_workspace_seed(ws, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)k);
                 double lrs[SCHED_MAX_GROUPS], mom;
@@ -489,7 +619,8 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                 optim_zero_grad(o);
                 float loss = 0;
                 st = nn_forward(m, ws, xb, bs, NULL, 1, err);
-                if (!st) st = nn_loss_backward(m, ws, yb, &loss, err);
+                if (!st) st = cfg->mixup > 0 ? nn_loss_backward_soft(m, ws, targets, &loss, err)
+                                             : nn_loss_backward(m, ws, yb, &loss, err);
                 if (!st) st = optim_step(o, err);
                 if (st) break;
                 smooth = SMOOTH_BETA * smooth + (1 - SMOOTH_BETA) * loss; /* torch.lerp(loss, val, beta) */
@@ -525,7 +656,7 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     res->seconds = progress_now_s() - t_start;
     optim_free(o);
     nn_workspace_free(ws);
-    free(train_idx), free(valid_idx), free(perm), free(xb), free(probs), free(yb);
+    free(train_idx), free(valid_idx), free(perm), free(xb), free(probs), free(yb), free(cdf), free(xorig), free(targets);
     return st;
 }
 

@@ -35,7 +35,12 @@ typedef struct train_data {
     int *y;                    /* [n] labels */
     int *valid;                /* [n] 1 = validation */
     size_t *item;              /* [n] index into the dataset */
+    int *source;               /* [n] index into sources: the item's reporting source */
+    int n_sources;
+    const char **sources;      /* [n_sources] names, borrowed from the dataset items */
     size_t n_failed;           /* files that could not be read (listed on the log) */
+    int seed_figure;           /* items are the seed figure (augmentation keeps to its data box) */
+    float floor_rgb[3];        /* the colormap's lowest colour, normalised: what -top_db looks like */
 } train_data;
 
 /* Preprocesses every item of ds with jobs threads. Failures are printed on log (if not NULL) as
@@ -44,10 +49,12 @@ typedef struct train_data {
 genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
                                int quiet, int need_train, train_data *out, genreid_error *err);
 void train_data_free(train_data *d);
+/* Fills d->source / d->sources from the dataset items of d->item[0..n-1]; -1 when out of memory. */
+int train_data_index_sources(train_data *d, const dataset *ds);
 
 typedef enum train_policy { TRAIN_FINE_TUNE = 0, TRAIN_ONE_CYCLE = 1 } train_policy;
 
-enum { TRAIN_AUG_SHIFT = 1, TRAIN_AUG_MASK = 2 };
+enum { TRAIN_AUG_SHIFT = 1, TRAIN_AUG_MASK = 2, TRAIN_AUG_LOWPASS = 4 };
 
 typedef struct train_config {
     train_policy policy;
@@ -57,6 +64,11 @@ typedef struct train_config {
     int bs;                    /* 32 */
     uint64_t seed;
     int augment;               /* TRAIN_AUG_* bits; 0 = none (the notebook) */
+    int balance;               /* 1: each epoch draws items with replacement so that every class
+                                * weighs the same and, within a class, every source (torch's
+                                * WeightedRandomSampler); 0: fastai's plain shuffle */
+    double mixup;              /* > 0: fastai MixUp(alpha): each item blended with another of the
+                                * batch, lambda ~ Beta(alpha, alpha) folded to >= 0.5, soft labels */
     const char *checkpoint;    /* written on interrupt; NULL: no checkpoint */
     const char *resume;        /* checkpoint to continue from; NULL: start fresh */
     long stop_after_batches;   /* > 0: behave as interrupted after this many batches (tests) */
@@ -78,6 +90,10 @@ typedef struct train_result {
     int interrupted;           /* stopped early; a checkpoint was written if configured */
     double seconds;
 } train_result;
+
+/* The sampling weights of --balance: w[n] (0 for validation items), every class summing to the
+ * same and, within a class, every source; they sum to 1 over the training items. */
+genreid_status train_balance_weights(const train_data *d, double *w, genreid_error *err);
 
 /* Trains m in place on d. The table goes to out (may be NULL). */
 genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, FILE *out,

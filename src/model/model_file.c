@@ -25,6 +25,8 @@ void model_meta_init(model_meta *m) {
     m->top_db = 80;
     m->clip_s = 15; /* the notebook's 15-s clips */
     snprintf(m->cmap, sizeof m->cmap, "jet");
+    m->temperature = 1;
+    m->uncertain_below = 0;
 }
 
 void model_meta_free(model_meta *m) {
@@ -131,9 +133,11 @@ genreid_status model_save(const char *path, const model_meta *meta, const nn_par
         in[i].shape = shapes[i];
         in[i].data = params[i].data;
     }
-    st_kv kv[5] = {{"genreid.format", "1"}, {"arch", meta->arch}, {"classes", classes}, {"preprocess", pre},
-                   {"training", meta->training}};
-    st = st_write(path, in, n, kv, meta->training ? 5 : 4, err);
+    char cal[128];
+    snprintf(cal, sizeof cal, "{\"temperature\":%.9g,\"uncertain_below\":%.9g}", meta->temperature, meta->uncertain_below);
+    st_kv kv[6] = {{"genreid.format", "1"}, {"arch", meta->arch}, {"classes", classes}, {"preprocess", pre},
+                   {"calibration", cal}, {"training", meta->training}};
+    st = st_write(path, in, n, kv, meta->training ? 6 : 5, err);
 done:
     free(in);
     free(shapes);
@@ -206,6 +210,16 @@ static genreid_status parse_meta(const json_value *md, const char *esc, model_me
         }
     }
     if (!st && training) st = model_meta_set_training(m, training, err);
+    const char *cal = json_get_string(md, "calibration");
+    if (!st && cal) {
+        json_value *cv = NULL;
+        st = json_parse(cal, strlen(cal), &cv, err);
+        if (!st && (cv->type != JSON_OBJECT || num(cv, "temperature", &m->temperature) ||
+                    num(cv, "uncertain_below", &m->uncertain_below) || !(m->temperature >= 0.01 && m->temperature <= 100) ||
+                    !(m->uncertain_below >= 0 && m->uncertain_below < 1)))
+            st = err_set(err, GENREID_E_FORMAT, "calibration metadata incomplete or out of range");
+        json_free(cv);
+    }
     json_free(cl);
     json_free(pp);
     if (!st) return GENREID_OK;
@@ -323,6 +337,10 @@ fail:
     model_tensors_free(ts);
     model_meta_free(meta);
     return st;
+}
+
+genreid_status model_build(const char *name, model_meta *meta, model_tensors *ts, nn_model **out, genreid_error *err) {
+    return build_model(GENREID_OK, name, meta, ts, out, err);
 }
 
 genreid_status model_load(const char *path, model_meta *meta, nn_model **out, genreid_error *err) {

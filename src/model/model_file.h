@@ -8,6 +8,8 @@
  *                    "std": [3], "spectrogram": {"style": "seed", "n_fft", "hop_length", "top_db", "cmap",
  *                    "clip_s", "sample_rate_hz"}}
  *   "training"       free JSON text (epochs, lrs, metrics...) or absent
+ *   "calibration"    JSON {"temperature": T, "uncertain_below": U} or absent (T 1, U 0): logits are
+ *                    divided by T before the softmax; a top probability below U is "uncertain"
  * model_save writes atomically (core/atomic.h). model_load checks the format tag, the metadata, builds
  * the nn_model of the stored arch and classes and fills it, checking every name and shape: missing,
  * unexpected and mis-shaped tensors are listed in the error. model_fill_params is that check + copy,
@@ -38,6 +40,8 @@ typedef struct model_meta {
     double top_db, clip_s;
     char cmap[32];
     char *training;          /* JSON text or NULL, owned */
+    double temperature;      /* > 0; 1 = none (temperature scaling, Guo et al. 2017) */
+    double uncertain_below;  /* [0, 1); 0 = never uncertain */
 } model_meta;
 
 /* Defaults: the notebook's setting — arch resnet18, no classes, input image 192x192 squish, ImageNet
@@ -63,6 +67,10 @@ genreid_status model_read_memory(const void *buf, size_t len, const char *name, 
 genreid_status model_load(const char *path, model_meta *meta, nn_model **out, genreid_error *err);
 genreid_status model_load_memory(const void *buf, size_t len, const char *name, model_meta *meta, nn_model **out,
                                  genreid_error *err);
+
+/* The nn_model of meta's arch and classes filled from ts (model_read's output; ts is freed, meta
+ * too on failure); name is for messages. What model_load does after reading. */
+genreid_status model_build(const char *name, model_meta *meta, model_tensors *ts, nn_model **out, genreid_error *err);
 
 /* Copies every tensor of ts into the param with the same name, checking shapes. Params whose name
  * starts with missing_ok_prefix (may be NULL) may be absent (they keep their values). Errors

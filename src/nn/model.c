@@ -701,18 +701,58 @@ float nn_cross_entropy(const float *logits, const int *labels, int n, int C, flo
     return (float)(total / n);
 }
 
+/* Cross-entropy against soft targets t [n][C] (rows summing to 1): mean of -sum t log softmax;
+ * dlogits = (softmax - t) / n. With one-hot rows it equals nn_cross_entropy. */
+static float cross_entropy_soft(const float *logits, const float *t, int n, int C, float *dlogits) {
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * C, *ti = t + (size_t)i * C;
+        float mx = l[0];
+        for (int c = 1; c < C; c++) mx = l[c] > mx ? l[c] : mx;
+        double s = 0.0;
+        for (int c = 0; c < C; c++) s += exp((double)l[c] - mx);
+        double lse = log(s) + mx;
+        for (int c = 0; c < C; c++) {
+            total += ti[c] * (lse - l[c]);
+            dlogits[(size_t)i * C + c] = (float)((exp((double)l[c] - lse) - ti[c]) / n);
+        }
+    }
+    return (float)(total / n);
+}
+
+static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genreid_error *err);
+
 genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels, float *loss,
                                 genreid_error *err) {
-    genreid_status rc;
     if (!m || !ws || !labels || ws->m != m) return err_set(err, GENREID_E_INVALID, "nn: backward without model, workspace or labels");
     if (!ws->training || !ws->have_forward || !ws->last_training)
         return err_set(err, GENREID_E_INVALID, "nn: backward needs a training forward first");
-    int N = ws->N, C = m->n_classes, F = m->feat, F2 = 2 * F;
+    int N = ws->N, C = m->n_classes;
     for (int i = 0; i < N; i++)
         if (labels[i] < 0 || labels[i] >= C) return err_set(err, GENREID_E_INVALID, "nn: label %d out of range 0..%d", labels[i], C - 1);
-    par_enter();
     float l = nn_cross_entropy(ws->logits, labels, N, C, ws->dlogits);
     if (loss) *loss = l;
+    return loss_backward_common(m, ws, err);
+}
+
+genreid_status nn_loss_backward_soft(nn_model *m, nn_workspace *ws, const float *targets, float *loss,
+                                     genreid_error *err) {
+    if (!m || !ws || !targets || ws->m != m) return err_set(err, GENREID_E_INVALID, "nn: backward without model, workspace or targets");
+    if (!ws->training || !ws->have_forward || !ws->last_training)
+        return err_set(err, GENREID_E_INVALID, "nn: backward needs a training forward first");
+    int N = ws->N, C = m->n_classes;
+    for (size_t i = 0; i < (size_t)N * C; i++)
+        if (!(targets[i] >= 0.0f && targets[i] <= 1.0f)) return err_set(err, GENREID_E_INVALID, "nn: soft target outside [0, 1]");
+    float l = cross_entropy_soft(ws->logits, targets, N, C, ws->dlogits);
+    if (loss) *loss = l;
+    return loss_backward_common(m, ws, err);
+}
+
+/* Backward from ws->dlogits through head and body. */
+static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genreid_error *err) {
+    genreid_status rc;
+    int N = ws->N, C = m->n_classes, F = m->feat, F2 = 2 * F;
+    par_enter();
     atomic_fetch_add(&m->wver, 1);
     ws->have_forward = 0; /* backward consumes the forward's tensors once */
 #define P(i) (m->params[i].data)

@@ -89,6 +89,11 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
 genreid_status nn_loss_backward(nn_model *m, nn_workspace *ws, const int *labels, float *loss,
                                 genreid_error *err);
 
+/* The same with soft targets [n][C] (each row a distribution over the classes: mixup's blend of
+ * two one-hot labels): loss = mean over items of -sum_c t_c log softmax_c. */
+genreid_status nn_loss_backward_soft(nn_model *m, nn_workspace *ws, const float *targets, float *loss,
+                                     genreid_error *err);
+
 /* Copies an intermediate of the last forward, NCHW, into out (cap floats). name: "stem" (after
  * maxpool), "layer1".."layer4", "pool" [N][2F], "head1" (after the first linear+relu, [N][512]),
  * "logits" [N][C]. *count gets the element count. For tests and debugging. */

@@ -50,6 +50,7 @@ static genreid_status engine_predict(void *ctx, const void *data, size_t len, co
     jw_begin_object(&w);
     jw_key(&w, "label"), jw_string(&w, genreid_model_class_name(e->model, p.label));
     jw_key(&w, "probabilities"), json_probs(&w, e->model, p.probabilities, p.n_classes);
+    jw_key(&w, "uncertain"), jw_bool(&w, p.uncertain);
     jw_key(&w, "kind"), jw_string(&w, p.is_audio ? "audio" : "image");
     if (p.is_audio) jw_key(&w, "duration_s"), jw_number(&w, p.duration_s);
     jw_key(&w, "windows");

@@ -113,13 +113,14 @@ async function analyse(blob, name) {
     if (!resp.ok) throw new Error(await errorText(resp));
     const r = await resp.json();
     $('result-label').textContent = r.label;
+    $('result-uncertain').hidden = !r.uncertain;
     renderBars(r.probabilities || {});
     renderTimeline(r.windows);
     $('timing').textContent = typeof r.timing_ms === 'number'
       ? 'Answered in ' + r.timing_ms.toFixed(1) + ' ms by the server.' : '';
     $('result').hidden = false;
     const p = r.probabilities && r.label in r.probabilities ? ' (' + pct(r.probabilities[r.label]) + ')' : '';
-    setStatus(name + ': ' + r.label + p + '.');
+    setStatus(name + ': ' + r.label + p + (r.uncertain ? ', uncertain' : '') + '.');
     // on a phone the result is below the picker: bring it into view
     if (window.innerWidth < 900) $('result-h').scrollIntoView({ block: 'start', behavior: 'smooth' });
     if (isAudio) {

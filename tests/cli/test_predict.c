@@ -58,7 +58,7 @@ int main(void) {
     /* CSV: header + row */
     snprintf(cmd, sizeof cmd, "%s predict --csv %s", bin(), good_png);
     rc = test_run(cmd, out, sizeof out);
-    CHECKF(rc == 0 && !strncmp(out, "file,label,classical,electronic,windows,timing_ms\n", 50), "%s", out);
+    CHECKF(rc == 0 && !strncmp(out, "file,label,classical,electronic,windows,timing_ms,uncertain\n", 60), "%s", out);
 
     /* a 40-s song → windows 0, 7.5, 15, 22.5 and the last aligned to the end (25 s) */
     char song[600];

@@ -3,6 +3,7 @@
  * error to 0; a checkpoint-and-resume run ends with the same parameters as an uninterrupted run
  * (one thread, fixed seed); unreadable files are reported and skipped. */
 #include "test.h"
+#include "data/cv.h"
 #include "data/dataset.h"
 #include "data/train.h"
 #include "image/image.h"
@@ -57,6 +58,17 @@ static int params_equal(nn_model *a, nn_model *b) {
     return 1;
 }
 
+static nn_model *cv_model(void *ctx, genreid_error *err) {
+    (void)ctx;
+    return nn_model_new("small", 2, 3, err);
+}
+
+static void cv_count(void *ctx, int fold, int n_folds, const char *source, size_t n_valid, size_t n_right, double s) {
+    int *c = ctx;
+    c[0]++, c[1] += (int)n_valid;
+    (void)fold, (void)n_folds, (void)source, (void)n_right, (void)s;
+}
+
 int main(void) {
     genreid_error err;
     const char *tmp = test_tmpdir();
@@ -106,7 +118,7 @@ int main(void) {
     ft.bs = 6;
     ft.quiet = 1;
     ft.seed = 5;
-    ft.augment = TRAIN_AUG_SHIFT | TRAIN_AUG_MASK; /* resumed runs must redraw the same augmentation */
+    ft.augment = TRAIN_AUG_SHIFT | TRAIN_AUG_MASK | TRAIN_AUG_LOWPASS; /* resumed runs must redraw the same augmentation */
     nn_model *full = nn_model_new("small", 2, 11, &err), *part = nn_model_new("small", 2, 11, &err);
     CHECK(train_run(full, &data, &ft, NULL, &res, &err) == GENREID_OK);
     int full_epochs = res.n_epochs;
@@ -140,8 +152,85 @@ int main(void) {
     nn_model_free(full);
     nn_model_free(part);
     nn_model_free(m);
+
+    /* 3) balanced sampling weights: a source with 3x the items of another in the same class gets
+     * the same total; both classes weigh the same */
+    {
+        int *src_saved = data.source, nsrc_saved = data.n_sources;
+        int fake[64];
+        for (size_t i = 0; i < data.n && i < 64; i++) fake[i] = (int)(i % 4 == 0); /* ~1 in 4 from source 1 */
+        data.source = fake, data.n_sources = 2;
+        double w[64], cls[2] = {0, 0}, src[2][2] = {{0, 0}, {0, 0}}, sum = 0;
+        CHECK(train_balance_weights(&data, w, &err) == GENREID_OK);
+        for (size_t i = 0; i < data.n; i++) {
+            if (data.valid[i]) CHECK(w[i] == 0);
+            cls[data.y[i]] += w[i], src[data.y[i]][fake[i]] += w[i], sum += w[i];
+        }
+        CHECKF(fabs(sum - 1) < 1e-12 && fabs(cls[0] - 0.5) < 1e-12 && fabs(cls[1] - 0.5) < 1e-12, "class weights %g %g",
+               cls[0], cls[1]);
+        for (int c = 0; c < 2; c++)
+            CHECKF(src[c][0] == 0 || src[c][1] == 0 || fabs(src[c][0] - src[c][1]) < 1e-12, "class %d sources %g vs %g", c,
+                   src[c][0], src[c][1]);
+        data.source = src_saved, data.n_sources = nsrc_saved;
+    }
+
+    /* 4) balance + mixup still learn the synthetic task */
+    train_config mx = tc;
+    mx.balance = 1;
+    mx.mixup = 0.4;
+    m = nn_model_new("small", 2, 7, &err);
+    CHECKF(train_run(m, &data, &mx, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+    CHECK(res.n_epochs == 12);
+    if (res.n_epochs == 12) {
+        printf("balance+mixup: valid_loss %.4f -> %.4f, error %.3f -> %.3f\n", res.epochs[0].valid_loss,
+               res.epochs[11].valid_loss, res.epochs[0].error_rate, res.epochs[11].error_rate);
+        CHECKF(res.epochs[11].valid_loss < res.epochs[0].valid_loss, "valid loss %.4f -> %.4f", res.epochs[0].valid_loss,
+               res.epochs[11].valid_loss);
+        CHECKF(res.epochs[11].error_rate <= 1.0 / 6, "final error %.3f", res.epochs[11].error_rate);
+    }
+    train_result_free(&res);
+    nn_model_free(m);
     train_data_free(&data);
     dataset_free(&ds);
+
+    /* 5) leave-one-source-out: two folders = two sources; each fold trains on one and predicts the
+     * other; every item gets out-of-fold probabilities, the split flags come back unchanged */
+    {
+        char root2[512];
+        snprintf(root2, sizeof root2, "%s/synthB", tmp);
+        write_dataset(root2, 6);
+        const char *two[2] = {root, root2};
+        CHECK(dataset_scan(two, 2, &ds, &err) == GENREID_OK);
+        CHECK(dataset_split_random(&ds, 0.0, 42, &err) == GENREID_OK);
+        CHECKF(train_data_load(&ds, &prep, 2, NULL, 1, 1, &data, &err) == GENREID_OK, "%s", err.message);
+        CHECKF(data.n_sources == 2, "%d sources", data.n_sources);
+        float *probs = calloc(data.n * 2, sizeof *probs);
+        int folds[2] = {0, 0};
+        train_config cc = tc;
+        cc.epochs = 8;
+        CHECKF(cv_by_source(&data, &cc, cv_model, NULL, cv_count, folds, probs, &err) == GENREID_OK, "%s", err.message);
+        CHECKF(folds[0] == 2 && folds[1] == (int)data.n, "%d folds, %d items", folds[0], folds[1]);
+        size_t right = 0, unchanged = 1;
+        for (size_t i = 0; i < data.n; i++) {
+            CHECK(fabsf(probs[2 * i] + probs[2 * i + 1] - 1) < 1e-5f);
+            right += (probs[2 * i + 1] > probs[2 * i]) == (data.y[i] == 1);
+            unchanged &= data.valid[i] == 0;
+        }
+        CHECK(unchanged);
+        printf("cv by source: %zu/%zu right out of fold\n", right, data.n);
+        CHECKF(right >= data.n * 3 / 4, "%zu/%zu right", right, data.n);
+        free(probs);
+        train_data_free(&data);
+        dataset_free(&ds);
+        /* one source only: refused */
+        const char *one[1] = {root};
+        CHECK(dataset_scan(one, 1, &ds, &err) == GENREID_OK);
+        CHECK(train_data_load(&ds, &prep, 2, NULL, 1, 0, &data, &err) == GENREID_OK);
+        float dummy[64];
+        CHECK(cv_by_source(&data, &cc, cv_model, NULL, NULL, NULL, dummy, &err) == GENREID_E_INVALID);
+        train_data_free(&data);
+        dataset_free(&ds);
+    }
 
     /* 2b) fastai's valley(): the run 10..3 (indices 0..7) has length 8, so max_start = 7 - 8 = -1,
      * sections = 8/3 and idx = -1 + int(2.67) + int(1.33) = 2 (fastai computes max_start the same way) */

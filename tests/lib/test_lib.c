@@ -5,6 +5,8 @@
 #include "genreid.h"
 #include "audio/audio.h"
 #include "image/image.h"
+#include "model/model_file.h"
+#include "default_model.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -144,6 +146,66 @@ int main(void) {
     CHECK(genreid_predict_file(m, "/nonexistent.png", NULL, &pp, &err) == GENREID_E_IO);
     CHECK(genreid_model_load("/nonexistent.gmod", &err) == NULL && err.code == GENREID_E_IO);
     CHECKF(strstr(err.message, "/nonexistent.gmod") != NULL, "%s", err.message);
+    /* calibration: the default network re-saved with twice its temperature and a 0.999 threshold
+     * gives the same label, probabilities nearer 1/2 (logits halved again), and the uncertain mark */
+    {
+        size_t dl;
+        const unsigned char *db = default_model_bytes(&dl);
+        model_meta meta;
+        nn_model *net = NULL;
+        CHECK(db && model_load_memory(db, dl, "default", &meta, &net, &err) == GENREID_OK);
+        if (net) {
+            meta.temperature *= 2.0, meta.uncertain_below = 0.999; /* twice the default's own */
+            nn_param *pr2;
+            size_t np = nn_model_params(net, &pr2);
+            const char *cal = test_path(test_tmpdir(), "calibrated.gmod");
+            CHECKF(model_save(cal, &meta, pr2, np, &err) == GENREID_OK, "%s", err.message);
+            genreid_model *mc = genreid_model_load(cal, &err);
+            CHECKF(mc != NULL, "%s", err.message);
+            genreid_prediction pc;
+            if (mc && genreid_predict_file(mc, png_path, NULL, &pc, &err) == GENREID_OK) {
+                float a = pf.probabilities[pf.label], b = pc.probabilities[pc.label];
+                /* softmax(z/2) for 2 classes: p' = 1 / (1 + sqrt((1 - p) / p)) */
+                float want = 1.0f / (1.0f + sqrtf((1 - a) / a));
+                CHECKF(pc.label == pf.label && fabsf(b - want) < 1e-4f, "tempered %g, want %g (from %g)", b, want, a);
+                CHECK(pc.uncertain == (b < 0.999f) && pc.uncertain == 1);
+                CHECK(pf.uncertain == (pf.probabilities[pf.label] < genreid_model_uncertain_below(m)));
+                CHECK(fabs(genreid_model_uncertain_below(mc) - 0.999) < 1e-12);
+                CHECK(strstr(genreid_model_info_json(mc), "\"temperature\":") != NULL);
+            }
+            genreid_model_free(mc);
+            nn_model_free(net);
+        }
+        model_meta_free(&meta);
+    }
+    /* the default pairs a picture network and, when the build has one, an audio network: pictures
+     * go to the first, audio to the second, exactly as each alone would answer */
+    {
+        size_t il, al;
+        const unsigned char *ib = default_model_bytes(&il), *ab = default_audio_model_bytes(&al);
+        const char *ipath = test_path(test_tmpdir(), "picture.gmod"), *apath = test_path(test_tmpdir(), "audio.gmod");
+        CHECK(ib && test_write_file(ipath, ib, il) == 0);
+        genreid_model *mi = genreid_model_load(ipath, &err), *ma = NULL;
+        genreid_prediction q;
+        CHECK(mi && genreid_predict_file(mi, png_path, NULL, &q, &err) == GENREID_OK && max_diff(&q, &pf) == 0);
+        if (ab && al) {
+            printf("  default model: picture + audio networks\n");
+            CHECK(strstr(genreid_model_info_json(m), "\"audio_model\":{") != NULL);
+            CHECK(test_write_file(apath, ab, al) == 0 && (ma = genreid_model_load(apath, &err)) != NULL);
+            CHECK(ma && genreid_predict_file(ma, ogg_path, NULL, &q, &err) == GENREID_OK && max_diff(&q, &pa) == 0);
+            genreid_prediction_free(&q);
+            if (ma && strstr(genreid_model_info_json(ma), "\"arch\":\"features\"")) {
+                CHECK(genreid_predict_file(ma, png_path, NULL, &q, &err) == GENREID_E_UNSUPPORTED);
+                CHECKF(strstr(err.message, "audio, not pictures") != NULL, "%s", err.message);
+            }
+        } else {
+            printf("  default model: one network for pictures and audio\n");
+            CHECK(mi && genreid_predict_file(mi, ogg_path, NULL, &q, &err) == GENREID_OK && max_diff(&q, &pa) == 0);
+            genreid_prediction_free(&q);
+        }
+        genreid_model_free(mi);
+        genreid_model_free(ma);
+    }
     genreid_prediction_free(&pa);
     genreid_model_free(m);
     genreid_model_free(NULL);

@@ -24,6 +24,7 @@ int main(void) {
     CHECK(model_meta_set_training(&meta, "{bad", &err) == GENREID_E_FORMAT);
     const char *dup[2] = {"a", "a"};
     CHECK(model_meta_set_classes(&meta, dup, 2, &err) == GENREID_E_INVALID && meta.n_classes == 3);
+    meta.temperature = 1.75, meta.uncertain_below = 0.65;
     const char *dir = test_tmpdir(), *path = test_path(dir, "m.genreid");
     CHECKF(model_save(path, &meta, p, n, &err) == GENREID_OK, "%s", err.message);
 
@@ -38,6 +39,8 @@ int main(void) {
                    !memcmp(p[i].data, q[i].data, p[i].n * sizeof(float));
         CHECK(same);
         CHECK(!strcmp(back.arch, "small") && back.n_classes == 3 && !strcmp(back.classes[2], "jazz \"quoted\""));
+        CHECKF(back.temperature == 1.75 && back.uncertain_below == 0.65, "calibration %g %g", back.temperature,
+               back.uncertain_below);
         CHECK(back.width == 160 && back.height == 128 && back.top_db == 70.5 && back.n_fft == meta.n_fft &&
               back.sample_rate_hz == meta.sample_rate_hz && back.clip_s == meta.clip_s &&
               !strcmp(back.resize, "squish") && !strcmp(back.cmap, meta.cmap) && back.mean[0] == meta.mean[0] &&
@@ -83,6 +86,14 @@ int main(void) {
     unsigned char *bytes = test_read_file(path, &len);
     CHECK(bytes && test_write_file(plain, bytes, len - 1) == 0);
     CHECK(model_load(plain, &back, &m2, &err) == GENREID_E_FORMAT && m2 == NULL);
+    /* calibration out of range: refused, not applied */
+    meta.temperature = 0;
+    CHECK(model_save(plain, &meta, p, n, &err) == GENREID_OK);
+    CHECKF(model_load(plain, &back, &m2, &err) == GENREID_E_FORMAT && strstr(err.message, "calibration"), "%s", err.message);
+    meta.temperature = 1, meta.uncertain_below = 1.5;
+    CHECK(model_save(plain, &meta, p, n, &err) == GENREID_OK);
+    CHECK(model_load(plain, &back, &m2, &err) == GENREID_E_FORMAT && m2 == NULL);
+    meta.uncertain_below = 0;
     /* metadata says 4 classes, the tensors hold 3 */
     const char *four[4] = {"a", "b", "c", "d"};
     CHECK(model_meta_set_classes(&meta, four, 4, &err) == GENREID_OK);

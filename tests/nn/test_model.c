@@ -313,6 +313,65 @@ static void freeze_and_repeat(void) {
     nn_model_free(m);
 }
 
+/* Soft targets (mixup): one-hot rows give exactly the hard-label loss and gradients; a blend
+ * lam*a + (1-lam)*b gives lam*CE(a) + (1-lam)*CE(b) and the same blend of the two gradients. */
+static void soft_targets(void) {
+    genreid_error err;
+    nn_model *m = nn_model_new("small", 2, 5, &err);
+    nn_workspace *ws = nn_workspace_new(m, 4, 64, 64, 1, &err);
+    CHECK(m && ws);
+    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
+    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(21, i) * 2 - 1);
+    int la[4] = {0, 1, 1, 0}, lb[4] = {1, 1, 0, 0};
+    float onehot[8], blend[8], lam = 0.7f;
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 2; c++) {
+            onehot[i * 2 + c] = c == la[i];
+            blend[i * 2 + c] = lam * (c == la[i]) + (1 - lam) * (c == lb[i]);
+        }
+    nn_param *p;
+    size_t np = nn_model_params(m, &p), tot = 0;
+    for (size_t i = 0; i < np; i++) tot += p[i].n;
+    float *d0 = malloc(tot * sizeof(float)), *g[4];
+    for (int k = 0; k < 4; k++) g[k] = calloc(tot, sizeof(float));
+    for (size_t i = 0, o = 0; i < np; o += p[i].n, i++) memcpy(d0 + o, p[i].data, p[i].n * sizeof(float));
+    int saved = nn_get_threads();
+    nn_set_threads(1);
+    float loss[4];
+    for (int k = 0; k < 4; k++) { /* 0: hard a, 1: soft one-hot a, 2: hard b, 3: soft blend */
+        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++) memcpy(p[i].data, d0 + o, p[i].n * sizeof(float));
+        nn_workspace_seed(ws, 7);
+        nn_zero_grad(m);
+        CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
+        genreid_status st = k == 0 ? nn_loss_backward(m, ws, la, &loss[k], &err)
+                            : k == 1 ? nn_loss_backward_soft(m, ws, onehot, &loss[k], &err)
+                            : k == 2 ? nn_loss_backward(m, ws, lb, &loss[k], &err)
+                                     : nn_loss_backward_soft(m, ws, blend, &loss[k], &err);
+        CHECKF(st == GENREID_OK, "%s", err.message);
+        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++)
+            if (p[i].grad) memcpy(g[k] + o, p[i].grad, p[i].n * sizeof(float));
+    }
+    CHECKF(fabsf(loss[0] - loss[1]) <= 1e-6f * fabsf(loss[0]), "one-hot soft loss %g vs hard %g", loss[1], loss[0]);
+    double worst = 0, scale = 0;
+    for (size_t j = 0; j < tot; j++) {
+        double mix = lam * g[0][j] + (1 - lam) * g[2][j];
+        worst = fmax(worst, fabs(g[1][j] - g[0][j]));
+        worst = fmax(worst, fabs(g[3][j] - mix));
+        scale = fmax(scale, fabs(g[0][j]));
+    }
+    CHECKF(worst <= 1e-4 * scale, "soft-target gradients off by %g (scale %g)", worst, scale);
+    CHECKF(fabsf(loss[3] - (lam * loss[0] + (1 - lam) * loss[2])) <= 1e-5f, "blend loss %g vs %g", loss[3],
+           lam * loss[0] + (1 - lam) * loss[2]);
+    float bad[8] = {2, -1, 0, 1, 0, 1, 1, 0};
+    CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
+    CHECK(nn_loss_backward_soft(m, ws, bad, NULL, &err) == GENREID_E_INVALID);
+    nn_set_threads(saved);
+    for (int k = 0; k < 4; k++) free(g[k]);
+    free(d0), free(x);
+    nn_workspace_free(ws);
+    nn_model_free(m);
+}
+
 static void misuse(void) {
     genreid_error err;
     CHECK(nn_model_new("resnet50", 2, 0, &err) == NULL && err.code == GENREID_E_UNSUPPORTED);
@@ -371,6 +430,7 @@ int main(void) {
     parity("resnet34", "nn/resnet34.bin", 4, 40);
     concurrency();
     freeze_and_repeat();
+    soft_targets();
     misuse();
     param_counts();
     TEST_END();

@@ -1,0 +1,180 @@
+/* data/featclass.c — see featclass.h. */
+#include "data/featclass.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audio/audio.h"
+#include "core/progress.h"
+#include "dsp/features.h"
+
+typedef struct feat_job {
+    const dataset *ds;
+    double clip_s;
+    float *x;
+    int *ok;
+    size_t next;
+    FILE *log;
+    progress prog;
+    pthread_mutex_t lock;
+} feat_job;
+
+static void *feat_worker(void *arg) {
+    feat_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (i >= j->ds->n_items) return NULL;
+        const dataset_item *it = &j->ds->items[i];
+        genreid_error err;
+        genreid_status st = GENREID_OK;
+        if (it->kind != DATASET_AUDIO) {
+            st = err_set(&err, GENREID_E_UNSUPPORTED, "%s: the features classifier takes audio, not images", it->path);
+        } else {
+            audio_options o = audio_options_default();
+            o.duration_s = j->clip_s;
+            float *y = NULL;
+            size_t n = 0;
+            int sr = 0;
+            st = audio_load(it->path, &o, &y, &n, &sr, &err);
+            if (!st) st = features_compute(y, n, sr, j->x + i * FEATURES_N, &err);
+            if (st && !strstr(err.message, it->path)) err_prefix(&err, it->path);
+            free(y);
+        }
+        pthread_mutex_lock(&j->lock);
+        j->ok[i] = st == GENREID_OK;
+        if (st && j->log) fprintf(j->log, "genreid: %s (skipped)\n", err.message);
+        progress_step(&j->prog, 1, NULL);
+        pthread_mutex_unlock(&j->lock);
+    }
+}
+
+genreid_status featclass_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, train_data *out,
+                                   genreid_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t n = ds->n_items;
+    feat_job j;
+    memset(&j, 0, sizeof j);
+    j.ds = ds, j.clip_s = clip_s, j.log = log;
+    j.x = malloc((n ? n : 1) * FEATURES_N * sizeof(float));
+    j.ok = calloc(n ? n : 1, sizeof *j.ok);
+    out->y = malloc((n ? n : 1) * sizeof *out->y);
+    out->valid = malloc((n ? n : 1) * sizeof *out->valid);
+    out->item = malloc((n ? n : 1) * sizeof *out->item);
+    if (!j.x || !j.ok || !out->y || !out->valid || !out->item) {
+        free(j.x), free(j.ok);
+        train_data_free(out);
+        return err_set(err, GENREID_E_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&j.lock, NULL);
+    progress_start(&j.prog, "features", n, 1);
+    if (jobs < 1) jobs = 1;
+    if (jobs > 64) jobs = 64;
+    pthread_t th[64];
+    int started = 0;
+    for (int t = 1; t < jobs; t++)
+        if (pthread_create(&th[started], NULL, feat_worker, &j) == 0) started++;
+    feat_worker(&j);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    progress_end(&j.prog);
+    pthread_mutex_destroy(&j.lock);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!j.ok[i]) { out->n_failed++; continue; }
+        if (k != i) memmove(j.x + k * FEATURES_N, j.x + i * FEATURES_N, FEATURES_N * sizeof(float));
+        out->y[k] = ds->items[i].label, out->valid[k] = ds->items[i].valid, out->item[k] = i;
+        k++;
+    }
+    free(j.ok);
+    out->x = j.x, out->n = k, out->item_floats = FEATURES_N;
+    out->n_classes = ds->n_classes, out->classes = ds->classes;
+    if (train_data_index_sources(out, ds)) {
+        train_data_free(out);
+        return err_set(err, GENREID_E_NOMEM, "out of memory");
+    }
+    if (!k) {
+        train_data_free(out);
+        return err_set(err, GENREID_E_INVALID, "no readable audio item");
+    }
+    return GENREID_OK;
+}
+
+genreid_status featclass_fit(const train_data *d, double l2, int balance, logreg *out, genreid_error *err) {
+    size_t nt = 0;
+    for (size_t i = 0; i < d->n; i++) nt += !d->valid[i];
+    float *X = malloc((nt ? nt : 1) * FEATURES_N * sizeof *X);
+    int *y = malloc((nt ? nt : 1) * sizeof *y);
+    double *w = malloc((d->n ? d->n : 1) * sizeof *w), *wt = malloc((nt ? nt : 1) * sizeof *wt);
+    genreid_status st = X && y && w && wt ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
+    if (!st && balance) st = train_balance_weights(d, w, err);
+    for (size_t i = 0, k = 0; !st && i < d->n; i++) {
+        if (d->valid[i]) continue;
+        memcpy(X + k * FEATURES_N, d->x + i * FEATURES_N, FEATURES_N * sizeof *X);
+        y[k] = d->y[i], wt[k] = balance ? w[i] : 1.0;
+        k++;
+    }
+    if (!st) st = logreg_fit(X, y, wt, nt, FEATURES_N, d->n_classes, l2, out, err);
+    free(X), free(y), free(w), free(wt);
+    return st;
+}
+
+genreid_status featclass_cv(train_data *d, double l2, int balance, float *probs, genreid_error *err) {
+    if (!d->source || d->n_sources < 2)
+        return err_set(err, GENREID_E_INVALID, "cross-validation by source needs at least two sources");
+    int *saved = malloc(d->n * sizeof *saved);
+    if (!saved) return err_set(err, GENREID_E_NOMEM, "out of memory");
+    memcpy(saved, d->valid, d->n * sizeof *saved);
+    genreid_status st = GENREID_OK;
+    for (int s = 0; !st && s < d->n_sources; s++) {
+        for (size_t i = 0; i < d->n; i++) d->valid[i] = d->source[i] == s;
+        logreg lr;
+        st = featclass_fit(d, l2, balance, &lr, err);
+        for (size_t i = 0; !st && i < d->n; i++)
+            if (d->valid[i]) logreg_predict(&lr, d->x + i * FEATURES_N, probs + i * (size_t)d->n_classes);
+        logreg_free(&lr);
+    }
+    memcpy(d->valid, saved, d->n * sizeof *saved);
+    free(saved);
+    return st;
+}
+
+genreid_status featclass_save(const char *path, model_meta *meta, const logreg *lr, genreid_error *err) {
+    snprintf(meta->arch, sizeof meta->arch, "%s", FEATCLASS_ARCH);
+    nn_param p[4];
+    memset(p, 0, sizeof p);
+    const char *names[4] = {"features.mean", "features.sd", "features.w", "features.b"};
+    float *data[4] = {lr->mean, lr->sd, lr->w, lr->b};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p[i].name, sizeof p[i].name, "%s", names[i]);
+        p[i].data = data[i];
+        p[i].ndim = i == 2 ? 2 : 1;
+        p[i].shape[0] = i == 2 || i == 3 ? lr->n_classes : lr->n_features;
+        if (i == 2) p[i].shape[1] = lr->n_features;
+        p[i].n = (size_t)p[i].shape[0] * (i == 2 ? (size_t)lr->n_features : 1);
+    }
+    return model_save(path, meta, p, 4, err);
+}
+
+genreid_status featclass_from_tensors(const model_tensors *ts, int n_classes, logreg *out, genreid_error *err) {
+    memset(out, 0, sizeof *out);
+    const model_tensor *m = model_tensors_find(ts, "features.mean"), *s = model_tensors_find(ts, "features.sd"),
+                       *w = model_tensors_find(ts, "features.w"), *b = model_tensors_find(ts, "features.b");
+    int k = FEATURES_N;
+    if (!m || !s || !w || !b || m->n != (size_t)k || s->n != (size_t)k || w->n != (size_t)k * n_classes ||
+        b->n != (size_t)n_classes || ts->n != 4)
+        return err_set(err, GENREID_E_FORMAT, "features model: tensors missing or mis-shaped (want %d features, %d classes)", k,
+                       n_classes);
+    for (int j = 0; j < k; j++)
+        if (!(s->data[j] > 0)) return err_set(err, GENREID_E_FORMAT, "features model: sd %d is not positive", j);
+    out->mean = malloc((size_t)k * sizeof(float)), out->sd = malloc((size_t)k * sizeof(float));
+    out->w = malloc(w->n * sizeof(float)), out->b = malloc(b->n * sizeof(float));
+    if (!out->mean || !out->sd || !out->w || !out->b) {
+        logreg_free(out);
+        return err_set(err, GENREID_E_NOMEM, "out of memory");
+    }
+    memcpy(out->mean, m->data, (size_t)k * sizeof(float)), memcpy(out->sd, s->data, (size_t)k * sizeof(float));
+    memcpy(out->w, w->data, w->n * sizeof(float)), memcpy(out->b, b->data, b->n * sizeof(float));
+    out->n_classes = n_classes, out->n_features = k;
+    return GENREID_OK;
+}
