@@ -6,7 +6,9 @@
 #include "cli/cli_dataset.h"
 #include "core/atomic.h"
 #include "core/error.h"
+#include "data/featclass.h"
 #include "data/metrics.h"
+#include "dsp/features.h"
 #include "data/modelio.h"
 #include "data/train.h"
 #include "model/json.h"
@@ -183,7 +185,18 @@ static int run(int argc, char **argv) {
     float *probs = NULL;
     int rc = 1;
     preprocess_config prep;
-    genreid_status st = model_load(argv[optind], &meta, &m, &err);
+    /* a features classifier (arch "features") or a network */
+    logreg lr = {0};
+    model_tensors ts = {0};
+    genreid_status st = model_read(argv[optind], &meta, &ts, &err);
+    int features = !st && !strcmp(meta.arch, FEATCLASS_ARCH);
+    if (!st && features) {
+        st = featclass_from_tensors(&ts, meta.n_classes, &lr, &err);
+        if (st) err_prefix(&err, argv[optind]);
+        model_tensors_free(&ts);
+    } else if (!st) {
+        st = model_build(argv[optind], &meta, &ts, &m, &err);
+    }
     if (!st) st = modelio_preprocess_from_meta(&meta, &prep, &err);
     if (!st) st = cli_dataset_open(argv + optind + 1, argc - optind - 1, group_by, valid_pct > 0 ? valid_pct : 0, seed, &ds, &err);
     /* the model's classes must name the dataset's, in the model's order */
@@ -202,7 +215,8 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < ds.n_items; i++) ds.items[i].label = map[ds.items[i].label];
         if (valid_pct <= 0 && !ds.has_split)
             for (size_t i = 0; i < ds.n_items; i++) ds.items[i].valid = 1;
-        st = train_data_load(&ds, &prep, (int)threads, stderr, quiet, 0, &data, &err);
+        st = features ? featclass_load_data(&ds, meta.clip_s, (int)threads, stderr, quiet, &data, &err)
+                      : train_data_load(&ds, &prep, (int)threads, stderr, quiet, 0, &data, &err);
     }
     if (!st) {
         sel = malloc((data.n ? data.n : 1) * sizeof *sel);
@@ -220,7 +234,12 @@ static int run(int argc, char **argv) {
     }
     if (!st) {
         data.n_classes = meta.n_classes;
-        st = train_predict(m, &data, sel, ns, 32, probs, &err);
+        if (features)
+            for (size_t i = 0; i < ns; i++) logreg_predict(&lr, data.x + sel[i] * FEATURES_N, probs + i * (size_t)meta.n_classes);
+        else
+            st = train_predict(m, &data, sel, ns, 32, probs, &err);
+        /* as predict answers: with the model's calibration temperature */
+        if (!st && meta.temperature != 1.0) metrics_temper(probs, ns, meta.n_classes, meta.temperature, probs);
     }
     for (size_t i = 0; !st && i < ns; i++) labels[i] = data.y[sel[i]];
     if (!st) st = metrics_compute(probs, labels, ns, meta.n_classes, &mt, &err);
@@ -260,6 +279,7 @@ static int run(int argc, char **argv) {
     train_data_free(&data);
     dataset_free(&ds);
     nn_model_free(m);
+    logreg_free(&lr);
     model_meta_free(&meta);
     return rc;
 }

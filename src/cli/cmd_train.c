@@ -372,7 +372,7 @@ typedef struct featclass_opts {
     const char *cv_out, *out;
     int force;
     double cal_t, cal_u;
-    int threads;
+    int threads, quiet;
 } featclass_opts;
 
 static int run_features(char **roots, int n_roots, const featclass_opts *o) {
@@ -394,7 +394,7 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         return 1;
     }
     double t0 = progress_now_s();
-    st = featclass_load_data(&ds, 15.0, o->threads, stderr, &data, &err);
+    st = featclass_load_data(&ds, 15.0, o->threads, stderr, o->quiet, &data, &err);
     if (!st) fprintf(stderr, "features: %zu clips, %d sources (%.1f s)\n", data.n, data.n_sources, progress_now_s() - t0);
     if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
     if (!st && o->cv) {
@@ -580,7 +580,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     if (optind >= argc) return cli_usage_error(cmdname, "no DATA folder");
     if (features) {
         featclass_opts fo = {group_by, valid_pct, fold, tc.seed, tc.balance, l2, cv, cv_out, out, force,
-                             calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, (int)threads};
+                             calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, (int)threads, tc.quiet};
         return run_features(argv + optind, argc - optind, &fo);
     }
     char def_arch[32];

@@ -1,103 +1,34 @@
 /* data/featclass.c — see featclass.h. */
 #include "data/featclass.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "audio/audio.h"
-#include "core/progress.h"
 #include "dsp/features.h"
 
-typedef struct feat_job {
-    const dataset *ds;
-    double clip_s;
-    float *x;
-    int *ok;
-    size_t next;
-    FILE *log;
-    progress prog;
-    pthread_mutex_t lock;
-} feat_job;
-
-static void *feat_worker(void *arg) {
-    feat_job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->lock);
-        size_t i = j->next++;
-        pthread_mutex_unlock(&j->lock);
-        if (i >= j->ds->n_items) return NULL;
-        const dataset_item *it = &j->ds->items[i];
-        genreid_error err;
-        genreid_status st = GENREID_OK;
-        if (it->kind != DATASET_AUDIO) {
-            st = err_set(&err, GENREID_E_UNSUPPORTED, "%s: the features classifier takes audio, not images", it->path);
-        } else {
-            audio_options o = audio_options_default();
-            o.duration_s = j->clip_s;
-            float *y = NULL;
-            size_t n = 0;
-            int sr = 0;
-            st = audio_load(it->path, &o, &y, &n, &sr, &err);
-            if (!st) st = features_compute(y, n, sr, j->x + i * FEATURES_N, &err);
-            if (st && !strstr(err.message, it->path)) err_prefix(&err, it->path);
-            free(y);
-        }
-        pthread_mutex_lock(&j->lock);
-        j->ok[i] = st == GENREID_OK;
-        if (st && j->log) fprintf(j->log, "genreid: %s (skipped)\n", err.message);
-        progress_step(&j->prog, 1, NULL);
-        pthread_mutex_unlock(&j->lock);
-    }
+static genreid_status features_item(void *ctx, const dataset_item *it, float *out, genreid_error *err) {
+    const double *clip_s = ctx;
+    if (it->kind != DATASET_AUDIO) return err_set(err, GENREID_E_UNSUPPORTED, "%s: the features classifier takes audio, not images", it->path);
+    audio_options o = audio_options_default();
+    o.duration_s = *clip_s;
+    float *y = NULL;
+    size_t n = 0;
+    int sr = 0;
+    genreid_status st = audio_load(it->path, &o, &y, &n, &sr, err);
+    if (!st) st = features_compute(y, n, sr, out, err);
+    if (st && err && !strstr(err->message, it->path)) err_prefix(err, it->path);
+    free(y);
+    return st;
 }
 
-genreid_status featclass_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, train_data *out,
+genreid_status featclass_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, int quiet, train_data *out,
                                    genreid_error *err) {
-    memset(out, 0, sizeof *out);
-    size_t n = ds->n_items;
-    feat_job j;
-    memset(&j, 0, sizeof j);
-    j.ds = ds, j.clip_s = clip_s, j.log = log;
-    j.x = malloc((n ? n : 1) * FEATURES_N * sizeof(float));
-    j.ok = calloc(n ? n : 1, sizeof *j.ok);
-    out->y = malloc((n ? n : 1) * sizeof *out->y);
-    out->valid = malloc((n ? n : 1) * sizeof *out->valid);
-    out->item = malloc((n ? n : 1) * sizeof *out->item);
-    if (!j.x || !j.ok || !out->y || !out->valid || !out->item) {
-        free(j.x), free(j.ok);
-        train_data_free(out);
-        return err_set(err, GENREID_E_NOMEM, "out of memory");
-    }
-    pthread_mutex_init(&j.lock, NULL);
-    progress_start(&j.prog, "features", n, 1);
-    if (jobs < 1) jobs = 1;
-    if (jobs > 64) jobs = 64;
-    pthread_t th[64];
-    int started = 0;
-    for (int t = 1; t < jobs; t++)
-        if (pthread_create(&th[started], NULL, feat_worker, &j) == 0) started++;
-    feat_worker(&j);
-    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-    progress_end(&j.prog);
-    pthread_mutex_destroy(&j.lock);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!j.ok[i]) { out->n_failed++; continue; }
-        if (k != i) memmove(j.x + k * FEATURES_N, j.x + i * FEATURES_N, FEATURES_N * sizeof(float));
-        out->y[k] = ds->items[i].label, out->valid[k] = ds->items[i].valid, out->item[k] = i;
-        k++;
-    }
-    free(j.ok);
-    out->x = j.x, out->n = k, out->item_floats = FEATURES_N;
-    out->n_classes = ds->n_classes, out->classes = ds->classes;
-    if (train_data_index_sources(out, ds)) {
-        train_data_free(out);
-        return err_set(err, GENREID_E_NOMEM, "out of memory");
-    }
-    if (!k) {
+    genreid_status st = train_data_load_items(ds, FEATURES_N, features_item, &clip_s, "features", jobs, log, quiet, out, err);
+    if (!st && !out->n) {
         train_data_free(out);
         return err_set(err, GENREID_E_INVALID, "no readable audio item");
     }
-    return GENREID_OK;
+    return st;
 }
 
 genreid_status featclass_fit(const train_data *d, double l2, int balance, logreg *out, genreid_error *err) {

@@ -18,7 +18,7 @@
 /* The features of the first clip_s seconds of every audio item of ds (jobs threads), as a
  * train_data whose x is [n][FEATURES_N]. Unreadable files and images are listed on log and
  * skipped, like train_data_load. */
-genreid_status featclass_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, train_data *out,
+genreid_status featclass_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, int quiet, train_data *out,
                                    genreid_error *err);
 /* Fits on the training items of d (valid == 0), balanced weights when balance. */
 genreid_status featclass_fit(const train_data *d, double l2, int balance, logreg *out, genreid_error *err);

@@ -20,7 +20,8 @@
 
 typedef struct load_job {
     const dataset *ds;
-    const preprocess_config *prep;
+    train_item_fn fn;
+    void *ctx;
     float *x;
     int *ok;
     size_t next, item_floats;
@@ -38,7 +39,7 @@ static void *load_worker(void *arg) {
         if (i >= j->ds->n_items) break;
         genreid_error err;
         err_clear(&err);
-        genreid_status st = preprocess_file(j->prep, j->ds->items[i].path, j->x + i * j->item_floats, &err);
+        genreid_status st = j->fn(j->ctx, &j->ds->items[i], j->x + i * j->item_floats, &err);
         pthread_mutex_lock(&j->lock);
         j->ok[i] = st == GENREID_OK;
         if (st && j->log) {
@@ -78,17 +79,14 @@ int train_data_index_sources(train_data *d, const dataset *ds) {
     return 0;
 }
 
-genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
-                               int quiet, int need_train, train_data *out, genreid_error *err) {
+genreid_status train_data_load_items(const dataset *ds, size_t item, train_item_fn fn, void *ctx, const char *what,
+                                     int jobs, FILE *log, int quiet, train_data *out, genreid_error *err) {
     memset(out, 0, sizeof *out);
-    size_t item = 3 * (size_t)prep->width * (size_t)prep->height, n = ds->n_items;
+    size_t n = ds->n_items;
     if (n && item > SIZE_MAX / sizeof(float) / n) return err_set(err, GENREID_E_LIMIT, "dataset too large for memory");
     load_job j;
     memset(&j, 0, sizeof j);
-    j.ds = ds;
-    j.prep = prep;
-    j.item_floats = item;
-    j.log = log;
+    j.ds = ds, j.fn = fn, j.ctx = ctx, j.item_floats = item, j.log = log;
     j.x = malloc((n ? n : 1) * item * sizeof(float));
     j.ok = calloc(n ? n : 1, sizeof *j.ok);
     out->y = malloc((n ? n : 1) * sizeof *out->y);
@@ -101,7 +99,7 @@ genreid_status train_data_load(const dataset *ds, const preprocess_config *prep,
         return err_set(err, GENREID_E_NOMEM, "out of memory for %zu preprocessed items", n);
     }
     pthread_mutex_init(&j.lock, NULL);
-    progress_start(&j.prog, "loading", n, quiet);
+    progress_start(&j.prog, what, n, quiet);
     if (jobs < 1) jobs = 1;
     if (jobs > 64) jobs = 64;
     pthread_t th[64];
@@ -125,16 +123,29 @@ genreid_status train_data_load(const dataset *ds, const preprocess_config *prep,
     free(j.ok);
     out->x = j.x;
     out->n = k;
+    out->item_floats = item;
+    out->n_classes = ds->n_classes;
+    out->classes = ds->classes;
     if (train_data_index_sources(out, ds)) {
         train_data_free(out);
         return err_set(err, GENREID_E_NOMEM, "out of memory");
     }
-    out->item_floats = item;
+    return GENREID_OK;
+}
+
+static genreid_status preprocess_item(void *ctx, const dataset_item *it, float *out, genreid_error *err) {
+    return preprocess_file(ctx, it->path, out, err);
+}
+
+genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
+                               int quiet, int need_train, train_data *out, genreid_error *err) {
+    size_t item = 3 * (size_t)prep->width * (size_t)prep->height;
+    genreid_status st = train_data_load_items(ds, item, preprocess_item, (void *)prep, "loading", jobs, log, quiet, out, err);
+    if (st) return st;
+    size_t k = out->n;
     out->seed_figure = prep->style.kind == SPECTRO_SEED && prep->style.figure;
     const uint8_t *low = prep->style.lut ? prep->style.lut[0] : colormap_jet[0];
     for (int c = 0; c < 3; c++) out->floor_rgb[c] = ((float)low[c] / 255.0f - prep->mean[c]) / prep->std[c];
-    out->n_classes = ds->n_classes;
-    out->classes = ds->classes;
     for (int c = 0; need_train && c < ds->n_classes; c++) {
         size_t count = 0;
         for (size_t i = 0; i < k; i++) count += out->y[i] == c && !out->valid[i];

@@ -49,6 +49,12 @@ typedef struct train_data {
 genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
                                int quiet, int need_train, train_data *out, genreid_error *err);
 void train_data_free(train_data *d);
+/* The loader behind train_data_load, for any per-item input: fn fills item floats for one dataset
+ * item (jobs threads call it at once); failures are listed on log and skipped. `what` labels the
+ * progress bar. */
+typedef genreid_status (*train_item_fn)(void *ctx, const dataset_item *it, float *out, genreid_error *err);
+genreid_status train_data_load_items(const dataset *ds, size_t item_floats, train_item_fn fn, void *ctx, const char *what,
+                                     int jobs, FILE *log, int quiet, train_data *out, genreid_error *err);
 /* Fills d->source / d->sources from the dataset items of d->item[0..n-1]; -1 when out of memory. */
 int train_data_index_sources(train_data *d, const dataset *ds);
 

@@ -90,9 +90,11 @@ static void mel_features(const float *D, size_t n_mels, size_t T, double *work, 
             double f = (double)k * hz_per_bin;
             if (f <= 0.1) continue;
             double re = 0, im = 0;
-            for (size_t t = 0, j = 0; t < T; t++, j = (j + k) % T) {
+            for (size_t t = 0, j = 0; t < T; t++) {
                 double v = row[t] - m;
                 re += v * tw_cos[j], im -= v * tw_sin[j];
+                j += k;
+                if (j >= T) j -= T;
             }
             double p = re * re + im * im;
             all += p;
@@ -106,7 +108,7 @@ static void mel_features(const float *D, size_t n_mels, size_t T, double *work, 
     for (size_t t = 0; t < T; t++) {
         double lg = 0, ar = 0;
         for (size_t r = 0; r < n_mels; r++) {
-            double p = pow(10.0, D[r * T + t] / 10.0);
+            double p = exp(D[r * T + t] * (M_LN10 / 10.0));
             lg += log(p + 1e-10), ar += p;
         }
         flat[t] = exp(lg / (double)n_mels) / (ar / (double)n_mels + 1e-10);
@@ -154,7 +156,7 @@ static void mel_features(const float *D, size_t n_mels, size_t T, double *work, 
     double hi = 0, lo = 0, all = 0;
     for (size_t r = 0; r < n_mels; r++)
         for (size_t t = 0; t < T; t++) {
-            double p = pow(10.0, D[r * T + t] / 10.0);
+            double p = exp(D[r * T + t] * (M_LN10 / 10.0));
             all += p;
             if (r >= 96) hi += p;
             if (r < 20) lo += p;
@@ -177,7 +179,7 @@ static void fine_features(const float *S, size_t n_bins, size_t T, double *work,
     unsigned char *act = (unsigned char *)(energy + T);
     for (size_t t = 0; t < T; t++) {
         double e = 0;
-        for (size_t k = 0; k < kmax; k++) e += pow(10.0, S[k * T + t] / 20.0);
+        for (size_t k = 0; k < kmax; k++) e += exp(S[k * T + t] * (M_LN10 / 20.0));
         energy[t] = e;
         for (size_t k = 0; k < kmax; k++) {
             double s = 0; /* 9-bin moving average, over the bins that exist at the edges */

@@ -317,7 +317,7 @@ static genreid_status build_model(genreid_status st, const char *name, model_met
     if (st) return st;
     char esc[256];
     err_escape(name, esc, sizeof esc);
-    nn_model *m = nn_model_new(meta->arch, meta->n_classes, 0, err);
+    nn_model *m = nn_model_new_blank(meta->arch, meta->n_classes, err); /* every tensor is filled below */
     if (!m) {
         st = err ? err->code : GENREID_E_INTERNAL;
         err_prefix(err, esc);

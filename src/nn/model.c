@@ -136,7 +136,7 @@ static void init_weights(nn_model *m, uint64_t seed) {
     }
 }
 
-nn_model *nn_model_new(const char *arch, int n_classes, uint64_t seed, genreid_error *err) {
+static nn_model *model_new(const char *arch, int n_classes, uint64_t seed, int init, genreid_error *err) {
     static const int depth18[4] = {2, 2, 2, 2}, depth34[4] = {3, 4, 6, 3};
     static const int width_full[4] = {64, 128, 256, 512}, width_small[4] = {16, 32, 64, 128};
     const int *depth, *width;
@@ -213,11 +213,19 @@ nn_model *nn_model_new(const char *arch, int n_classes, uint64_t seed, genreid_e
         goto fail;
     }
     for (size_t i = 0; i < m->n_params; i++) m->params[i].data = m->data + m->offset[i];
-    init_weights(m, seed);
+    if (init) init_weights(m, seed);
     return m;
 fail:
     nn_model_free(m);
     return NULL;
+}
+
+nn_model *nn_model_new(const char *arch, int n_classes, uint64_t seed, genreid_error *err) {
+    return model_new(arch, n_classes, seed, 1, err);
+}
+
+nn_model *nn_model_new_blank(const char *arch, int n_classes, genreid_error *err) {
+    return model_new(arch, n_classes, 0, 0, err);
 }
 
 void nn_model_free(nn_model *m) {

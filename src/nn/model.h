@@ -36,6 +36,9 @@ typedef struct nn_workspace nn_workspace; /* activations, grads of activations, 
  * for convs, kaiming_normal fan_in for head linears, BN weight 1 bias 0, running var 1) from
  * seed (core/rng.h generator, Box-Muller normals: not torch.randn's numbers). NULL + err on failure. */
 nn_model *nn_model_new(const char *arch, int n_classes, uint64_t seed, genreid_error *err);
+/* The same with every parameter and buffer zero, for weights that are about to be loaded (the
+ * random init costs more than reading a model file). */
+nn_model *nn_model_new_blank(const char *arch, int n_classes, genreid_error *err);
 void nn_model_free(nn_model *m); /* NULL ok */
 
 /* All parameters and buffers in PyTorch state_dict order (see nn/param.h for names, groups,
