@@ -94,6 +94,7 @@ int main(void) {
     float q1[2], q2[2];
     logreg_predict(&f, xf, q1), logreg_predict(&g, xf, q2);
     CHECK(q1[0] == q2[0] && q1[1] == q2[1]);
+    logreg_free(&g);
     CHECK(featclass_from_tensors(&ts, 3, &g, &err) == GENREID_E_FORMAT);
     model_tensors_free(&ts);
     model_meta_free(&back);
