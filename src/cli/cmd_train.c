@@ -92,16 +92,12 @@ static char *with_suffix(const char *path, const char *suffix) {
 
 /* Copies the weights of a model file into m: everything when arch and classes match, else the
  * body only (the head is new, as fastai's vision_learner builds it). */
-static genreid_status load_init_weights(nn_model *m, const char *path, int mel, genreid_error *err) {
+static genreid_status load_init_weights(nn_model *m, const char *path, genreid_error *err) {
     model_meta meta;
     model_tensors ts = {0};
     size_t len = 0;
-    /* "default": the shipped network that was trained on the same kind of picture */
-    const unsigned char *builtin = NULL;
-    if (!strcmp(path, DEFAULT_WEIGHTS)) {
-        if (mel) builtin = default_audio_model_bytes(&len);
-        if (!builtin || !len) builtin = default_model_bytes(&len);
-    }
+    /* "default": the shipped picture network (the default audio model is no network) */
+    const unsigned char *builtin = !strcmp(path, DEFAULT_WEIGHTS) ? default_model_bytes(&len) : NULL;
     genreid_status st = builtin ? model_read_memory(builtin, len, path, &meta, &ts, err) : model_read(path, &meta, &ts, err);
     if (st) return st;
     if (strcmp(meta.arch, nn_model_arch(m)))
@@ -220,14 +216,14 @@ static int default_arch(char *out, size_t cap) {
 
 typedef struct cv_ctx {
     const char *arch, *weights;
-    int n_classes, mel;
+    int n_classes;
     uint64_t seed;
 } cv_ctx;
 
 static nn_model *cv_new_model(void *ctx, genreid_error *err) {
     cv_ctx *c = ctx;
     nn_model *m = nn_model_new(c->arch, c->n_classes, c->seed, err);
-    if (m && c->weights && load_init_weights(m, c->weights, c->mel, err)) {
+    if (m && c->weights && load_init_weights(m, c->weights, err)) {
         nn_model_free(m);
         return NULL;
     }
@@ -344,7 +340,7 @@ static int run_cv(char **roots, int n_roots, const char *group_by, const char *a
     if (!st) {
         fprintf(stderr, "cross-validation: %zu items, %d sources, %s%s%s, %d threads\n", data.n, data.n_sources, arch,
                 weights ? " from " : " (random init)", weights ? weights : "", threads);
-        cv_ctx cc = {arch, weights, ds.n_classes, prep->style.kind == SPECTRO_MEL, tc->seed};
+        cv_ctx cc = {arch, weights, ds.n_classes, tc->seed};
         st = cv_by_source(&data, tc, cv_new_model, &cc, cv_on_fold, NULL, probs, &err);
     }
     if (!st) cv_report(&data, probs);
@@ -623,7 +619,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     if (data.n_failed) fprintf(stderr, "%zu unreadable files skipped\n", data.n_failed);
     m = nn_model_new(arch, ds.n_classes, tc.seed, &err);
     if (!m) { st = err.code ? err.code : GENREID_E_INTERNAL; goto done; }
-    if (weights && (st = load_init_weights(m, weights, prep.style.kind == SPECTRO_MEL, &err))) goto done;
+    if (weights && (st = load_init_weights(m, weights, &err))) goto done;
     fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads\n", arch,
             weights ? " from " : " (random init)",
             weights ? (!strcmp(weights, DEFAULT_WEIGHTS) ? "genreid's default network (--weights none: random init)" : weights) : "", prep.width, prep.height,

@@ -153,6 +153,11 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "'%s' predict --json --model '%s' '%s/y/clicks/00.wav' '%s/a/beats/00.png'", bin(), fm, aroot, root);
     rc = test_run(cmd, out, sizeof out);
     CHECKF(rc == 1 && strstr(out, "\"label\":\"clicks\"") && strstr(out, "audio, not pictures"), "rc %d: %s", rc, out);
+    /* mel pictures of audio also start from the shipped picture network (not the audio model) */
+    snprintf(cmd, sizeof cmd, "'%s' train -q -f --style mel --epochs 1 --bs 4 --size 64 -t 1 -o '%s' '%s/x'", bin(),
+             test_path(tmp, "mel.gmod"), aroot);
+    rc = test_run(cmd, out, sizeof out);
+    CHECKF(rc == 0 && strstr(out, "from genreid's default network"), "rc %d: %s", rc, out);
     snprintf(cmd, sizeof cmd, "'%s' evaluate '%s' '%s/y'", bin(), fm, aroot);
     rc = test_run(cmd, out, sizeof out);
     CHECKF(rc == 0 && strstr(out, "items 6  accuracy 1.0000"), "evaluate, features model: rc %d: %s", rc, out);
