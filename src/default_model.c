@@ -5,7 +5,8 @@
  * the repository root). */
 #include "default_model.h"
 
-#define EMBED(sym, file)                                   \
+/* EMBED(fn, sym, file): fn() returns the bytes of file, linked in under the hidden symbol sym. */
+#define EMBED(fn, sym, file)                               \
     __asm__(".section .rodata\n"                           \
             ".balign 64\n"                                 \
             ".globl " #sym "_data\n"                       \
@@ -15,30 +16,26 @@
             ".hidden " #sym "_end\n" #sym "_end:\n"        \
             ".byte 0\n"                                    \
             ".previous\n");                                \
-    extern const unsigned char sym##_data[], sym##_end[];
+    extern const unsigned char sym##_data[], sym##_end[];  \
+    const unsigned char *fn(size_t *len) {                 \
+        *len = (size_t)(sym##_end - sym##_data);           \
+        return sym##_data;                                 \
+    }
+/* ABSENT(fn): a build made without the file */
+#define ABSENT(fn)                 \
+    const unsigned char *fn(size_t *len) { \
+        *len = 0;                  \
+        return 0;                  \
+    }
 
 #if __has_include("../models/default.gmod")
-EMBED(genreid_default_model, "models/default.gmod")
-const unsigned char *default_model_bytes(size_t *len) {
-    *len = (size_t)(genreid_default_model_end - genreid_default_model_data);
-    return genreid_default_model_data;
-}
+EMBED(default_model_bytes, genreid_default_model, "models/default.gmod")
 #else
-const unsigned char *default_model_bytes(size_t *len) {
-    *len = 0;
-    return 0;
-}
+ABSENT(default_model_bytes)
 #endif
 
 #if __has_include("../models/default-audio.gmod")
-EMBED(genreid_default_audio_model, "models/default-audio.gmod")
-const unsigned char *default_audio_model_bytes(size_t *len) {
-    *len = (size_t)(genreid_default_audio_model_end - genreid_default_audio_model_data);
-    return genreid_default_audio_model_data;
-}
+EMBED(default_audio_model_bytes, genreid_default_audio_model, "models/default-audio.gmod")
 #else
-const unsigned char *default_audio_model_bytes(size_t *len) {
-    *len = 0;
-    return 0;
-}
+ABSENT(default_audio_model_bytes)
 #endif

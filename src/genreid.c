@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/featclass.h"
+#include "data/metrics.h"
 #include "data/modelio.h"
 #include "data/preprocess.h"
 #include "default_model.h"
@@ -248,12 +249,8 @@ static genreid_status run_net(const genreid_model *cm, const float *x, int n, fl
 
 /* The features classifier's probabilities for one window, temperature-scaled like run_net's. */
 static void features_probs(const genreid_model *m, const float *f, float *probs) {
-    int C = m->meta.n_classes;
     logreg_predict(&m->lr, f, probs);
-    if (m->meta.temperature != 1.0) {
-        for (int c = 0; c < C; c++) probs[c] = (float)(log(probs[c] > 1e-30f ? (double)probs[c] : 1e-30) / m->meta.temperature);
-        nn_softmax(probs, 1, C, probs);
-    }
+    if (m->meta.temperature != 1.0) metrics_temper(probs, 1, m->meta.n_classes, m->meta.temperature, probs);
 }
 
 static void finish(const genreid_model *m, genreid_prediction *out, double t0) {
