@@ -7,6 +7,7 @@
 #   make asan       the same build with AddressSanitizer + UBSan in build-asan/
 #   make test-asan  unit tests under the sanitizers
 #   make bench      benchmarks against the Python anchors
+#   make fuzz       every libFuzzer harness in tests/fuzz for FUZZ_S seconds (clang, build-fuzz/)
 # BUILD=dir picks another build folder (several builds can live side by side).
 
 BUILD ?= build
@@ -135,5 +136,8 @@ default-model: deps
 
 clean:
 	rm -rf build build-asan
+
+# the fuzz harnesses build with clang into their own folder (tests/fuzz/fuzz.mk)
+-include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UTIL_OBJ:.o=.d)

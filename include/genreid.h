@@ -26,7 +26,8 @@ typedef enum genreid_status {
     GENREID_E_LIMIT = 4,       /* input exceeds a configured limit (size, duration, pixels) */
     GENREID_E_NOMEM = 5,       /* allocation failed */
     GENREID_E_UNSUPPORTED = 6, /* valid input of a kind genreid does not handle */
-    GENREID_E_INTERNAL = 7     /* a library call failed unexpectedly */
+    GENREID_E_INTERNAL = 7,    /* a library call failed unexpectedly */
+    GENREID_E_CANCELLED = 8    /* stopped by the caller's cancel flag (genreid_predict_options.cancel) */
 } genreid_status;
 
 #define GENREID_ERROR_MESSAGE_MAX 512
@@ -75,6 +76,8 @@ typedef struct genreid_predict_options {
     double window_s;   /* audio window length; <= 0: the model's clip length (15 s) */
     double hop_s;      /* step between windows of a long song; <= 0: half a window (7.5 s) */
     int max_windows;   /* cap on windows per song (default 512) */
+    const volatile int *cancel; /* polled between windows (e.g. a SIGTERM flag): non-zero stops
+                                 * the call with GENREID_E_CANCELLED. NULL: never */
 } genreid_predict_options;
 
 void genreid_predict_options_init(genreid_predict_options *opt);

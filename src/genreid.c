@@ -180,6 +180,7 @@ void genreid_predict_options_init(genreid_predict_options *opt) {
     opt->window_s = 0;
     opt->hop_s = 0;
     opt->max_windows = 512;
+    opt->cancel = NULL;
 }
 
 void genreid_prediction_free(genreid_prediction *p) {
@@ -322,6 +323,7 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
     for (size_t at = 0; !st && at < n_win; at += AUDIO_BATCH) {
         int nb = (int)(n_win - at < AUDIO_BATCH ? n_win - at : AUDIO_BATCH);
         for (int i = 0; !st && i < nb; i++) {
+            if (o.cancel && *o.cancel) { st = err_set(err, GENREID_E_CANCELLED, "cancelled"); break; }
             size_t w = at + (size_t)i;
             size_t start = n <= win ? 0 : (w + 1 == n_win && n_win > 1 ? n - win : w * hop);
             size_t len = n - start < win ? n - start : win;

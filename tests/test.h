@@ -45,5 +45,8 @@ void *test_read_file(const char *path, size_t *n);
 int test_run(const char *cmd, char *out, size_t cap);
 /* 1 if the file exists. */
 int test_exists(const char *path);
+/* A labelled picture folder root/<src>/{beats,tones}/NN.png (80x60): vertical or horizontal
+ * stripes, per_class pictures each; seed varies the stripe periods. */
+void test_write_stripes(const char *root, const char *src, int per_class, unsigned seed);
 
 #endif

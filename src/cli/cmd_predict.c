@@ -114,7 +114,12 @@ static int predict_one(const genreid_model *m, const char *path, const genreid_p
     err_clear(&err);
     if (genreid_predict_file(m, path, opt, &p, &err) != GENREID_OK) {
         fflush(stdout);
-        cli_error("%s", err.message);
+        if (err.code == GENREID_E_CANCELLED) {
+            char esc[1024];
+            cli_error("%s: interrupted, no answer", err_escape(path, esc, sizeof esc));
+        } else {
+            cli_error("%s", err.message);
+        }
         return 1;
     }
     char esc[1024];
@@ -157,6 +162,7 @@ static int run(int argc, char **argv) {
     int format = OUT_TEXT, windows = 0, c;
     genreid_predict_options opt;
     genreid_predict_options_init(&opt);
+    opt.cancel = &cli_interrupted; /* a long song stops between windows on Ctrl-C/SIGTERM */
     double d;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:wh", opts, NULL)) != -1) {

@@ -3,6 +3,7 @@
  * a labelled tree of clips becomes a labelled tree of images. A failing file is reported and the
  * others go on; the exit status says whether any failed. --jobs spreads files over threads. */
 #include "cli/cli.h"
+#include "core/atomic.h"
 #include "data/walk.h"
 #include "core/error.h"
 #include "core/npy.h"
@@ -10,7 +11,9 @@
 #include "data/dataset.h"
 #include "data/spectro.h"
 #include "image/colormap.h"
+#include "image/image.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -78,14 +81,28 @@ static genreid_status do_job(run_state *rs, const job *j, genreid_error *err) {
     float *db = NULL;
     size_t rows = 0, cols = 0;
     genreid_status st = spectro_render_file(j->in, rs->audio, rs->style, &img, rs->want_npy ? &db : NULL, &rows, &cols, err);
+    if (!st && cli_interrupted) st = err_set(err, GENREID_E_CANCELLED, "interrupted"); /* no new files after a stop */
     if (!st && make_parents(j->out_png) != 0)
         st = err_set(err, GENREID_E_IO, "%s: cannot create its folder", err_escape(j->out_png, esc, sizeof esc));
-    if (!st) st = image_write_png(j->out_png, &img, err);
+    /* the PNG and the .npy are committed together: both or neither, and a failure (a full disk)
+     * leaves the files an earlier run wrote as they were */
+    uint8_t *png = NULL;
+    size_t png_len = 0;
+    atomic_file af[2] = {{0}, {0}};
+    int n_af = j->out_npy ? 2 : 1;
+    if (!st) st = image_encode_png_memory(&img, &png, &png_len, err);
+    if (!st) st = atomic_open(&af[0], j->out_png, err);
+    if (!st && fwrite(png, 1, png_len, af[0].fp) != png_len)
+        st = err_set(err, GENREID_E_IO, "%s: cannot write: %s", err_escape(j->out_png, esc, sizeof esc), strerror(errno));
     if (!st && j->out_npy) {
         size_t shape[2] = {rows, cols};
-        st = npy_write(j->out_npy, db, 2, shape, err);
-        if (st) unlink(j->out_png); /* both outputs or neither */
+        st = atomic_open(&af[1], j->out_npy, err);
+        if (!st && npy_write_fp(af[1].fp, db, 2, shape) != 0)
+            st = err_set(err, GENREID_E_IO, "%s: cannot write: %s", err_escape(j->out_npy, esc, sizeof esc), strerror(errno));
     }
+    if (!st) st = atomic_commit_all(af, n_af, err);
+    else atomic_abort(&af[0]), atomic_abort(&af[1]);
+    free(png);
     image_free(&img);
     free(db);
     return st;
@@ -103,7 +120,7 @@ static void *worker(void *arg) {
         err_clear(&err);
         genreid_status st = do_job(rs, &rs->jobs[i], &err);
         pthread_mutex_lock(&rs->lock);
-        if (st) {
+        if (st && st != GENREID_E_CANCELLED) {
             if (rs->prog.enabled) fputs("\r\x1b[K", stderr);
             cli_error("%s", err.message);
             rs->failed = 1;
@@ -131,8 +148,13 @@ static int collect(const char *outdir, int want_npy, char **inputs, int n_inputs
     int bad = 0;
     for (int i = 0; i < n_inputs; i++) {
         err_clear(&err);
+        size_t before = files.n;
         if (walk_inputs(inputs[i], DATASET_AUDIO, &files, &err) != GENREID_OK) {
             cli_error("%s", err.message);
+            bad = 1;
+        } else if (files.n == before) {
+            char esc[256];
+            cli_error("%s: no audio file in this folder", err_escape(inputs[i], esc, sizeof esc));
             bad = 1;
         }
     }

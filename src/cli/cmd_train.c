@@ -68,7 +68,8 @@ static void usage(FILE *f) {
             "      --l2 X              features classifier: L2 penalty (default 10)\n"
             "  -s, --seed N            seed for split, shuffle, init, dropout (default 42)\n"
             "  -t, --threads N         threads for the network (default: number of cores)\n"
-            "      --checkpoint PATH   written on Ctrl-C (default MODEL.ckpt)\n"
+            "      --checkpoint PATH   written after every epoch and on Ctrl-C/SIGTERM, removed once\n"
+            "                          the model is written (default MODEL.ckpt; none: no checkpoints)\n"
             "      --resume PATH       continue from a checkpoint\n"
             "      --plot PNG          loss/error curves (default: MODEL without extension + -curves.png)\n"
             "      --stop-after N      stop as if interrupted after N batches (testing)\n"
@@ -598,7 +599,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     }
     nn_set_threads((int)threads);
     char *ckpt_default = with_suffix(out, ".ckpt"), *plot_default = with_suffix(out, "-curves.png");
-    tc.checkpoint = checkpoint ? checkpoint : ckpt_default;
+    tc.checkpoint = checkpoint ? (strcmp(checkpoint, "none") ? checkpoint : NULL) : ckpt_default;
     tc.interrupted = &cli_interrupted;
     genreid_error err;
     err_clear(&err);
@@ -645,6 +646,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     }
     st = write_model(out, m, &ds, &prep, &tc, arch, weights, calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, &res,
                      res.seconds, &err);
+    if (!st && tc.checkpoint) unlink(tc.checkpoint); /* the per-epoch checkpoint only serves a run that did not finish */
     if (!st) {
         const char *pp = plot ? plot : plot_default;
         genreid_error perr;

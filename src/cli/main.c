@@ -99,6 +99,9 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* past a file-size limit (ulimit -f) a write should fail with EFBIG and be reported like a
+     * full disk, not kill the process with a core dump and a temp file left behind */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (argc < 2) {
         print_help(stderr);

@@ -67,25 +67,42 @@ genreid_status atomic_open(atomic_file *af, const char *path, genreid_error *err
     return GENREID_OK;
 }
 
-genreid_status atomic_commit(atomic_file *af, genreid_error *err) {
-    char esc[256];
-    if (!af->fp) return err_set(err, GENREID_E_INVALID, "atomic_commit on a closed file");
+/* Flushes, fsyncs and closes the temp file (no rename). 0, or an errno value. */
+static int finish(atomic_file *af) {
+    errno = 0;
     int bad = ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0;
-    int e = errno;
-    if (fclose(af->fp) != 0 && !bad) { bad = 1; e = errno; }
+    int e = bad ? (errno ? errno : EIO) : 0; /* ferror alone leaves errno as the failed write set it */
+    if (fclose(af->fp) != 0 && !bad) e = errno ? errno : EIO;
     af->fp = NULL;
-    if (!bad && rename(af->tmp_path, af->final_path) != 0) { bad = 1; e = errno; }
-    if (bad) {
-        err_set(err, GENREID_E_IO, "%s: cannot write: %s", err_escape(af->final_path, esc, sizeof esc), strerror(e));
-        atomic_abort(af);
-        return GENREID_E_IO;
-    }
+    return e;
+}
+
+static void forget(atomic_file *af) {
     live_remove(af->tmp_path);
     free(af->tmp_path);
     free(af->final_path);
     af->tmp_path = af->final_path = NULL;
+}
+
+genreid_status atomic_commit_all(atomic_file *afs, int n, genreid_error *err) {
+    char esc[256];
+    int e = 0, at = 0;
+    for (int i = 0; i < n; i++)
+        if (!afs[i].fp) return err_set(err, GENREID_E_INVALID, "atomic commit of a closed file");
+    for (; at < n && !e; at++) e = finish(&afs[at]);
+    for (int i = 0; i < n && !e; i++) {
+        if (rename(afs[i].tmp_path, afs[i].final_path) != 0) e = errno, at = i + 1;
+        else forget(&afs[i]);
+    }
+    if (e) {
+        err_set(err, GENREID_E_IO, "%s: cannot write: %s", err_escape(afs[at - 1].final_path, esc, sizeof esc), strerror(e));
+        for (int i = 0; i < n; i++) atomic_abort(&afs[i]);
+        return GENREID_E_IO;
+    }
     return GENREID_OK;
 }
+
+genreid_status atomic_commit(atomic_file *af, genreid_error *err) { return atomic_commit_all(af, 1, err); }
 
 void atomic_abort(atomic_file *af) {
     if (!af) return;
@@ -105,8 +122,9 @@ genreid_status atomic_write_file(const char *path, const void *data, size_t n, g
     if (st) return st;
     if (n && fwrite(data, 1, n, af.fp) != n) {
         char esc[256];
+        int e = errno;
         atomic_abort(&af);
-        return err_set(err, GENREID_E_IO, "%s: write failed", err_escape(path, esc, sizeof esc));
+        return err_set(err, GENREID_E_IO, "%s: cannot write: %s", err_escape(path, esc, sizeof esc), strerror(e));
     }
     return atomic_commit(&af, err);
 }

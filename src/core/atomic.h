@@ -17,6 +17,10 @@ typedef struct atomic_file {
 genreid_status atomic_open(atomic_file *af, const char *path, genreid_error *err);
 /* Flushes, fsyncs, closes and renames to the final path. Aborts (removes temp) on any error. */
 genreid_status atomic_commit(atomic_file *af, genreid_error *err);
+/* Commits n files together: all are flushed and fsync'ed before the first rename, so a full disk
+ * or a write error leaves every final name as it was (outputs that belong together, such as a
+ * spectrogram's PNG and its .npy, appear both or neither). Aborts them all on error. */
+genreid_status atomic_commit_all(atomic_file *afs, int n, genreid_error *err);
 /* Closes and removes the temp file. Accepts a closed/zeroed af. */
 void atomic_abort(atomic_file *af);
 /* Convenience: writes n bytes of data to path atomically. */

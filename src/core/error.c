@@ -15,6 +15,7 @@ const char *genreid_status_string(genreid_status status) {
     case GENREID_E_NOMEM: return "out of memory";
     case GENREID_E_UNSUPPORTED: return "unsupported";
     case GENREID_E_INTERNAL: return "internal error";
+    case GENREID_E_CANCELLED: return "cancelled";
     }
     return "unknown error";
 }

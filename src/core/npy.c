@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,8 @@ genreid_status npy_read(const char *path, npy_array *out, genreid_error *err) {
     return st;
 }
 
-genreid_status npy_write(const char *path, const float *data, int ndim, const size_t *shape, genreid_error *err) {
-    if (ndim < 0 || ndim > NPY_MAX_DIMS) return err_set(err, GENREID_E_INVALID, "npy_write: bad ndim %d", ndim);
+int npy_write_fp(FILE *fp, const float *data, int ndim, const size_t *shape) {
+    if (ndim < 0 || ndim > NPY_MAX_DIMS) return -1;
     char dict[256];
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     size_t count = 1;
@@ -119,16 +120,22 @@ genreid_status npy_write(const char *path, const float *data, int ndim, const si
     size_t hlen = (size_t)n + pad + 1;
     head[8] = (unsigned char)(hlen & 0xff);
     head[9] = (unsigned char)(hlen >> 8);
+    int ok = fwrite(head, 1, 10, fp) == 10 && fwrite(dict, 1, (size_t)n, fp) == (size_t)n;
+    for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', fp) != EOF;
+    ok = ok && fputc('\n', fp) != EOF && (count == 0 || fwrite(data, 4, count, fp) == count);
+    return ok ? 0 : -1;
+}
+
+genreid_status npy_write(const char *path, const float *data, int ndim, const size_t *shape, genreid_error *err) {
+    if (ndim < 0 || ndim > NPY_MAX_DIMS) return err_set(err, GENREID_E_INVALID, "npy_write: bad ndim %d", ndim);
     atomic_file af;
     genreid_status st = atomic_open(&af, path, err);
     if (st) return st;
-    int ok = fwrite(head, 1, 10, af.fp) == 10 && fwrite(dict, 1, (size_t)n, af.fp) == (size_t)n;
-    for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', af.fp) != EOF;
-    ok = ok && fputc('\n', af.fp) != EOF && (count == 0 || fwrite(data, 4, count, af.fp) == count);
-    if (!ok) {
+    if (npy_write_fp(af.fp, data, ndim, shape) != 0) {
         char esc[256];
+        int e = errno;
         atomic_abort(&af);
-        return err_set(err, GENREID_E_IO, "%s: write failed", err_escape(path, esc, sizeof esc));
+        return err_set(err, GENREID_E_IO, "%s: cannot write: %s", err_escape(path, esc, sizeof esc), strerror(e));
     }
     return atomic_commit(&af, err);
 }

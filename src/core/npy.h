@@ -5,6 +5,7 @@
 #define GENREID_CORE_NPY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "genreid.h"
 
 #define NPY_MAX_DIMS 4
@@ -22,6 +23,8 @@ genreid_status npy_read(const char *path, npy_array *out, genreid_error *err);
 genreid_status npy_parse(const void *buf, size_t len, const char *name, npy_array *out, genreid_error *err);
 /* Writes data (shape[0..ndim-1], C order) as '<f4' .npy, atomically. */
 genreid_status npy_write(const char *path, const float *data, int ndim, const size_t *shape, genreid_error *err);
+/* The same .npy bytes to an open stream (a caller committing several files together); 0 or -1. */
+int npy_write_fp(FILE *fp, const float *data, int ndim, const size_t *shape);
 void npy_free(npy_array *a);
 
 #endif

@@ -6,6 +6,7 @@
 #include "image/colormap.h"
 #include "model/json.h"
 #include "model/safetensors.h"
+#include "model/sha256.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
 
@@ -356,6 +357,12 @@ typedef struct position {
     long smooth_count;
 } position;
 
+static size_t shape_floats(const st_tensor_in *t) {
+    size_t n = 1;
+    for (int k = 0; k < t->ndim; k++) n *= t->shape[k];
+    return n;
+}
+
 static genreid_status write_checkpoint(const char *path, nn_model *m, optim *o, const train_config *cfg,
                                        const train_data *d, const position *pos, const train_result *res,
                                        genreid_error *err) {
@@ -406,8 +413,20 @@ static genreid_status write_checkpoint(const char *path, nn_model *m, optim *o, 
     jw_end_object(&w);
     char *json = jw_finish(&w, NULL);
     if (!st && !json) st = err_set(err, GENREID_E_NOMEM, "out of memory");
-    st_kv meta[2] = {{"genreid.checkpoint", "1"}, {"position", json}};
-    if (!st) st = st_write(path, t, nt, meta, 2, err);
+    /* a checksum of every tensor and the position, so a checkpoint damaged on disk is refused
+     * rather than resumed */
+    char hex[65] = "";
+    if (!st) {
+        sha256_ctx h;
+        sha256_init(&h);
+        for (size_t i = 0; i < nt; i++) sha256_update(&h, t[i].data, shape_floats(&t[i]) * sizeof(float));
+        sha256_update(&h, json, strlen(json));
+        uint8_t digest[32];
+        sha256_final(&h, digest);
+        sha256_hex(digest, hex);
+    }
+    st_kv meta[3] = {{"genreid.checkpoint", "1"}, {"position", json}, {"sha256", hex}};
+    if (!st) st = st_write(path, t, nt, meta, 3, err);
     free(json);
     free(t);
     free(shapes);
@@ -436,14 +455,30 @@ static genreid_status read_checkpoint(const char *path, nn_model *m, optim *o, c
                      esc, seed->number, ni->number);
     nn_param *params;
     size_t np = nn_model_params(m, &params);
+    const model_tensor *os = st ? NULL : model_tensors_find(&ts, "optim.state"),
+                       *oc = st ? NULL : model_tensors_find(&ts, "optim.steps");
+    /* check everything before the model is touched: shapes, then the checksum over the tensors in
+     * the order write_checkpoint hashed them */
+    sha256_ctx h;
+    sha256_init(&h);
     for (size_t i = 0; !st && i < np; i++) {
         const model_tensor *t = model_tensors_find(&ts, params[i].name);
         if (!t || t->n != params[i].n) st = err_set(err, GENREID_E_FORMAT, "%s: %s missing or mis-shaped", esc, params[i].name);
-        else memcpy(params[i].data, t->data, t->n * sizeof(float));
+        else sha256_update(&h, t->data, t->n * sizeof(float));
     }
-    nn_model_weights_changed(m); /* workspaces may cache weights in oneDNN's layout */
-    const model_tensor *os = st ? NULL : model_tensors_find(&ts, "optim.state"),
-                       *oc = st ? NULL : model_tensors_find(&ts, "optim.steps");
+    if (!st && os && oc) sha256_update(&h, os->data, os->n * sizeof(float)), sha256_update(&h, oc->data, oc->n * sizeof(float));
+    const char *want = st ? NULL : json_get_string(meta, "sha256");
+    if (!st) {
+        sha256_update(&h, ptext, strlen(ptext));
+        uint8_t digest[32];
+        char hex[65];
+        sha256_final(&h, digest);
+        sha256_hex(digest, hex);
+        if (!want || strcmp(want, hex)) st = err_set(err, GENREID_E_FORMAT, "%s: checkpoint is damaged (checksum mismatch)", esc);
+    }
+    for (size_t i = 0; !st && i < np; i++)
+        memcpy(params[i].data, model_tensors_find(&ts, params[i].name)->data, params[i].n * sizeof(float));
+    if (!st) nn_model_weights_changed(m); /* workspaces may cache weights in oneDNN's layout */
     if (!st && os && oc) {
         int64_t *steps = malloc((oc->n ? oc->n : 1) * sizeof *steps);
         if (!steps) st = err_set(err, GENREID_E_NOMEM, "out of memory");
@@ -473,6 +508,26 @@ static genreid_status read_checkpoint(const char *path, nn_model *m, optim *o, c
 }
 
 /* ---- the loop --------------------------------------------------------------------------- */
+
+/* Saves (to_snapshot=1) or restores the model's buffers (batch-norm running statistics). */
+static void copy_buffers(nn_param *params, size_t np, float *snap, int to_snapshot) {
+    for (size_t i = 0, at = 0; i < np; i++) {
+        if (params[i].kind == NN_PARAM) continue;
+        if (to_snapshot) memcpy(snap + at, params[i].data, params[i].n * sizeof(float));
+        else memcpy(params[i].data, snap + at, params[i].n * sizeof(float));
+        at += params[i].n;
+    }
+}
+
+/* An interrupt (or stop_after_batches): marks the run interrupted and writes the checkpoint at pos. */
+static genreid_status stop_here(const train_config *cfg, nn_model *m, optim *o, const train_data *d, const position *pos,
+                                train_result *res, FILE *out, genreid_error *err) {
+    res->interrupted = 1;
+    if (!cfg->checkpoint) return GENREID_OK;
+    genreid_status st = write_checkpoint(cfg->checkpoint, m, o, cfg, d, pos, res, err);
+    if (!st && out) fprintf(out, "interrupted: checkpoint written to %s (continue with --resume)\n", cfg->checkpoint);
+    return st;
+}
 
 typedef struct stage_plan {
     sched_one_cycle sched;
@@ -548,6 +603,13 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     }
     nn_param *params = NULL;
     size_t np = nn_model_params(m, &params);
+    /* batch-norm running statistics before the batch in flight: a batch cancelled half-way has
+     * already moved them, and the checkpoint must hold the state before that batch */
+    size_t n_buf = 0;
+    for (size_t i = 0; i < np; i++) n_buf += params[i].kind != NN_PARAM ? params[i].n : 0;
+    float *buf_before = malloc((n_buf ? n_buf : 1) * sizeof *buf_before);
+    if (!st && !buf_before) st = err_set(err, GENREID_E_NOMEM, "out of memory");
+    if (!st) nn_workspace_set_cancel(ws, cfg->interrupted);
     if (!st) {
         optim_config oc = optim_defaults(OPTIM_ADAM);
         oc.lr = cfg->lr;
@@ -620,6 +682,7 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                     rng_fork(&base, 0x200000000ull + (uint64_t)k, &mr);
                     mixup_batch(xb, xorig, yb, bs, d->item_floats, d->n_classes, cfg->mixup, &mr, targets);
                 }
+                copy_buffers(params, np, buf_before, 1);
                 nn_workspace_seed(ws, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)k);
                 double lrs[SCHED_MAX_GROUPS], mom;
                 st = sched_one_cycle_at(&sp->sched, e, b, lrs, &mom);
@@ -632,6 +695,14 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                 st = nn_forward(m, ws, xb, bs, NULL, 1, err);
                 if (!st) st = cfg->mixup > 0 ? nn_loss_backward_soft(m, ws, targets, &loss, err)
                                              : nn_loss_backward(m, ws, yb, &loss, err);
+                if (st == GENREID_E_CANCELLED) { /* stopped inside the batch: undo it, keep k batches */
+                    copy_buffers(params, np, buf_before, 0);
+                    err_clear(err);
+                    position now = {k, s, smooth, smooth_count};
+                    progress_end(&bar);
+                    st = stop_here(cfg, m, o, d, &now, res, out, err);
+                    break;
+                }
                 if (!st) st = optim_step(o, err);
                 if (st) break;
                 smooth = SMOOTH_BETA * smooth + (1 - SMOOTH_BETA) * loss; /* torch.lerp(loss, val, beta) */
@@ -642,24 +713,32 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                 int stop = (cfg->interrupted && *cfg->interrupted) ||
                            (cfg->stop_after_batches > 0 && k + 1 >= cfg->stop_after_batches);
                 if (stop) {
-                    res->interrupted = 1;
                     position now = {k + 1, s, smooth, smooth_count};
                     progress_end(&bar);
-                    if (cfg->checkpoint) {
-                        st = write_checkpoint(cfg->checkpoint, m, o, cfg, d, &now, res, err);
-                        if (!st && out) fprintf(out, "interrupted: checkpoint written to %s (continue with --resume)\n", cfg->checkpoint);
-                    }
+                    st = stop_here(cfg, m, o, d, &now, res, out, err);
                     break;
                 }
             }
             if (res->interrupted || st) break;
             progress_end(&bar);
-            train_epoch *rec = &res->epochs[res->n_epochs++];
+            train_epoch *rec = &res->epochs[res->n_epochs];
             rec->stage = s;
             rec->epoch = e;
             rec->train_loss = smooth_count ? smooth / (1 - pow(SMOOTH_BETA, (double)smooth_count)) : NAN;
             st = validate(m, ws, d, valid_idx, n_valid, bs, xb, probs, &rec->valid_loss, &rec->error_rate, err);
+            position now = {k, s, smooth, smooth_count};
+            if (st == GENREID_E_CANCELLED) { /* every batch of the epoch is done; a resume validates again */
+                err_clear(err);
+                st = stop_here(cfg, m, o, d, &now, res, out, err);
+                break;
+            }
+            if (st) break;
             rec->seconds = progress_now_s() - t0;
+            res->n_epochs++;
+            /* a checkpoint after every epoch, so a run killed outright (SIGKILL, power) loses at
+             * most the epoch in flight; written before the epoch's line, which therefore promises it */
+            if (cfg->checkpoint) st = write_checkpoint(cfg->checkpoint, m, o, cfg, d, &now, res, err);
+            if (st) break;
             train_print_epoch(out, rec);
         }
     }
@@ -668,6 +747,7 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     optim_free(o);
     nn_workspace_free(ws);
     free(train_idx), free(valid_idx), free(perm), free(xb), free(probs), free(yb), free(cdf), free(xorig), free(targets);
+    free(buf_before);
     return st;
 }
 

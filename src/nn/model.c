@@ -283,6 +283,7 @@ struct nn_workspace {
     int N, H, W, training, dropout;
     rng drop_rng;
     int last_training, last_n, have_forward;
+    const volatile int *cancel; /* polled between blocks; NULL: never */
     unsigned long wver; /* model weight version the reordered weights belong to; ULONG_MAX: none */
     dn_ctx ctx;
     dn_conv conv[MAX_CONV];
@@ -304,6 +305,11 @@ struct nn_workspace {
 };
 
 void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { rng_seed(&ws->drop_rng, seed); }
+void nn_workspace_set_cancel(nn_workspace *ws, const volatile int *flag) { ws->cancel = flag; }
+
+static genreid_status cancelled(const nn_workspace *ws, genreid_error *err) {
+    return ws->cancel && *ws->cancel ? err_set(err, GENREID_E_CANCELLED, "cancelled") : GENREID_OK;
+}
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
     size_t b = ws->arena_bytes + ws->ctx.scratch_bytes;
@@ -638,6 +644,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
         block_def *d = &m->blk[b];
         block_buf *k = &ws->blk[b];
         size_t o = N * d->out_c * k->OH * k->OW;
+        if ((rc = cancelled(ws, err))) return rc;
         if ((rc = conv_fwd(ws, d->conv1, ro, err)) || (rc = bn_fwd(ws, d->bn1, training, err)) ||
             (rc = conv_fwd(ws, d->conv2, ro, err)) || (rc = bn_fwd(ws, d->bn2, training, err)))
             return rc;
@@ -797,6 +804,7 @@ static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genrei
         block_buf *k = &ws->blk[b];
         int wgrad = !(m->frozen && m->conv[d->conv1].group < 2);
         size_t o = (size_t)N * d->out_c * k->OH * k->OW;
+        if ((rc = cancelled(ws, err))) return rc;
         ew(relu_mask_part, k->g_out, k->out, o);
         if ((rc = bn_bwd(ws, d->bn2, err)) || (rc = dn_exec(&ws->ctx, &ws->bn[d->bn1].fwd_again, err)) ||
             (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->conv2], 1, wgrad, err)) ||

@@ -76,6 +76,11 @@ void nn_workspace_free(nn_workspace *ws); /* NULL ok */
 size_t nn_workspace_bytes(const nn_workspace *ws); /* memory the workspace holds */
 /* Seed of the dropout generator (default 0). Same seed → same masks. */
 void nn_workspace_seed(nn_workspace *ws, uint64_t seed);
+/* A flag (the CLI's SIGINT/SIGTERM flag) that nn_forward and the backward pass poll between
+ * residual blocks: non-zero ends the call with GENREID_E_CANCELLED, so a stop request waits for
+ * one block, not a whole batch. A cancelled training step leaves gradients partial and batch-norm
+ * running statistics already moved by that forward. NULL (default): never polled. */
+void nn_workspace_set_cancel(nn_workspace *ws, const volatile int *flag);
 /* enabled=0 turns dropout into identity in training mode too (parity tests only). */
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled);
 

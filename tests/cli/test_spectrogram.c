@@ -106,8 +106,10 @@ int main(void) {
     CHECK(test_run(cmd, out, sizeof out) == 0 && strstr(out, "genreid 0."));
     snprintf(cmd, sizeof cmd, "%s frobnicate", bin());
     CHECK(test_run(cmd, out, sizeof out) == 2 && strstr(out, "unknown command"));
-    /* a folder with no audio */
+    /* a folder with no audio is named in the error */
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/empty' && %s spectrogram -o '%s/o2' '%s/empty'", tmp, bin(), tmp, tmp);
-    CHECK(test_run(cmd, out, sizeof out) == 1 && strstr(out, "no audio files"));
+    char want[600];
+    snprintf(want, sizeof want, "%s/empty: no audio file in this folder", tmp);
+    CHECKF(test_run(cmd, out, sizeof out) == 1 && strstr(out, want), "%s", out);
     TEST_END();
 }

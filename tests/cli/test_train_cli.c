@@ -14,34 +14,6 @@ static const char *bin(void) {
     return b ? b : "build/genreid";
 }
 
-/* root/<src>/{beats,tones}/NN.png: vertical or horizontal stripes */
-static void write_images(const char *root, const char *src, int per_class, unsigned seed) {
-    char p[1024];
-    const char *names[2] = {"beats", "tones"};
-    snprintf(p, sizeof p, "%s/%s", root, src);
-    mkdir(root, 0755);
-    mkdir(p, 0755);
-    for (int c = 0; c < 2; c++) {
-        snprintf(p, sizeof p, "%s/%s/%s", root, src, names[c]);
-        mkdir(p, 0755);
-        for (int i = 0; i < per_class; i++) {
-            image img = {0};
-            image_alloc(&img, 80, 60, 3, NULL);
-            unsigned s = seed + (unsigned)(c * 100 + i) * 2654435761u;
-            int period = 5 + (int)(s % 6);
-            for (int y = 0; y < 60; y++)
-                for (int x = 0; x < 80; x++) {
-                    int on = c == 0 ? (x % period) < period / 2 : (y % period) < period / 2;
-                    uint8_t *px = img.pixels + ((size_t)y * 80 + x) * 3;
-                    px[0] = on ? 220 : 30, px[1] = (uint8_t)(60 + (s >> 3) % 60), px[2] = on ? 40 : 200;
-                }
-            snprintf(p, sizeof p, "%s/%s/%s/%02d.png", root, src, names[c], i);
-            image_write_png(p, &img, NULL);
-            image_free(&img);
-        }
-    }
-}
-
 /* root/<src>/{chords,clicks}/NN.wav: 5 s, 22050 Hz, 16-bit mono */
 static void write_wavs(const char *root, const char *src, int per_class, unsigned seed) {
     char p[1024];
@@ -90,8 +62,8 @@ int main(void) {
     const char *tmp = test_tmpdir();
     char root[512], cmd[4096];
     snprintf(root, sizeof root, "%s/data", tmp);
-    write_images(root, "a", 4, 1);
-    write_images(root, "b", 3, 7);
+    test_write_stripes(root, "a", 4, 1);
+    test_write_stripes(root, "b", 3, 7);
     const char *model = test_path(tmp, "m.gmod");
 
     /* default: the shipped network as starting weights */

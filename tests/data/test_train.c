@@ -10,7 +10,9 @@
 #include "nn/model.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A 96x64 picture: class 0 = horizontal bands ("tones"), class 1 = vertical bands ("beats"),
@@ -56,6 +58,20 @@ static int params_equal(nn_model *a, nn_model *b) {
             return 0;
         }
     return 1;
+}
+
+/* Sets *flag after delay_ms, like a SIGTERM arriving at an arbitrary moment of training. */
+typedef struct late_flag {
+    volatile int *flag;
+    int delay_ms;
+} late_flag;
+
+static void *raise_late(void *arg) {
+    late_flag *lf = arg;
+    struct timespec ts = {lf->delay_ms / 1000, (long)(lf->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *lf->flag = 1;
+    return NULL;
 }
 
 static nn_model *cv_model(void *ctx, genreid_error *err) {
@@ -142,6 +158,83 @@ int main(void) {
            res.n_epochs ? res.epochs[res.n_epochs - 1].valid_loss : -1, full_last);
     CHECK(params_equal(full, part));
     train_result_free(&res);
+    /* 2b) a stop request at any moment (inside a forward or backward pass, inside validation)
+     * checkpoints the state before the batch in flight: resumed == uninterrupted, wherever it hit */
+    {
+        int hit = 0;
+        const int delays[] = {5, 25, 60, 120, 200};
+        for (int t = 0; t < 5; t++) {
+            volatile int flag = 0;
+            train_config c1 = ft;
+            c1.checkpoint = ckpt;
+            c1.interrupted = &flag;
+            unlink(ckpt);
+            nn_model *cut = nn_model_new("small", 2, 11, &err);
+            late_flag lf = {&flag, delays[t]};
+            pthread_t th;
+            pthread_create(&th, NULL, raise_late, &lf);
+            CHECKF(train_run(cut, &data, &c1, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+            pthread_join(th, NULL);
+            int was_cut = res.interrupted;
+            hit += was_cut;
+            train_result_free(&res);
+            if (was_cut) {
+                train_config c2 = ft;
+                c2.resume = ckpt;
+                nn_model *rest = nn_model_new("small", 2, 99, &err);
+                CHECKF(train_run(rest, &data, &c2, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+                CHECKF(res.n_epochs == full_epochs, "cut at %d ms: %d epochs vs %d", delays[t], res.n_epochs, full_epochs);
+                CHECKF(params_equal(full, rest), "cut at %d ms: resumed parameters differ", delays[t]);
+                train_result_free(&res);
+                nn_model_free(rest);
+            }
+            nn_model_free(cut);
+        }
+        printf("stop requests that landed inside training: %d of 5\n", hit);
+        CHECK(hit >= 1);
+    }
+    /* 2c) a checkpoint follows every epoch: one left by a finished run resumes to the same end with
+     * nothing left to train */
+    {
+        train_config c1 = ft;
+        c1.checkpoint = ckpt;
+        unlink(ckpt);
+        nn_model *a = nn_model_new("small", 2, 11, &err);
+        CHECK(train_run(a, &data, &c1, NULL, &res, &err) == GENREID_OK);
+        train_result_free(&res);
+        CHECK(test_exists(ckpt));
+        train_config c2 = ft;
+        c2.resume = ckpt;
+        nn_model *b = nn_model_new("small", 2, 99, &err);
+        CHECKF(train_run(b, &data, &c2, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+        CHECK(res.n_epochs == full_epochs && params_equal(full, b));
+        train_result_free(&res);
+        /* damaged: one flipped byte in the tensors, then the file cut short; both refused, and the
+         * refused file is left as it was */
+        size_t n = 0;
+        unsigned char *bytes = test_read_file(ckpt, &n);
+        CHECK(bytes && n > 1000);
+        if (bytes && n > 1000) {
+            bytes[n - 100] ^= 0x40;
+            test_write_file(ckpt, bytes, n);
+            CHECK(train_run(b, &data, &c2, NULL, &res, &err) == GENREID_E_FORMAT);
+            CHECKF(strstr(err.message, "checksum") && strstr(err.message, ckpt), "%s", err.message);
+            train_result_free(&res);
+            size_t n2 = 0;
+            unsigned char *again = test_read_file(ckpt, &n2);
+            CHECK(again && n2 == n && !memcmp(again, bytes, n));
+            free(again);
+            test_write_file(ckpt, bytes, n / 2);
+            CHECK(train_run(b, &data, &c2, NULL, &res, &err) == GENREID_E_FORMAT);
+            CHECKF(strstr(err.message, ckpt) != NULL, "%s", err.message);
+            train_result_free(&res);
+            bytes[n - 100] ^= 0x40; /* the good checkpoint again, for the seed check below */
+            test_write_file(ckpt, bytes, n);
+        }
+        free(bytes);
+        nn_model_free(a);
+        nn_model_free(b);
+    }
     /* a checkpoint from another seed is refused */
     train_config other = ft;
     other.resume = ckpt;

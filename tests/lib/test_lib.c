@@ -94,6 +94,14 @@ int main(void) {
         CHECK(fabsf(mean - pp.probabilities[1]) < 1e-6f);
     }
     genreid_prediction_free(&pp);
+    /* a raised cancel flag stops the call: a status, no windows left behind */
+    volatile int stop = 1;
+    o.cancel = &stop;
+    CHECK(genreid_predict_pcm(m, y, n, sr, &o, &pp, &err) == GENREID_E_CANCELLED);
+    CHECK(pp.n_windows == 0 && pp.windows == NULL && !strcmp(genreid_status_string(GENREID_E_CANCELLED), "cancelled"));
+    stop = 0;
+    CHECK(genreid_predict_pcm(m, y, n, sr, &o, &pp, &err) == GENREID_OK && pp.n_windows == 3);
+    genreid_prediction_free(&pp);
     free(y);
 
     /* the spectrogram picture */

@@ -1,5 +1,6 @@
 /* tests/util/testutil.c — helpers declared in tests/test.h. */
 #include "test.h"
+#include "image/image.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -86,4 +87,32 @@ int test_run(const char *cmd, char *out, size_t cap) {
 int test_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+/* root/<src>/{beats,tones}/NN.png: vertical or horizontal stripes */
+void test_write_stripes(const char *root, const char *src, int per_class, unsigned seed) {
+    char p[1024];
+    const char *names[2] = {"beats", "tones"};
+    snprintf(p, sizeof p, "%s/%s", root, src);
+    mkdir(root, 0755);
+    mkdir(p, 0755);
+    for (int c = 0; c < 2; c++) {
+        snprintf(p, sizeof p, "%s/%s/%s", root, src, names[c]);
+        mkdir(p, 0755);
+        for (int i = 0; i < per_class; i++) {
+            image img = {0};
+            image_alloc(&img, 80, 60, 3, NULL);
+            unsigned s = seed + (unsigned)(c * 100 + i) * 2654435761u;
+            int period = 5 + (int)(s % 6);
+            for (int y = 0; y < 60; y++)
+                for (int x = 0; x < 80; x++) {
+                    int on = c == 0 ? (x % period) < period / 2 : (y % period) < period / 2;
+                    uint8_t *px = img.pixels + ((size_t)y * 80 + x) * 3;
+                    px[0] = on ? 220 : 30, px[1] = (uint8_t)(60 + (s >> 3) % 60), px[2] = on ? 40 : 200;
+                }
+            snprintf(p, sizeof p, "%s/%s/%s/%02d.png", root, src, names[c], i);
+            image_write_png(p, &img, NULL);
+            image_free(&img);
+        }
+    }
 }
