@@ -69,9 +69,12 @@ genreid_status atomic_open(atomic_file *af, const char *path, genreid_error *err
 
 /* Flushes, fsyncs and closes the temp file (no rename). 0, or an errno value. */
 static int finish(atomic_file *af) {
+    /* flush first even after an earlier failed write: the retry sets errno to the real cause
+     * (ENOSPC, EFBIG), which ferror alone would not tell */
     errno = 0;
-    int bad = ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0;
-    int e = bad ? (errno ? errno : EIO) : 0; /* ferror alone leaves errno as the failed write set it */
+    int bad = fflush(af->fp) != 0;
+    bad = bad || ferror(af->fp) || fsync(fileno(af->fp)) != 0;
+    int e = bad ? (errno ? errno : EIO) : 0;
     if (fclose(af->fp) != 0 && !bad) e = errno ? errno : EIO;
     af->fp = NULL;
     return e;

@@ -5,6 +5,9 @@
  * small tmpfs where this machine lets the test mount one) gives one clear error and leaves the
  * earlier outputs intact; an empty folder is named in its error. */
 #include "test.h"
+/* fetch's manifest writer (and the helpers it uses) live in the CLI, outside libgenreid */
+#include "cli/fetch_manifest.c"
+#include "cli/fetch_ytdlp.c"
 #include "image/image.h"
 
 #include <dirent.h>
@@ -389,10 +392,49 @@ static void spectrogram_faults(const char *tmp) {
     CHECKF(rc != 0 && strstr(out2, empty) && count_lines(out2) == 1, "%s", out2);
 }
 
+/* ---- fetch's manifest on a full disk --------------------------------------------------- */
+
+static void manifest_faults(const char *tmp) {
+    const char *mpath = path(tmp, "manifest.tsv"), *keep = path(tmp, "manifest.keep");
+    fetch_manifest m = {0};
+    genreid_error err;
+    char url[64], id[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(url, sizeof url, "https://example.org/v/%d", i);
+        snprintf(id, sizeof id, "id%d", i);
+        fetch_row r = {"classical", "classical/x.ogg", url, id, "a title of some length", 0, 15, "", "2026-12-02T00:00:00Z"};
+        memset(r.sha256, 'a', 64);
+        CHECK(fetch_manifest_put(&m, &r, &err) == GENREID_OK);
+        if (i == 9) CHECK(fetch_manifest_save(&m, mpath, &err) == GENREID_OK); /* the earlier manifest: 10 rows */
+    }
+    size_t n = 0;
+    char *before = test_read_file(mpath, &n);
+    CHECK(before && n > 0);
+    if (before) test_write_file(keep, before, n);
+    free(before);
+    /* the 200-row manifest into a file-size limit of twice the old one, in a child */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {(rlim_t)(2 * n), (rlim_t)(2 * n)};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        genreid_status st = fetch_manifest_save(&m, mpath, &err);
+        if (st != GENREID_E_IO || !strstr(err.message, "File too large")) fprintf(stderr, "manifest save: %d %s\n", st, err.message);
+        _exit(st == GENREID_E_IO && strstr(err.message, "manifest.tsv") && strstr(err.message, "File too large") ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "manifest save on a full disk: status %d", status);
+    CHECK(same_bytes(mpath, keep) && temp_files_in(tmp) == 0);
+    fetch_manifest_free(&m);
+}
+
 int main(void) {
     const char *tmp = test_tmpdir();
     train_faults(tmp);
     predict_faults(tmp);
     spectrogram_faults(tmp);
+    manifest_faults(tmp);
     TEST_END();
 }
