@@ -78,6 +78,7 @@ typedef struct genreid_predict_options {
     int max_windows;   /* cap on windows per song (default 512) */
     const volatile int *cancel; /* polled between windows (e.g. a SIGTERM flag): non-zero stops
                                  * the call with GENREID_E_CANCELLED. NULL: never */
+    int embeddings;    /* 1: fill genreid_prediction's embedding vectors (default 0) */
 } genreid_predict_options;
 
 void genreid_predict_options_init(genreid_predict_options *opt);
@@ -99,6 +100,12 @@ typedef struct genreid_prediction {
     double timing_ms;                         /* decode + spectrogram + network */
     int uncertain;                            /* 1: the top probability is below the model's
                                                * threshold (genreid_model_uncertain_below) */
+    /* With genreid_predict_options.embeddings: the vector the model's last layer reads, for
+     * users who train their own classifier on it. Picture network: the 512 outputs of the head's
+     * BatchNorm1d; features model: the standardised features. 0 / NULL otherwise. */
+    int n_embedding;
+    float *embedding;          /* [n_embedding]: the picture's, or the mean of the windows' (owned) */
+    float *window_embeddings;  /* audio: [n_windows][n_embedding] (owned) */
 } genreid_prediction;
 
 /* An image (PNG/JPEG: a spectrogram picture as the notebook saved them) or audio file (mp3, wav,

@@ -181,13 +181,18 @@ void genreid_predict_options_init(genreid_predict_options *opt) {
     opt->hop_s = 0;
     opt->max_windows = 512;
     opt->cancel = NULL;
+    opt->embeddings = 0;
 }
 
 void genreid_prediction_free(genreid_prediction *p) {
     if (!p) return;
     free(p->windows);
+    free(p->embedding);
+    free(p->window_embeddings);
     p->windows = NULL;
+    p->embedding = p->window_embeddings = NULL;
     p->n_windows = 0;
+    p->n_embedding = 0;
 }
 
 /* ---- workspaces ------------------------------------------------------------------------- */
@@ -227,8 +232,8 @@ static void ws_give(genreid_model *m, nn_workspace *ws, int slot) {
     pthread_mutex_unlock(&m->lock);
 }
 
-/* probs [n][C] (softmax) of n preprocessed inputs x [n][3][H][W]. */
-static genreid_status run_net(const genreid_model *cm, const float *x, int n, float *probs, genreid_error *err) {
+/* probs [n][C] (softmax) of n preprocessed inputs x [n][3][H][W]; emb [n][E] unless NULL. */
+static genreid_status run_net(const genreid_model *cm, const float *x, int n, float *probs, float *emb, genreid_error *err) {
     genreid_model *m = (genreid_model *)cm; /* the pool is mutable state behind a const handle */
     int batch = n == 1 ? 1 : AUDIO_BATCH, slot;
     size_t item = 3 * (size_t)m->prep.width * m->prep.height;
@@ -238,6 +243,7 @@ static genreid_status run_net(const genreid_model *cm, const float *x, int n, fl
         nn_workspace *ws = ws_take(m, nb == 1 ? 1 : batch, &slot, err);
         if (!ws) return err && err->code ? err->code : GENREID_E_NOMEM;
         genreid_status st = nn_forward(m->net, ws, x + (size_t)at * item, nb, probs + (size_t)at * C, 0, err);
+        if (!st && emb) nn_workspace_embeddings(ws, nb, emb + (size_t)at * nn_embedding_size(m->net));
         ws_give(m, ws, slot);
         if (st) return st;
         float *l = probs + (size_t)at * C;
@@ -265,14 +271,20 @@ static void finish(const genreid_model *m, genreid_prediction *out, double t0) {
 
 /* ---- images ----------------------------------------------------------------------------- */
 
-static genreid_status predict_image(const genreid_model *m, const image *img, genreid_prediction *out, genreid_error *err) {
+static genreid_status predict_image(const genreid_model *m, const image *img, int want_embedding, genreid_prediction *out,
+                                    genreid_error *err) {
     if (!m->net) return err_set(err, GENREID_E_UNSUPPORTED, "this model classifies audio, not pictures");
     size_t item = 3 * (size_t)m->prep.width * m->prep.height;
     float *x = malloc(item * sizeof *x);
-    if (!x) return err_set(err, GENREID_E_NOMEM, "out of memory");
-    genreid_status st = preprocess_image(&m->prep, img, x, err);
-    if (!st) st = run_net(m, x, 1, out->probabilities, err);
+    if (want_embedding) {
+        out->n_embedding = nn_embedding_size(m->net);
+        out->embedding = malloc((size_t)out->n_embedding * sizeof(float));
+    }
+    genreid_status st = x && (!want_embedding || out->embedding) ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
+    if (!st) st = preprocess_image(&m->prep, img, x, err);
+    if (!st) st = run_net(m, x, 1, out->probabilities, out->embedding, err);
     free(x);
+    if (st) genreid_prediction_free(out);
     return st;
 }
 
@@ -284,7 +296,7 @@ genreid_status genreid_predict_rgb(const genreid_model *m, const uint8_t *rgb, i
     image img = {0};
     genreid_status st = image_alloc(&img, width, height, 3, err);
     for (int y = 0; !st && y < height; y++) memcpy(img.pixels + (size_t)y * width * 3, rgb + (size_t)y * stride, (size_t)width * 3);
-    if (!st) st = predict_image(m, &img, out, err);
+    if (!st) st = predict_image(m, &img, 0, out, err);
     image_free(&img);
     if (!st) finish(m, out, t0);
     return st;
@@ -319,7 +331,16 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
     int C = m->meta.n_classes;
     float *x = malloc(AUDIO_BATCH * item * sizeof *x), *probs = malloc(AUDIO_BATCH * (size_t)C * sizeof *probs);
     out->windows = calloc(n_win, sizeof *out->windows);
-    genreid_status st = (x && probs && out->windows) ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
+    int E = 0;
+    if (o.embeddings) {
+        E = m->net ? nn_embedding_size(m->net) : m->lr.n_features;
+        out->n_embedding = E;
+        out->embedding = calloc((size_t)E, sizeof(float));
+        out->window_embeddings = malloc(n_win * (size_t)E * sizeof(float));
+    }
+    genreid_status st = (x && probs && out->windows && (!E || (out->embedding && out->window_embeddings)))
+                            ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
+    float *wemb = out->window_embeddings;
     for (size_t at = 0; !st && at < n_win; at += AUDIO_BATCH) {
         int nb = (int)(n_win - at < AUDIO_BATCH ? n_win - at : AUDIO_BATCH);
         for (int i = 0; !st && i < nb; i++) {
@@ -335,9 +356,10 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
                 float f[FEATURES_N];
                 st = features_compute(y + start, len, sr, f, err);
                 if (!st) features_probs(m, f, probs + (size_t)i * C);
+                if (!st && wemb) logreg_standardise(&m->lr, f, wemb + w * (size_t)E);
             }
         }
-        if (!st && m->net) st = run_net(m, x, nb, probs, err);
+        if (!st && m->net) st = run_net(m, x, nb, probs, wemb ? wemb + at * (size_t)E : NULL, err);
         for (int i = 0; !st && i < nb; i++) {
             genreid_window *gw = &out->windows[at + (size_t)i];
             gw->label = 0;
@@ -346,6 +368,7 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
                 if (gw->probabilities[c] > gw->probabilities[gw->label]) gw->label = c;
                 out->probabilities[c] += gw->probabilities[c] / (float)n_win;
             }
+            for (int e = 0; wemb && e < E; e++) out->embedding[e] += wemb[(at + (size_t)i) * E + e] / (float)n_win;
         }
     }
     free(x);
@@ -376,7 +399,7 @@ genreid_status genreid_predict_memory(const genreid_model *m, const void *data, 
     if (is_image_bytes(data, len)) {
         image img = {0};
         st = image_load_memory(data, len, name ? name : "(memory)", &img, err);
-        if (!st) st = predict_image(m, &img, out, err);
+        if (!st) st = predict_image(m, &img, opt && opt->embeddings, out, err);
         image_free(&img);
         if (!st) finish(m, out, t0);
     } else {

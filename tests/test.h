@@ -48,5 +48,7 @@ int test_exists(const char *path);
 /* A labelled picture folder root/<src>/{beats,tones}/NN.png (80x60): vertical or horizontal
  * stripes, per_class pictures each; seed varies the stripe periods. */
 void test_write_stripes(const char *root, const char *src, int per_class, unsigned seed);
+/* A mono 16-bit 22050 Hz WAV of the given length: a chord with a pulse every half second. */
+void test_write_wav(const char *path, double seconds);
 
 #endif

@@ -1,14 +1,18 @@
 /* cli/cmd_predict.c — `genreid predict [--model MODEL] FILE|DIR|-...`: the genre of images
  * (seed-style spectrogram PNG/JPEG, as the notebook's test images), clips and whole songs, with
  * probabilities. Works out of the box with the default model inside the library. A failing file
- * gets one error line and the others are still answered; the exit status says whether any failed. */
+ * gets one error line and the others are still answered; the exit status says whether any failed.
+ * Collections: --shard K/N, a resumable --output FILE and --jobs N (cli/collection.h). */
 #include "cli/cli.h"
+#include "cli/collection.h"
+#include "core/progress.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/walk.h"
 #include "model/json.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,30 +32,46 @@ static void usage(FILE *f) {
             "      --csv          a header and one row per file\n"
             "  -w, --windows      also print each window with its start time\n"
             "      --hop S        seconds between windows (default: half the clip, 7.5)\n"
+            "      --embeddings   JSON: add the vector the model's last layer reads (per window too\n"
+            "                     with --windows), for training your own classifier\n"
+            "\nWhole collections:\n"
+            "      --shard K/N    only the files of shard K of N (by a hash of the path below the\n"
+            "                     folder given, so every machine agrees)\n"
+            "  -o, --output FILE  records appended to FILE (JSONL; CSV if it ends in .csv), one per\n"
+            "                     file as soon as it is done; a rerun skips the files FILE holds\n"
+            "                     (same path below the folder, size and mtime) and adds the rest\n"
+            "  -j, --jobs N       files decoded and classified at once (default 1; one shared model);\n"
+            "                     answers then come in the order they finish\n"
+            "  -q, --quiet        no progress bar (shown with --output on a terminal)\n"
             "  -h, --help         this help\n");
 }
 
-static void print_text(const genreid_model *m, const char *file, const genreid_prediction *p, int windows) {
+/* How answers are written: format, per-window lines or vectors, embeddings. */
+typedef struct out_style {
+    int format, windows, embeddings;
+} out_style;
+
+static void print_text(FILE *f, const genreid_model *m, const char *file, const genreid_prediction *p, int windows) {
     int C = p->n_classes;
-    printf("%s: %s %.2f", file, genreid_model_class_name(m, p->label), p->probabilities[p->label]);
+    fprintf(f, "%s: %s %.2f", file, genreid_model_class_name(m, p->label), p->probabilities[p->label]);
     if (C > 1) {
-        printf(" (");
+        fprintf(f, " (");
         int first = 1;
         for (int c = 0; c < C; c++) {
             if (c == p->label) continue;
-            printf("%s%s %.2f", first ? "" : ", ", genreid_model_class_name(m, c), p->probabilities[c]);
+            fprintf(f, "%s%s %.2f", first ? "" : ", ", genreid_model_class_name(m, c), p->probabilities[c]);
             first = 0;
         }
-        printf(")");
+        fprintf(f, ")");
     }
-    if (p->is_audio && p->n_windows > 1) printf(" [%zu windows, %.1f s]", p->n_windows, p->duration_s);
-    if (p->uncertain) printf(" uncertain");
-    printf("\n");
+    if (p->is_audio && p->n_windows > 1) fprintf(f, " [%zu windows, %.1f s]", p->n_windows, p->duration_s);
+    if (p->uncertain) fprintf(f, " uncertain");
+    fprintf(f, "\n");
     if (windows && p->is_audio)
         for (size_t w = 0; w < p->n_windows; w++) {
             const genreid_window *gw = &p->windows[w];
-            printf("  %7.2f-%7.2f s: %s %.2f\n", gw->start_s, gw->start_s + gw->duration_s, genreid_model_class_name(m, gw->label),
-                   gw->probabilities[gw->label]);
+            fprintf(f, "  %7.2f-%7.2f s: %s %.2f\n", gw->start_s, gw->start_s + gw->duration_s,
+                    genreid_model_class_name(m, gw->label), gw->probabilities[gw->label]);
         }
 }
 
@@ -61,14 +81,27 @@ static void json_probs(json_writer *w, const genreid_model *m, const float *prob
     jw_end_object(w);
 }
 
-static void print_json(const genreid_model *m, const char *file, const genreid_prediction *p) {
+static void json_vector(json_writer *w, const float *v, int n) {
+    jw_begin_array(w);
+    for (int i = 0; i < n; i++) jw_number(w, v[i]);
+    jw_end_array(w);
+}
+
+static void print_json(FILE *f, const genreid_model *m, const char *file, const collection_key *key,
+                       const genreid_prediction *p, const out_style *os) {
     json_writer w;
     jw_init(&w);
     jw_begin_object(&w);
     jw_key(&w, "file"), jw_string(&w, file);
+    if (key) {
+        jw_key(&w, "rel"), jw_string(&w, key->rel);
+        jw_key(&w, "size"), jw_int(&w, key->size);
+        jw_key(&w, "mtime"), jw_string(&w, key->mtime);
+    }
     jw_key(&w, "label"), jw_string(&w, genreid_model_class_name(m, p->label));
     jw_key(&w, "probabilities"), json_probs(&w, m, p->probabilities, p->n_classes);
     jw_key(&w, "uncertain"), jw_bool(&w, p->uncertain);
+    if (p->embedding) jw_key(&w, "embedding"), json_vector(&w, p->embedding, p->n_embedding);
     jw_key(&w, "windows");
     jw_begin_array(&w);
     for (size_t i = 0; i < p->n_windows; i++) {
@@ -77,125 +110,192 @@ static void print_json(const genreid_model *m, const char *file, const genreid_p
         jw_key(&w, "duration_s"), jw_number(&w, p->windows[i].duration_s);
         jw_key(&w, "label"), jw_string(&w, genreid_model_class_name(m, p->windows[i].label));
         jw_key(&w, "probabilities"), json_probs(&w, m, p->windows[i].probabilities, p->n_classes);
+        if (os->windows && p->window_embeddings)
+            jw_key(&w, "embedding"), json_vector(&w, p->window_embeddings + i * (size_t)p->n_embedding, p->n_embedding);
         jw_end_object(&w);
     }
     jw_end_array(&w);
     jw_key(&w, "timing_ms"), jw_number(&w, p->timing_ms);
     jw_end_object(&w);
     char *s = jw_finish(&w, NULL);
-    if (s) puts(s);
+    if (s) fprintf(f, "%s\n", s);
     free(s);
 }
 
-static void csv_field(const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
-        return;
+static void print_csv(FILE *f, const genreid_model *m, const char *file, const collection_key *key, const genreid_prediction *p) {
+    if (key) {
+        collection_csv_field(f, key->rel);
+        fprintf(f, ",%lld,%s,", key->size, key->mtime);
     }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
+    collection_csv_field(f, file);
+    fputc(',', f);
+    collection_csv_field(f, genreid_model_class_name(m, p->label));
+    for (int c = 0; c < p->n_classes; c++) fprintf(f, ",%.6f", p->probabilities[c]);
+    fprintf(f, ",%zu,%.1f,%d\n", p->n_windows, p->timing_ms, p->uncertain);
 }
 
-static void print_csv(const genreid_model *m, const char *file, const genreid_prediction *p) {
-    csv_field(file);
-    putchar(',');
-    csv_field(genreid_model_class_name(m, p->label));
-    for (int c = 0; c < p->n_classes; c++) printf(",%.6f", p->probabilities[c]);
-    printf(",%zu,%.1f,%d\n", p->n_windows, p->timing_ms, p->uncertain);
+static char *csv_header(const genreid_model *m, int with_key) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    fprintf(f, "%sfile,label", with_key ? "rel,size,mtime," : "");
+    for (int k = 0; k < genreid_model_n_classes(m); k++) {
+        fputc(',', f);
+        collection_csv_field(f, genreid_model_class_name(m, k));
+    }
+    fprintf(f, ",windows,timing_ms,uncertain\n");
+    fclose(f);
+    return text;
 }
 
-static int predict_one(const genreid_model *m, const char *path, const genreid_predict_options *opt, int format, int windows) {
-    genreid_prediction p;
-    genreid_error err;
-    err_clear(&err);
-    if (genreid_predict_file(m, path, opt, &p, &err) != GENREID_OK) {
-        fflush(stdout);
-        if (err.code == GENREID_E_CANCELLED) {
+/* The record of one answer, as text ending in '\n' (malloc'ed). key: the --output key (JSONL and
+ * CSV records carry it), or NULL for standard output's formats as they always were. */
+static char *format_record(const genreid_model *m, const char *path, const collection_key *key, const genreid_prediction *p,
+                           const out_style *os) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    if (os->format == OUT_JSON) print_json(f, m, path, key, p, os);
+    else if (os->format == OUT_CSV) print_csv(f, m, path, key, p);
+    else {
+        char esc[1024];
+        print_text(f, m, err_escape(path, esc, sizeof esc), p, os->windows);
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* ---- the run: files in, answers out, by one or several workers --------------------------- */
+
+typedef struct run_state {
+    const genreid_model *m;
+    const genreid_predict_options *opt;
+    out_style os;
+    walk_file *files;
+    collection_key *keys; /* [n] with --output, else NULL */
+    size_t n, next;
+    collection_out *out;
+    const char *out_path;
+    progress bar;
+    int failed, out_failed;
+    pthread_mutex_t lock;
+} run_state;
+
+static void *worker(void *arg) {
+    run_state *rs = arg;
+    for (;;) {
+        pthread_mutex_lock(&rs->lock);
+        size_t i = rs->next++;
+        int stop = cli_interrupted || rs->out_failed;
+        pthread_mutex_unlock(&rs->lock);
+        if (i >= rs->n || stop) break;
+        const char *path = rs->files[i].path;
+        genreid_prediction p;
+        genreid_error err;
+        err_clear(&err);
+        genreid_status st = genreid_predict_file(rs->m, path, rs->opt, &p, &err);
+        char *rec = st ? NULL : format_record(rs->m, path, rs->keys ? &rs->keys[i] : NULL, &p, &rs->os);
+        if (!st && !rec) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
+        if (!st) genreid_prediction_free(&p);
+        pthread_mutex_lock(&rs->lock);
+        if (rs->bar.enabled) fputs("\r\x1b[K", stderr);
+        if (st == GENREID_E_CANCELLED) {
             char esc[1024];
             cli_error("%s: interrupted, no answer", err_escape(path, esc, sizeof esc));
-        } else {
+        } else if (st) {
+            fflush(stdout);
             cli_error("%s", err.message);
+        } else if (rs->out) {
+            genreid_error werr;
+            if (collection_out_write(rs->out, rs->out_path, rec, strlen(rec), &werr) != GENREID_OK) {
+                cli_error("%s", werr.message);
+                rs->out_failed = 1;
+            }
+        } else {
+            fputs(rec, stdout);
+            fflush(stdout);
         }
-        return 1;
+        rs->failed |= st != GENREID_OK;
+        progress_step(&rs->bar, 1, NULL);
+        pthread_mutex_unlock(&rs->lock);
+        free(rec);
     }
-    char esc[1024];
-    err_escape(path, esc, sizeof esc);
-    if (format == OUT_JSON) print_json(m, path, &p);
-    else if (format == OUT_CSV) print_csv(m, path, &p);
-    else print_text(m, esc, &p, windows);
-    fflush(stdout);
-    genreid_prediction_free(&p);
-    return 0;
+    return NULL;
 }
 
-/* Predicts every usable file an argument names (a folder: its images and audio, recursively). */
-static int predict_arg(const genreid_model *m, const char *arg, const genreid_predict_options *opt, int format, int windows) {
-    walk_list files = {0};
+/* Adds the usable files an argument names (a folder: its images and audio, recursively). */
+static int collect_arg(const char *arg, walk_list *files) {
     genreid_error err;
     err_clear(&err);
-    if (walk_inputs(arg, -1, &files, &err) != GENREID_OK) {
+    size_t before = files->n;
+    if (walk_inputs(arg, -1, files, &err) != GENREID_OK) {
         cli_error("%s", err.message);
-        walk_list_free(&files);
         return 1;
     }
-    int failed = 0;
-    if (!files.n) {
+    if (files->n == before) {
         char esc[512];
         cli_error("%s: no image or audio file in this folder", err_escape(arg, esc, sizeof esc));
-        failed = 1;
+        return 1;
     }
-    for (size_t i = 0; i < files.n && !cli_interrupted; i++) failed |= predict_one(m, files.v[i].path, opt, format, windows);
-    walk_list_free(&files);
-    return failed;
+    return 0;
 }
 
 static int run(int argc, char **argv) {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"json", no_argument, 0, 'J'},
                                          {"csv", no_argument, 0, 'C'},          {"windows", no_argument, 0, 'w'},
-                                         {"hop", required_argument, 0, 'H'},    {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *model_path = NULL;
-    int format = OUT_TEXT, windows = 0, c;
+                                         {"hop", required_argument, 0, 'H'},    {"embeddings", no_argument, 0, 'E'},
+                                         {"shard", required_argument, 0, 'S'},  {"output", required_argument, 0, 'o'},
+                                         {"jobs", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *model_path = NULL, *out_path = NULL;
+    out_style os = {OUT_TEXT, 0, 0};
+    int shard_k = 1, shard_n = 1, quiet = 0, c;
+    long jobs = 1;
     genreid_predict_options opt;
     genreid_predict_options_init(&opt);
     opt.cancel = &cli_interrupted; /* a long song stops between windows on Ctrl-C/SIGTERM */
     double d;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:wh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:wo:j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
-        case 'J': format = OUT_JSON; break;
-        case 'C': format = OUT_CSV; break;
-        case 'w': windows = 1; break;
+        case 'J': os.format = OUT_JSON; break;
+        case 'C': os.format = OUT_CSV; break;
+        case 'w': os.windows = 1; break;
+        case 'E': os.embeddings = opt.embeddings = 1; break;
         case 'H':
             if (cli_parse_double(optarg, &d) || !(d > 0) || d > 3600) return cli_usage_error("predict", "--hop needs seconds in (0, 3600]");
             opt.hop_s = d;
             break;
+        case 'S':
+            if (collection_parse_shard(optarg, &shard_k, &shard_n)) return cli_usage_error("predict", "--shard needs K/N with 1 <= K <= N");
+            break;
+        case 'o': out_path = optarg; break;
+        case 'j':
+            if (cli_parse_int(optarg, &jobs) || jobs < 1 || jobs > 64) return cli_usage_error("predict", "--jobs needs 1..64");
+            break;
+        case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("predict", "bad option");
         }
     }
     if (optind >= argc) return cli_usage_error("predict", "no input file or folder");
-    genreid_error err;
-    err_clear(&err);
-    genreid_model *m = genreid_model_load(model_path, &err);
-    if (!m) {
-        cli_error("%s", err.message);
-        return 1;
+    if (out_path) {
+        size_t l = strlen(out_path);
+        int csv = l >= 4 && !strcmp(out_path + l - 4, ".csv");
+        if ((os.format == OUT_CSV && !csv) || (os.format == OUT_JSON && csv))
+            return cli_usage_error("predict", "--output takes its format from its name (.csv: CSV, else JSONL)");
+        os.format = csv ? OUT_CSV : OUT_JSON;
     }
-    if (format == OUT_CSV) {
-        printf("file,label");
-        for (int k = 0; k < genreid_model_n_classes(m); k++) {
-            putchar(',');
-            csv_field(genreid_model_class_name(m, k));
-        }
-        printf(",windows,timing_ms,uncertain\n");
-    }
+    if (os.embeddings && os.format != OUT_JSON) return cli_usage_error("predict", "--embeddings needs --json or a JSONL --output");
+
     int failed = 0;
+    walk_list files = {0};
     for (int i = optind; i < argc && !cli_interrupted; i++) {
         if (!strcmp(argv[i], "-")) {
             char *line = NULL;
@@ -203,13 +303,86 @@ static int run(int argc, char **argv) {
             ssize_t n;
             while (!cli_interrupted && (n = getline(&line, &cap, stdin)) > 0) {
                 while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-                if (n) failed |= predict_arg(m, line, &opt, format, windows);
+                if (n) failed |= collect_arg(line, &files);
             }
             free(line);
         } else {
-            failed |= predict_arg(m, argv[i], &opt, format, windows);
+            failed |= collect_arg(argv[i], &files);
         }
     }
+    /* the shard's files, then (with --output) those the output does not hold yet */
+    size_t kept = 0, skipped = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        if (collection_in_shard(files.v[i].rel, shard_k, shard_n)) files.v[kept++] = files.v[i];
+        else free(files.v[i].path), free(files.v[i].rel);
+    }
+    files.n = kept;
+    genreid_error err;
+    err_clear(&err);
+    genreid_model *m = genreid_model_load(model_path, &err);
+    if (!m) {
+        cli_error("%s", err.message);
+        walk_list_free(&files);
+        return 1;
+    }
+    collection_out out = {.fd = -1};
+    collection_key *keys = NULL;
+    genreid_status st = GENREID_OK;
+    if (out_path) {
+        char *header = csv_header(m, 1);
+        st = header ? collection_out_open(&out, out_path, header, &err) : err_set(&err, GENREID_E_NOMEM, "out of memory");
+        free(header);
+        keys = calloc(files.n ? files.n : 1, sizeof *keys);
+        if (!st && !keys) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
+        kept = 0;
+        for (size_t i = 0; !st && i < files.n; i++) {
+            collection_key k;
+            if (collection_stat(files.v[i].path, files.v[i].rel, &k) == 0 && collection_out_has(&out, &k)) {
+                skipped++;
+                free(files.v[i].path), free(files.v[i].rel);
+                continue;
+            }
+            if (collection_stat(files.v[i].path, files.v[i].rel, &k) != 0) k.rel = files.v[i].rel, k.size = -1, strcpy(k.mtime, "0");
+            files.v[kept] = files.v[i];
+            keys[kept] = k;
+            keys[kept].rel = files.v[kept].rel;
+            kept++;
+        }
+        if (!st) files.n = kept;
+        if (!st && !quiet && (skipped || out.n_dropped))
+            fprintf(stderr, "%s: %zu files already answered, %zu to go%s\n", out_path, skipped, files.n,
+                    out.n_dropped ? " (a cut-short last record was dropped)" : "");
+    }
+    if (st) {
+        cli_error("%s", err.message);
+        free(keys);
+        collection_out_close(&out);
+        walk_list_free(&files);
+        genreid_model_free(m);
+        return 1;
+    }
+    if (!out_path && os.format == OUT_CSV) {
+        char *header = csv_header(m, 0);
+        if (header) fputs(header, stdout);
+        free(header);
+    }
+    run_state rs = {.m = m, .opt = &opt, .os = os, .files = files.v, .keys = keys, .n = files.n,
+                    .out = out_path ? &out : NULL, .out_path = out_path};
+    pthread_mutex_init(&rs.lock, NULL);
+    progress_start(&rs.bar, "predict", files.n, quiet || !out_path); /* a bar only where stdout is free */
+    if (jobs > (long)files.n) jobs = files.n ? (long)files.n : 1;
+    pthread_t th[64];
+    long started = 0;
+    for (long i = 1; i < jobs; i++)
+        if (pthread_create(&th[started], NULL, worker, &rs) == 0) started++;
+    worker(&rs);
+    for (long i = 0; i < started; i++) pthread_join(th[i], NULL);
+    progress_end(&rs.bar);
+    pthread_mutex_destroy(&rs.lock);
+    failed |= rs.failed | rs.out_failed;
+    free(keys);
+    collection_out_close(&out);
+    walk_list_free(&files);
     genreid_model_free(m);
     return failed || cli_interrupted ? 1 : 0;
 }

@@ -3,6 +3,7 @@
  * a labelled tree of clips becomes a labelled tree of images. A failing file is reported and the
  * others go on; the exit status says whether any failed. --jobs spreads files over threads. */
 #include "cli/cli.h"
+#include "cli/collection.h"
 #include "core/atomic.h"
 #include "data/walk.h"
 #include "core/error.h"
@@ -11,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/spectro.h"
 #include "image/colormap.h"
+#include "model/json.h"
 #include "image/image.h"
 
 #include <errno.h>
@@ -39,22 +41,32 @@ static void usage(FILE *f) {
             "      --top-db DB      dynamic range kept below the peak (default 80)\n"
             "  -j, --jobs N         files processed in parallel (default: number of cores)\n"
             "  -f, --force          overwrite existing outputs\n"
+            "      --shard K/N      only the files of shard K of N (by a hash of the path below the\n"
+            "                       folder given, so every machine agrees)\n"
+            "      --index FILE     one record per file rendered, appended as it is done (JSONL; CSV\n"
+            "                       if it ends in .csv); a rerun skips the files FILE holds (same path\n"
+            "                       below the folder, size and mtime) and redoes the rest\n"
             "  -q, --quiet          no progress bar\n"
             "  -h, --help           this help\n",
             colormap_names());
 }
 
 typedef struct job {
-    char *in, *out_png, *out_npy;
+    char *in, *out_png, *out_npy, *rel;
+    collection_key key;
 } job;
 
 typedef struct run_state {
     job *jobs;
     size_t n_jobs, next;
+    size_t n_found; /* audio files the inputs name, before --shard and --index */
     int failed;
     const spectro_style *style;
     const audio_options *audio;
     int force, want_npy;
+    collection_out *index; /* --index, or NULL */
+    const char *index_path;
+    int index_failed;
     progress prog;
     pthread_mutex_t lock;
 } run_state;
@@ -108,6 +120,49 @@ static genreid_status do_job(run_state *rs, const job *j, genreid_error *err) {
     return st;
 }
 
+/* The --index record of a finished job; 0 on success (an error is printed). */
+static int write_index(run_state *rs, const job *j) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return -1;
+    if (rs->index->csv) {
+        collection_csv_field(f, j->key.rel);
+        fprintf(f, ",%lld,%s,", j->key.size, j->key.mtime);
+        collection_csv_field(f, j->in);
+        fputc(',', f);
+        collection_csv_field(f, j->out_png);
+        fputc(',', f);
+        collection_csv_field(f, j->out_npy ? j->out_npy : "");
+        fputc('\n', f);
+    } else {
+        json_writer w;
+        jw_init(&w);
+        jw_begin_object(&w);
+        jw_key(&w, "file"), jw_string(&w, j->in);
+        jw_key(&w, "rel"), jw_string(&w, j->key.rel);
+        jw_key(&w, "size"), jw_int(&w, j->key.size);
+        jw_key(&w, "mtime"), jw_string(&w, j->key.mtime);
+        jw_key(&w, "png"), jw_string(&w, j->out_png);
+        jw_key(&w, "npy");
+        if (j->out_npy) jw_string(&w, j->out_npy);
+        else jw_null(&w);
+        jw_end_object(&w);
+        char *js = jw_finish(&w, NULL);
+        if (js) fprintf(f, "%s\n", js);
+        free(js);
+    }
+    int bad = fclose(f) != 0 || !text;
+    genreid_error err;
+    if (!bad && collection_out_write(rs->index, rs->index_path, text, len, &err) != GENREID_OK) {
+        if (rs->prog.enabled) fputs("\r\x1b[K", stderr);
+        cli_error("%s", err.message);
+        bad = 1;
+    }
+    free(text);
+    return bad ? -1 : 0;
+}
+
 static void *worker(void *arg) {
     run_state *rs = arg;
     for (;;) {
@@ -115,7 +170,7 @@ static void *worker(void *arg) {
         size_t i = rs->next++;
         int stop = cli_interrupted;
         pthread_mutex_unlock(&rs->lock);
-        if (i >= rs->n_jobs || stop) break;
+        if (i >= rs->n_jobs || stop || rs->index_failed) break;
         genreid_error err;
         err_clear(&err);
         genreid_status st = do_job(rs, &rs->jobs[i], &err);
@@ -125,6 +180,7 @@ static void *worker(void *arg) {
             cli_error("%s", err.message);
             rs->failed = 1;
         }
+        if (!st && rs->index && write_index(rs, &rs->jobs[i]) != 0) rs->index_failed = 1;
         progress_step(&rs->prog, 1, NULL);
         pthread_mutex_unlock(&rs->lock);
     }
@@ -142,7 +198,7 @@ static char *out_name(const char *outdir, const char *rel, const char *ext) {
     return s;
 }
 
-static int collect(const char *outdir, int want_npy, char **inputs, int n_inputs, run_state *rs) {
+static int collect(const char *outdir, int want_npy, char **inputs, int n_inputs, int shard_k, int shard_n, run_state *rs) {
     walk_list files = {0};
     genreid_error err;
     int bad = 0;
@@ -158,20 +214,24 @@ static int collect(const char *outdir, int want_npy, char **inputs, int n_inputs
             bad = 1;
         }
     }
+    rs->n_found = files.n;
     rs->jobs = calloc(files.n ? files.n : 1, sizeof *rs->jobs);
     if (!rs->jobs) { walk_list_free(&files); return -1; }
     for (size_t i = 0; i < files.n; i++) {
+        if (!collection_in_shard(files.v[i].rel, shard_k, shard_n)) continue;
         job *j = &rs->jobs[rs->n_jobs];
+        j->rel = strdup(files.v[i].rel);
+        if (!j->rel || collection_stat(files.v[i].path, j->rel, &j->key) != 0) j->key = (collection_key){j->rel, -1, "0"};
         j->in = strdup(files.v[i].path);
         j->out_png = out_name(outdir, files.v[i].rel, "png");
         j->out_npy = want_npy ? out_name(outdir, files.v[i].rel, "npy") : NULL;
-        if (!j->in || !j->out_png || (want_npy && !j->out_npy)) { walk_list_free(&files); return -1; }
+        if (!j->rel || !j->in || !j->out_png || (want_npy && !j->out_npy)) { walk_list_free(&files); return -1; }
         int dup = 0;
         for (size_t k = 0; k < rs->n_jobs && !dup; k++) dup = !strcmp(rs->jobs[k].out_png, j->out_png);
         if (dup) {
             char esc[256];
             cli_error("%s: another input already writes %s", err_escape(j->in, esc, sizeof esc), j->out_png);
-            free(j->in), free(j->out_png), free(j->out_npy);
+            free(j->in), free(j->out_png), free(j->out_npy), free(j->rel);
             bad = 1;
             continue;
         }
@@ -189,13 +249,15 @@ static int run(int argc, char **argv) {
         {"duration", required_argument, 0, 'D'}, {"sr", required_argument, 0, 'R'},
         {"n-fft", required_argument, 0, 'n'},  {"hop", required_argument, 0, 'H'},
         {"top-db", required_argument, 0, 't'}, {"jobs", required_argument, 0, 'j'},
+        {"shard", required_argument, 0, 'S'},  {"index", required_argument, 0, 'I'},
         {"force", no_argument, 0, 'f'},        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *outdir = NULL;
     spectro_style style = spectro_style_default();
     audio_options aopt = audio_options_default();
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    int want_npy = 0, force = 0, quiet = 0, c;
+    int want_npy = 0, force = 0, quiet = 0, c, shard_k = 1, shard_n = 1;
+    const char *index_path = NULL;
     double d;
     long l;
     optind = 1;
@@ -242,6 +304,10 @@ static int run(int argc, char **argv) {
             jobs = l;
             break;
         case 'f': force = 1; break;
+        case 'S':
+            if (collection_parse_shard(optarg, &shard_k, &shard_n)) return cli_usage_error("spectrogram", "--shard needs K/N with 1 <= K <= N");
+            break;
+        case 'I': index_path = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("spectrogram", "bad option");
@@ -262,10 +328,39 @@ static int run(int argc, char **argv) {
     rs.force = force;
     rs.want_npy = want_npy;
     pthread_mutex_init(&rs.lock, NULL);
-    int bad = collect(outdir, want_npy, argv + optind, argc - optind, &rs);
+    int bad = collect(outdir, want_npy, argv + optind, argc - optind, shard_k, shard_n, &rs);
     if (bad < 0) {
         cli_error("out of memory");
         return 1;
+    }
+    collection_out index = {.fd = -1};
+    if (index_path) {
+        /* a resumed run: the files the index holds are done; the others are redone, outputs a
+         * killed run left behind without a record included */
+        genreid_error err;
+        static const char header[] = "rel,size,mtime,file,png,npy\n";
+        if (collection_out_open(&index, index_path, header, &err) != GENREID_OK) {
+            cli_error("%s", err.message);
+            bad = 1;
+            rs.n_found = 0, rs.n_jobs = 0;
+        }
+        size_t kept = 0, done = 0;
+        for (size_t i = 0; i < rs.n_jobs; i++) {
+            job *j = &rs.jobs[i];
+            if (collection_out_has(&index, &j->key)) {
+                free(j->in), free(j->out_png), free(j->out_npy), free(j->rel);
+                done++;
+                continue;
+            }
+            rs.jobs[kept++] = *j;
+        }
+        rs.n_jobs = kept;
+        rs.index = index.fd >= 0 ? &index : NULL;
+        rs.index_path = index_path;
+        rs.force = 1;
+        if (!quiet && (done || index.n_dropped))
+            fprintf(stderr, "%s: %zu files already done, %zu to go%s\n", index_path, done, kept,
+                    index.n_dropped ? " (a cut-short last record was dropped)" : "");
     }
     if (jobs > (long)rs.n_jobs) jobs = rs.n_jobs ? (long)rs.n_jobs : 1;
     progress_start(&rs.prog, "spectrogram", rs.n_jobs, quiet);
@@ -277,14 +372,15 @@ static int run(int argc, char **argv) {
     for (long i = 0; i < started; i++) pthread_join(th[i], NULL);
     progress_end(&rs.prog);
     if (cli_interrupted) cli_error("interrupted");
-    for (size_t i = 0; i < rs.n_jobs; i++) free(rs.jobs[i].in), free(rs.jobs[i].out_png), free(rs.jobs[i].out_npy);
+    for (size_t i = 0; i < rs.n_jobs; i++) free(rs.jobs[i].in), free(rs.jobs[i].out_png), free(rs.jobs[i].out_npy), free(rs.jobs[i].rel);
     free(rs.jobs);
+    collection_out_close(&index);
     pthread_mutex_destroy(&rs.lock);
-    if (!rs.n_jobs && !bad) {
+    if (!rs.n_found && !bad) {
         cli_error("no audio files found in the inputs");
         return 1;
     }
-    return (rs.failed || bad || cli_interrupted) ? 1 : 0;
+    return (rs.failed || rs.index_failed || bad || cli_interrupted) ? 1 : 0;
 }
 
 const cli_command cli_cmd_spectrogram = {"spectrogram", "audio → spectrogram images (and .npy arrays)", run};

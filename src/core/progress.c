@@ -18,7 +18,9 @@ static void draw(progress *p, const char *suffix) {
     double el = progress_now_s() - p->start_s;
     fprintf(stderr, "\r%s [", p->label ? p->label : "");
     for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '-', stderr);
-    fprintf(stderr, "] %zu/%zu %5.1fs %s\x1b[K", p->done, p->total, el, suffix ? suffix : "");
+    fprintf(stderr, "] %zu/%zu %5.1fs", p->done, p->total, el);
+    if (p->done && p->done < p->total) fprintf(stderr, " eta %.0fs", el / (double)p->done * (double)(p->total - p->done));
+    fprintf(stderr, " %s\x1b[K", suffix ? suffix : "");
     fflush(stderr);
 }
 

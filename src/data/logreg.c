@@ -102,6 +102,10 @@ genreid_status logreg_fit(const float *X, const int *y, const double *sample_w, 
     return st;
 }
 
+void logreg_standardise(const logreg *m, const float *x, float *z) {
+    for (int j = 0; j < m->n_features; j++) z[j] = (x[j] - m->mean[j]) / m->sd[j];
+}
+
 void logreg_predict(const logreg *m, const float *x, float *probs) {
     double z[64] = {0}, p[64];
     int C = m->n_classes < 64 ? m->n_classes : 64;

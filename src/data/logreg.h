@@ -21,6 +21,8 @@ genreid_status logreg_fit(const float *X, const int *y, const double *sample_w, 
                           logreg *out, genreid_error *err);
 /* probs [C] of one item x [k]. */
 void logreg_predict(const logreg *m, const float *x, float *probs);
+/* z [k] = (x - mean) / sd: what the classifier reads (genreid's embedding of a features model). */
+void logreg_standardise(const logreg *m, const float *x, float *z);
 void logreg_free(logreg *m);
 
 #endif

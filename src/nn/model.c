@@ -306,6 +306,10 @@ struct nn_workspace {
 
 void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { rng_seed(&ws->drop_rng, seed); }
 void nn_workspace_set_cancel(nn_workspace *ws, const volatile int *flag) { ws->cancel = flag; }
+int nn_embedding_size(const nn_model *m) { return m ? HEAD_HIDDEN : 0; }
+void nn_workspace_embeddings(const nn_workspace *ws, int n, float *out) {
+    memcpy(out, ws->h2d, (size_t)n * HEAD_HIDDEN * sizeof(float));
+}
 
 static genreid_status cancelled(const nn_workspace *ws, genreid_error *err) {
     return ws->cancel && *ws->cancel ? err_set(err, GENREID_E_CANCELLED, "cancelled") : GENREID_OK;

@@ -74,6 +74,10 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
                                genreid_error *err);
 void nn_workspace_free(nn_workspace *ws); /* NULL ok */
 size_t nn_workspace_bytes(const nn_workspace *ws); /* memory the workspace holds */
+/* The embedding of the last nn_forward: per input, the vector the head's last Linear reads (the
+ * 512 outputs of its BatchNorm1d; dropout is off in eval). out: [n][nn_embedding_size]. */
+int nn_embedding_size(const nn_model *m);
+void nn_workspace_embeddings(const nn_workspace *ws, int n, float *out);
 /* Seed of the dropout generator (default 0). Same seed → same masks. */
 void nn_workspace_seed(nn_workspace *ws, uint64_t seed);
 /* A flag (the CLI's SIGINT/SIGTERM flag) that nn_forward and the backward pass poll between

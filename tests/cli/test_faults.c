@@ -135,27 +135,6 @@ static int same_bytes(const char *a, const char *b) {
     return same;
 }
 
-/* A mono 16-bit 22050 Hz WAV of seconds: a chord with a pulse, enough to look like music. */
-static void write_wav(const char *path, double seconds) {
-    int sr = 22050;
-    size_t n = (size_t)(seconds * sr);
-    unsigned char *w = malloc(44 + 2 * n);
-    for (size_t k = 0; k < n; k++) {
-        double t = (double)k / sr;
-        double v = 0.2 * sin(2 * M_PI * 220 * t) + 0.1 * sin(2 * M_PI * 330 * t) + (fmod(t, 0.5) < 0.01 ? 0.3 : 0);
-        int q = (int)lrint(v * 20000);
-        w[44 + 2 * k] = (unsigned char)(q & 255), w[45 + 2 * k] = (unsigned char)((q >> 8) & 255);
-    }
-    unsigned data = 2u * (unsigned)n, riff = 36 + data, rate = (unsigned)sr, bps = 2u * (unsigned)sr;
-    unsigned char h[44] = {'R', 'I', 'F', 'F', riff & 255, (riff >> 8) & 255, (riff >> 16) & 255, riff >> 24,
-                           'W', 'A', 'V', 'E', 'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1, 0,
-                           rate & 255, (rate >> 8) & 255, 0, 0, bps & 255, (bps >> 8) & 255, (bps >> 16) & 255, 0,
-                           2, 0, 16, 0, 'd', 'a', 't', 'a', data & 255, (data >> 8) & 255, (data >> 16) & 255, data >> 24};
-    memcpy(w, h, 44);
-    test_write_file(path, w, 44 + 2 * n);
-    free(w);
-}
-
 static char cmd[8192];
 
 /* dir/name in a buffer of its own (test_path's rotate, and these paths live through a test). */
@@ -279,7 +258,7 @@ static void train_faults(const char *tmp) {
 
 static void predict_faults(const char *tmp) {
     const char *song = path(tmp, "song.wav"), *log = path(tmp, "predict.log");
-    write_wav(song, 600); /* 10 minutes: ~80 windows */
+    test_write_wav(song, 600); /* 10 minutes: ~80 windows */
     snprintf(cmd, sizeof cmd, "'%s' predict '%s'", bin(), song);
     pid_t pid = spawn(cmd, log, 0);
     sleep_s(0.8);
@@ -303,7 +282,7 @@ static void spectrogram_faults(const char *tmp) {
     for (int i = 0; i < 6; i++) {
         char name[16];
         snprintf(name, sizeof name, "%d.wav", i);
-        write_wav(path(in, name), 120);
+        test_write_wav(path(in, name), 120);
     }
     const char *log = path(tmp, "spec.log");
     snprintf(cmd, sizeof cmd, "'%s' spectrogram -q -j 1 --npy -o '%s' '%s'", bin(), outdir, in);

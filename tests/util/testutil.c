@@ -2,6 +2,7 @@
 #include "test.h"
 #include "image/image.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -115,4 +116,25 @@ void test_write_stripes(const char *root, const char *src, int per_class, unsign
             image_free(&img);
         }
     }
+}
+
+/* A mono 16-bit 22050 Hz WAV of seconds: a chord with a pulse, enough to look like music. */
+void test_write_wav(const char *path, double seconds) {
+    int sr = 22050;
+    size_t n = (size_t)(seconds * sr);
+    unsigned char *w = malloc(44 + 2 * n);
+    for (size_t k = 0; k < n; k++) {
+        double t = (double)k / sr;
+        double v = 0.2 * sin(2 * M_PI * 220 * t) + 0.1 * sin(2 * M_PI * 330 * t) + (fmod(t, 0.5) < 0.01 ? 0.3 : 0);
+        int q = (int)lrint(v * 20000);
+        w[44 + 2 * k] = (unsigned char)(q & 255), w[45 + 2 * k] = (unsigned char)((q >> 8) & 255);
+    }
+    unsigned data = 2u * (unsigned)n, riff = 36 + data, rate = (unsigned)sr, bps = 2u * (unsigned)sr;
+    unsigned char h[44] = {'R', 'I', 'F', 'F', riff & 255, (riff >> 8) & 255, (riff >> 16) & 255, riff >> 24,
+                           'W', 'A', 'V', 'E', 'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1, 0,
+                           rate & 255, (rate >> 8) & 255, 0, 0, bps & 255, (bps >> 8) & 255, (bps >> 16) & 255, 0,
+                           2, 0, 16, 0, 'd', 'a', 't', 'a', data & 255, (data >> 8) & 255, (data >> 16) & 255, data >> 24};
+    memcpy(w, h, 44);
+    test_write_file(path, w, 44 + 2 * n);
+    free(w);
 }
