@@ -1,5 +1,6 @@
 /* cli/cmd_serve.c — `genreid serve`: the web demo and JSON API (src/serve/serve.h) until SIGINT or
- * SIGTERM, then a graceful stop (no new connections, in-flight requests finish, exit 0).
+ * SIGTERM, then a graceful stop (no new connections; running and queued requests finish within
+ * the drain time, exit 0; past it the queue gets 503 and the exit status is 1).
  * Access log and messages on stderr. Leaves out: daemonising, TLS (put a reverse proxy in front).
  *
  * The prediction engine (serve/engine.h: the library on one loaded model) is plugged in by
@@ -12,6 +13,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+/* Memory policy of the long-running server (glibc): what a prediction frees stays in the malloc
+ * arena of the connection thread that ran it, and connection threads come and go over up to 8
+ * arenas per core, so RSS climbed step by step to the sum of many arenas' peaks (+17 % over 10
+ * minutes in bench/serve-soak). A few arenas (one per prediction thread, plus two) bound that
+ * sum; free pages go back to the system whenever the server falls idle. */
+#define ARENAS_EXTRA 2
 
 /* Fills *be with the prediction engine for `model` (NULL: the default model) using `threads`
  * threads, and *close_fn with what frees it. The lead wires the real engine here. */
@@ -22,20 +33,31 @@ static genreid_status open_backend(const char *model, int threads, serve_backend
 }
 
 static void usage(FILE *f) {
+    serve_config d;   /* the defaults come from the server, so help and behaviour agree */
+    serve_config_default(&d);
     fprintf(f,
             "Usage: genreid serve [options]\n"
             "Serves the genreid web page and JSON API until Ctrl-C (or SIGTERM).\n\n"
-            "  -H, --host ADDR        address to bind (default 127.0.0.1: this machine only)\n"
-            "  -p, --port N           TCP port (default 8080; 0 = any free port)\n"
-            "  -m, --model FILE       model to serve (default: the built-in one)\n"
-            "  -t, --threads N        predictions run at once; more get 503 (default 2)\n"
-            "  -u, --max-upload MB    largest upload in MiB (default 50)\n"
-            "  -T, --timeout S        close connections idle for S seconds (default 30)\n"
-            "  -q, --quiet            no access log\n"
-            "  -h, --help             this help\n\n"
+            "  -H, --host ADDR          address to bind (default %s: this machine only)\n"
+            "  -p, --port N             TCP port (default %d; 0 = any free port)\n"
+            "  -m, --model FILE         model to serve (default: the built-in one)\n"
+            "  -t, --threads N          predictions run at once; more wait in the queue (default %d)\n"
+            "      --queue N            requests that may wait for a free thread; beyond, 503 with\n"
+            "                           Retry-After (default %d; 0 = no queue, refuse at once)\n"
+            "      --queue-timeout S    longest wait in the queue, then 503 (default %u)\n"
+            "  -u, --max-upload MB      largest upload in MiB (default %zu)\n"
+            "  -c, --max-connections N  open connections at most (default %d)\n"
+            "  -T, --timeout S          close connections idle for S seconds (default %u; a request\n"
+            "                           waiting in the queue is not idle)\n"
+            "  -q, --quiet              no access log\n"
+            "  -h, --help               this help\n\n"
             "API: GET / (page), GET /api/health, GET /api/model, GET /api/examples[/NAME],\n"
             "     POST /api/predict and POST /api/spectrogram (multipart field \"file\" or a raw\n"
-            "     image/* or audio/* body). Errors are JSON {\"error\": \"...\"}.\n");
+            "     image/* or audio/* body). Errors are JSON {\"error\": \"...\"}.\n\n"
+            "Ctrl-C or SIGTERM: no new connections; running and queued requests finish (within\n"
+            "%u s; then the queue gets 503), exit status 0 when all finished.\n",
+            d.host, d.port, d.max_inflight, d.queue_len, d.queue_timeout_s, d.max_upload_bytes >> 20,
+            d.max_connections, d.timeout_s, d.drain_timeout_s);
 }
 
 static void log_stderr(void *ctx, const char *line) {
@@ -68,6 +90,18 @@ static int run(int argc, char **argv) {
             if (cli_parse_int(VALUE(), &v) || v < 1 || v > 256)
                 return cli_usage_error("serve", "%s needs a number 1..256", a);
             cfg.max_inflight = (int)v;
+        } else if (!strcmp(a, "--queue")) {
+            if (cli_parse_int(VALUE(), &v) || v < 0 || v > 100000)
+                return cli_usage_error("serve", "%s needs a number 0..100000", a);
+            cfg.queue_len = (int)v;
+        } else if (!strcmp(a, "--queue-timeout")) {
+            if (cli_parse_int(VALUE(), &v) || v < 1 || v > 86400)
+                return cli_usage_error("serve", "%s needs seconds 1..86400", a);
+            cfg.queue_timeout_s = (unsigned)v;
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--max-connections")) {
+            if (cli_parse_int(VALUE(), &v) || v < 1 || v > 100000)
+                return cli_usage_error("serve", "%s needs a number 1..100000", a);
+            cfg.max_connections = (int)v;
         } else if (!strcmp(a, "-u") || !strcmp(a, "--max-upload")) {
             if (cli_parse_double(VALUE(), &d) || !(d > 0) || d > 4096)
                 return cli_usage_error("serve", "%s needs a size in MiB, above 0 and at most 4096", a);
@@ -85,6 +119,9 @@ static int run(int argc, char **argv) {
 #undef VALUE
     }
     if (!quiet) cfg.log = log_stderr;
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, cfg.max_inflight + ARENAS_EXTRA);   /* before the threads start */
+#endif
 
     genreid_error err;
     err_clear(&err);
@@ -103,11 +140,18 @@ static int run(int argc, char **argv) {
     int v6 = strchr(cfg.host, ':') != NULL;
     fprintf(stderr, "genreid serve: listening on http://%s%s%s:%d/ (Ctrl-C stops)\n", v6 ? "[" : "", cfg.host,
             v6 ? "]" : "", serve_port(s));
+    int busy = 0;
     while (!cli_interrupted) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        int now_busy = serve_inflight(s) > 0;
+#ifdef __GLIBC__
+        if (busy && !now_busy) malloc_trim(0);   /* just fell idle */
+#endif
+        busy = now_busy;
     }
-    fprintf(stderr, "genreid serve: stopping; finishing %d request(s) in flight\n", serve_inflight(s));
+    fprintf(stderr, "genreid serve: stopping; finishing %d request(s) in flight (%d queued)\n", serve_inflight(s),
+            serve_queued(s));
     int left = serve_stop(s);
     if (close_fn) close_fn(be.ctx);
     if (left) {

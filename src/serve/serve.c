@@ -3,8 +3,10 @@
  *
  * MHD calls the access handler once when a request's headers are in (*con_cls == NULL), once per
  * piece of body (upload_data != NULL; no response may be queued then), and once at the end.
- * Every check that needs no body (route, method, Content-Type, Content-Length, free slot) runs in
- * the first call, before a byte of the body is buffered. */
+ * Every check that needs no body (route, method, Content-Type, Content-Length, a full queue) runs
+ * in the first call, before a byte of the body is buffered. The prediction slot is taken in the
+ * last call, once the body is in; a request that finds none waits there, in its own connection
+ * thread, on its own condition variable in a FIFO list (slot_release hands the slot over). */
 #include "serve/serve.h"
 #include "serve/assets.h"
 #include "serve/jsonbuf.h"
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +34,25 @@
  * send RST, and an RST can destroy the answer before the client reads it; for larger bodies the
  * answer goes at once (MHD then closes) so that nobody waits for a big upload to be refused. */
 #define DEFER_BODY_MAX (64 * 1024)
+
+/* First buffer for a body of known length up to this size is the exact size; larger or chunked
+ * bodies grow by doubling, so a client that announces much and sends little reserves little. */
+#define BODY_FIRST_MAX (1024 * 1024)
+
+/* After the drain time, how long serve_stop waits for the queue's 503s to go out. */
+#define ABANDON_GRACE_S 2
+
+/* Retry-After while the server shuts down (a restart takes a few seconds). */
+#define RETRY_STOPPING_S 5
+
+/* One request waiting for a prediction slot; lives on its connection thread's stack. */
+typedef struct waiter {
+    pthread_cond_t cv;
+    int granted;              /* slot_release handed its slot over */
+    struct waiter *next;
+} waiter;
+
+enum slot_result { SLOT_OK, SLOT_FULL, SLOT_TIMEOUT, SLOT_STOPPING };
 
 enum route { R_NONE, R_ASSET, R_HEALTH, R_MODEL, R_EXAMPLES, R_EXAMPLE, R_PREDICT, R_SPECTROGRAM };
 
@@ -42,9 +64,16 @@ struct serve_server {
     struct sockaddr_storage addr;
     int port;
     pthread_mutex_t mu;
+    pthread_condattr_t cattr;  /* CLOCK_MONOTONIC, for every timed wait */
     pthread_cond_t idle;
     int inflight;         /* requests between their headers and their completion */
     int slots_used;       /* of cfg.max_inflight */
+    waiter *q_head, *q_tail;
+    int queued;           /* waiters in the list, of cfg.queue_len */
+    int abandon;          /* the drain time is up: waiters leave with 503 */
+    size_t buffered;      /* bytes allocated for bodies, of buffer_max */
+    size_t buffer_max;
+    double svc_ms;        /* moving average of a prediction's time, for Retry-After */
     atomic_int stopping;
     char mhd_error[256];  /* MHD's last log message, for serve_start's error */
 };
@@ -55,11 +84,14 @@ typedef struct request {
     const serve_asset *asset;
     const serve_example *example;
     int has_slot;
-    unsigned char *body;      /* [len], cap bytes allocated, cap <= max_upload_bytes */
+    unsigned char *body;      /* [len], cap bytes allocated (and counted in s->buffered) */
     size_t len, cap;
-    int too_large;            /* a chunked body went over the limit: the rest is dropped */
-    size_t dropped;           /* bytes read and dropped (over the limit, or a deferred error) */
-    unsigned deferred_status; /* error decided from the headers, sent once the small body is in */
+    size_t expect;            /* Content-Length, or (size_t)-1 when chunked */
+    size_t dropped;           /* bytes read and dropped after an error was decided */
+    size_t drop_max;          /* how many bytes to drop before closing instead */
+    unsigned retry_after;     /* Retry-After of a 503 (0: estimate from the queue) */
+    double wait_ms;           /* time spent in the queue, for the access log */
+    unsigned deferred_status; /* error decided early, sent once the (rest of the) body is in */
     const char *deferred_allow;
     char deferred_msg[GENREID_ERROR_MESSAGE_MAX];
     char content_type[256];
@@ -82,7 +114,10 @@ void serve_config_default(serve_config *cfg) {
     cfg->port = 8080;
     cfg->max_upload_bytes = (size_t)50 << 20;
     cfg->max_inflight = 2;
-    cfg->max_connections = 64;
+    cfg->queue_len = 64;
+    cfg->queue_timeout_s = 30;
+    cfg->max_buffer_bytes = (size_t)256 << 20;
+    cfg->max_connections = 512;
     cfg->timeout_s = 30;
     cfg->drain_timeout_s = 60;
 }
@@ -108,21 +143,113 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     logf_(s, "serve: libmicrohttpd: %s", msg);
 }
 
-static int slot_acquire(serve_server *s) {
-    int ok;
+/* Seconds a refused client should wait: the queue's backlog at the recent prediction time. */
+static unsigned retry_after_locked(serve_server *s) {
+    double est_s = (s->queued + 1) * s->svc_ms / s->cfg.max_inflight / 1000.0;
+    unsigned v = (unsigned)(est_s + 0.999);
+    return v < 1 ? 1 : v > 60 ? 60 : v;
+}
+
+/* Could a request get a slot or a place in the queue right now? (Checked from the headers, so
+ * that nobody uploads a body only to be refused.) */
+static enum slot_result slot_available(serve_server *s, unsigned *retry) {
     pthread_mutex_lock(&s->mu);
-    ok = s->slots_used < s->cfg.max_inflight;
-    if (ok) s->slots_used++;
+    enum slot_result res = s->abandon ? SLOT_STOPPING
+                         : s->slots_used < s->cfg.max_inflight || s->queued < s->cfg.queue_len ? SLOT_OK : SLOT_FULL;
+    *retry = res == SLOT_STOPPING ? RETRY_STOPPING_S : retry_after_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    return res;
+}
+
+/* A free slot at once (when nobody waits: no overtaking), else a place at the end of the queue
+ * until slot_release hands a slot over, queue_timeout_s passes or serve_stop gives up. */
+static enum slot_result slot_acquire(serve_server *s, unsigned *retry) {
+    enum slot_result res = SLOT_OK;
+    pthread_mutex_lock(&s->mu);
+    if (s->abandon) {
+        res = SLOT_STOPPING;
+    } else if (s->slots_used < s->cfg.max_inflight && !s->q_head) {
+        s->slots_used++;
+    } else if (s->queued >= s->cfg.queue_len) {
+        res = SLOT_FULL;
+    } else {
+        waiter w;
+        memset(&w, 0, sizeof w);
+        if (pthread_cond_init(&w.cv, &s->cattr)) {
+            res = SLOT_FULL;
+        } else {
+            if (s->q_tail) s->q_tail->next = &w;
+            else s->q_head = &w;
+            s->q_tail = &w;
+            s->queued++;
+            struct timespec dl;
+            clock_gettime(CLOCK_MONOTONIC, &dl);
+            dl.tv_sec += s->cfg.queue_timeout_s;
+            int rc = 0;
+            while (!w.granted && !s->abandon && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&w.cv, &s->mu, &dl);
+            if (!w.granted) {   /* still in the list: take it out */
+                waiter **pp = &s->q_head, *prev = NULL;
+                while (*pp != &w) prev = *pp, pp = &(*pp)->next;
+                *pp = w.next;
+                if (s->q_tail == &w) s->q_tail = prev;
+                s->queued--;
+                res = s->abandon ? SLOT_STOPPING : SLOT_TIMEOUT;
+            }
+            pthread_cond_destroy(&w.cv);
+        }
+    }
+    *retry = res == SLOT_STOPPING ? RETRY_STOPPING_S : retry_after_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    return res;
+}
+
+/* Gives the slot to the first waiter, or back to the pool; ms >= 0 is the prediction's time. */
+static void slot_release(request *r, double ms) {
+    if (!r->has_slot) return;
+    serve_server *s = r->s;
+    pthread_mutex_lock(&s->mu);
+    if (ms >= 0) s->svc_ms = s->svc_ms > 0 ? 0.8 * s->svc_ms + 0.2 * ms : ms;
+    waiter *w = s->q_head;
+    if (w && !s->abandon) {
+        s->q_head = w->next;
+        if (!s->q_head) s->q_tail = NULL;
+        s->queued--;
+        w->granted = 1;
+        pthread_cond_signal(&w->cv);
+    } else {
+        s->slots_used--;
+    }
+    pthread_mutex_unlock(&s->mu);
+    r->has_slot = 0;
+}
+
+/* Body memory: taken before each (re)allocation, against the server-wide budget. */
+static int budget_take(serve_server *s, size_t n) {
+    pthread_mutex_lock(&s->mu);
+    int ok = n <= s->buffer_max - s->buffered;
+    if (ok) s->buffered += n;
     pthread_mutex_unlock(&s->mu);
     return ok ? 0 : -1;
 }
 
-static void slot_release(request *r) {
-    if (!r->has_slot) return;
-    pthread_mutex_lock(&r->s->mu);
-    r->s->slots_used--;
-    pthread_mutex_unlock(&r->s->mu);
-    r->has_slot = 0;
+/* Bodies live in their own mappings, not in malloc's arenas: a large upload freed to glibc stays
+ * resident in the arena of the connection thread that read it (the soak saw RSS climb by about
+ * the largest upload per arena and stay there); munmap gives it back to the system at once. */
+static unsigned char *body_map(unsigned char *old, size_t old_cap, size_t cap) {
+    void *p = old ? mremap(old, old_cap, cap, MREMAP_MAYMOVE)
+                  : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void body_free(request *r) {
+    if (r->cap) {
+        pthread_mutex_lock(&r->s->mu);
+        r->s->buffered -= r->cap;
+        pthread_mutex_unlock(&r->s->mu);
+    }
+    if (r->body) munmap(r->body, r->cap);
+    r->body = NULL;
+    r->len = r->cap = 0;
 }
 
 /* Queues a response built from data (copied or freed per mode) with the common headers. */
@@ -167,7 +294,17 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, unsig
     jbuf_json_string(&b, msg);
     jbuf_puts(&b, "}\n");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) return respond_json(c, r, status, &b, MHD_HTTP_HEADER_ALLOW, allow);
-    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) return respond_json(c, r, status, &b, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        char ra[16];
+        unsigned v = r->retry_after;
+        if (!v) {
+            pthread_mutex_lock(&r->s->mu);
+            v = retry_after_locked(r->s);
+            pthread_mutex_unlock(&r->s->mu);
+        }
+        snprintf(ra, sizeof ra, "%u", v);
+        return respond_json(c, r, status, &b, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     return respond_json(c, r, status, &b, NULL, NULL);
 }
 
@@ -181,10 +318,10 @@ static enum MHD_Result fail_early(struct MHD_Connection *c, request *r, size_t b
     va_start(ap, fmt);
     vsnprintf(r->deferred_msg, sizeof r->deferred_msg, fmt, ap);
     va_end(ap);
-    slot_release(r);
     if (body_len == 0 || body_len > DEFER_BODY_MAX) return respond_error(c, r, status, allow, r->deferred_msg);
     r->deferred_status = status;
     r->deferred_allow = allow;
+    r->drop_max = DEFER_BODY_MAX;
     return MHD_YES;
 }
 
@@ -282,10 +419,20 @@ static enum MHD_Result respond_prediction(struct MHD_Connection *c, request *r, 
     return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
 }
 
+/* The 503 message for a request that got no slot. */
+static const char *busy_message(serve_server *s, enum slot_result why, char *msg, size_t n) {
+    if (why == SLOT_STOPPING) snprintf(msg, n, "server shutting down, retry later");
+    else if (why == SLOT_TIMEOUT)
+        snprintf(msg, n, "server busy: no prediction slot free within %u s, retry later", s->cfg.queue_timeout_s);
+    else
+        snprintf(msg, n, "server busy: %d predictions running and the queue of %d is full, retry later",
+                 s->cfg.max_inflight, s->cfg.queue_len);
+    return msg;
+}
+
+/* Last call of an upload: the body is in. Parse it, wait for a slot, run the backend. */
 static enum MHD_Result handle_upload(struct MHD_Connection *c, request *r) {
     serve_server *s = r->s;
-    if (r->too_large)
-        return respond_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "upload: body over the limit");
     const void *data = r->body;
     size_t len = r->len;
     const char *ctype = r->content_type;
@@ -295,55 +442,61 @@ static enum MHD_Result handle_upload(struct MHD_Connection *c, request *r) {
     err_clear(&err);
     char msg[GENREID_ERROR_MESSAGE_MAX];
     if (media_kind_of(ctype) == MEDIA_MULTIPART) {
-        if (multipart_find_file(r->body, r->len, ctype, "file", &part, &err)) {
-            slot_release(r);
+        if (multipart_find_file(r->body, r->len, ctype, "file", &part, &err))
             return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, err.message);
-        }
         data = part.data;
         len = part.len;
         ctype = part.content_type[0] ? part.content_type : "application/octet-stream";
         filename = part.filename[0] ? part.filename : NULL;
         media_kind k = media_kind_of(ctype);
         if (k == MEDIA_UNSUPPORTED || k == MEDIA_MULTIPART) {
-            slot_release(r);
             snprintf(msg, sizeof msg, "%s: unsupported file type '%s' (send an image or an audio file)",
                      filename ? filename : "upload", ctype);
             return respond_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, msg);
         }
     }
     if (len == 0) {
-        slot_release(r);
         snprintf(msg, sizeof msg, "%s: empty file", filename ? filename : "upload");
         return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, msg);
     }
+    /* No client timeout can strike while the request waits here: MHD checks it only after this
+     * call returns, and MHD_queue_response restarts its clock (0.9.75, MHD_update_last_activity_). */
+    unsigned retry = 0;
     double t0 = now_ms();
+    enum slot_result got = slot_acquire(s, &retry);
+    r->wait_ms = now_ms() - t0;
+    if (got != SLOT_OK) {
+        body_free(r);
+        r->retry_after = retry;
+        return respond_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, busy_message(s, got, msg, sizeof msg));
+    }
+    r->has_slot = 1;
+    t0 = now_ms();
     genreid_status st;
     if (r->route == R_PREDICT) {
         char *json = NULL;
         st = s->be.predict(s->be.ctx, data, len, ctype, filename, &json, &err);
         double ms = now_ms() - t0;
-        slot_release(r);
-        free(r->body);
-        r->body = NULL;
+        slot_release(r, ms);
+        body_free(r);
         if (st == GENREID_OK && json) return respond_prediction(c, r, json, ms);
         free(json);
     } else {
         void *png = NULL;
         size_t png_len = 0;
         st = s->be.spectrogram_png(s->be.ctx, data, len, ctype, filename, &png, &png_len, &err);
-        slot_release(r);
-        free(r->body);
-        r->body = NULL;
+        slot_release(r, now_ms() - t0);
+        body_free(r);
         if (st == GENREID_OK && png)
             return respond(c, r, MHD_HTTP_OK, "image/png", png, png_len, MHD_RESPMEM_MUST_FREE, NULL, NULL);
         free(png);
     }
     if (st == GENREID_OK) st = err_set(&err, GENREID_E_INTERNAL, "backend returned no result");
-    return respond_error(c, r, http_status_of(st), NULL,
-                         err.message[0] ? err.message : genreid_status_string(st));
+    return respond_error(c, r, http_status_of(st), NULL, err.message[0] ? err.message : genreid_status_string(st));
 }
 
-/* First call for an upload route: every check that the headers allow, then a slot. */
+/* First call for an upload route: every check that the headers allow, and whether the queue has
+ * room. The slot itself is taken once the body is in (handle_upload). */
 static enum MHD_Result start_upload(struct MHD_Connection *c, request *r) {
     serve_server *s = r->s;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -360,6 +513,7 @@ static enum MHD_Result start_upload(struct MHD_Connection *c, request *r) {
                                  "upload: too large (Content-Length over the limit)");
         body_len = (size_t)v;
     }
+    r->expect = body_len;
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!ct || !*ct)
         return fail_early(c, r, body_len, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
@@ -375,41 +529,63 @@ static enum MHD_Result start_upload(struct MHD_Connection *c, request *r) {
         return fail_early(c, r, body_len, MHD_HTTP_BAD_REQUEST, NULL, "%s", err.message);
     if (body_len == 0)
         return respond_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "upload: empty body");
-    if (slot_acquire(s))
-        return fail_early(c, r, body_len, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
-                          "server busy: all %d prediction slots are in use, retry later", s->cfg.max_inflight);
-    r->has_slot = 1;
-    if (body_len != (size_t)-1) {   /* known size: one allocation, checked against the limit above */
-        r->body = malloc(body_len);
-        if (!r->body) return fail_early(c, r, body_len, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "server out of memory");
-        r->cap = body_len;
+    unsigned retry = 0;
+    enum slot_result room = slot_available(s, &retry);
+    if (room != SLOT_OK) {
+        char msg[GENREID_ERROR_MESSAGE_MAX];
+        r->retry_after = retry;
+        return fail_early(c, r, body_len, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "%s", busy_message(s, room, msg, sizeof msg));
     }
     return MHD_YES;
 }
 
-/* A piece of body: keep it (within the limit) or drop it. */
+/* Drops the rest of a body whose answer is decided; 503 when the budget ran out, 413 over the limit. */
+static void refuse_body(request *r, unsigned status, const char *msg, size_t dropped) {
+    body_free(r);
+    r->deferred_status = status;
+    r->deferred_allow = NULL;
+    snprintf(r->deferred_msg, sizeof r->deferred_msg, "%s", msg);
+    r->dropped = dropped;
+    /* drop up to one more limit's worth so the client can read its answer, then close */
+    r->drop_max = r->s->cfg.max_upload_bytes;
+}
+
+/* A piece of body: keep it (within the limit and the server's budget) or drop it. */
 static enum MHD_Result take_body(request *r, const char *data, size_t n) {
-    size_t max = r->s->cfg.max_upload_bytes;
-    if (r->deferred_status || r->too_large) {
+    serve_server *s = r->s;
+    size_t max = s->cfg.max_upload_bytes;
+    if (r->deferred_status) {
         r->dropped += n;
-        /* A chunked body that keeps coming after the limit: drop up to one more limit's worth so
-         * the client can read its 413, then close the connection. */
-        return r->dropped > (r->too_large ? max : (size_t)DEFER_BODY_MAX) ? MHD_NO : MHD_YES;
+        return r->dropped > r->drop_max ? MHD_NO : MHD_YES;
     }
     if (n > max - r->len) {
-        r->too_large = 1;
-        r->dropped = n;
-        free(r->body);
-        r->body = NULL;
-        r->len = r->cap = 0;
-        slot_release(r);
+        refuse_body(r, MHD_HTTP_CONTENT_TOO_LARGE, "upload: body over the limit", n);
         return MHD_YES;
     }
     if (r->len + n > r->cap) {
-        size_t cap = r->cap ? r->cap : 64 * 1024;
-        while (cap < r->len + n) cap = cap > max / 2 ? max : cap * 2;
-        unsigned char *p = realloc(r->body, cap);
-        if (!p) return MHD_NO;
+        size_t cap;
+        if (!r->cap && r->expect != (size_t)-1 && r->expect <= BODY_FIRST_MAX) cap = r->expect;
+        else {
+            cap = r->cap ? r->cap : 64 * 1024;
+            while (cap < r->len + n) cap = cap > max / 2 ? max : cap * 2;
+        }
+        if (r->expect != (size_t)-1 && cap > r->expect) cap = r->expect;   /* MHD never passes more */
+        if (cap < r->len + n) cap = r->len + n;
+        if (budget_take(s, cap - r->cap)) {
+            char msg[160];
+            int mib = s->buffer_max >= ((size_t)1 << 20);
+            snprintf(msg, sizeof msg, "server busy: uploads in memory reached the limit of %zu %s, retry later",
+                     mib ? s->buffer_max >> 20 : s->buffer_max >> 10, mib ? "MiB" : "KiB");
+            refuse_body(r, MHD_HTTP_SERVICE_UNAVAILABLE, msg, n);
+            return MHD_YES;
+        }
+        unsigned char *p = body_map(r->body, r->cap, cap);
+        if (!p) {
+            pthread_mutex_lock(&s->mu);
+            s->buffered -= cap - r->cap;
+            pthread_mutex_unlock(&s->mu);
+            return MHD_NO;
+        }
         r->body = p;
         r->cap = cap;
     }
@@ -470,12 +646,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                     : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client closed)"
                     : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (server shut down)"
                     : " (connection dropped)";
-    char status[16];
+    char status[16], waited[48] = "";
     if (r->status) snprintf(status, sizeof status, "%u", r->status);
     else snprintf(status, sizeof status, "-");
-    logf_(s, "%s %s %s %zu %.1fms%s", r->method, r->path, status, r->resp_bytes, now_ms() - r->t0_ms, why);
-    slot_release(r);
-    free(r->body);
+    if (r->wait_ms >= 0.05) snprintf(waited, sizeof waited, " (queued %.1fms)", r->wait_ms);
+    logf_(s, "%s %s %s %zu %.1fms%s%s", r->method, r->path, status, r->resp_bytes, now_ms() - r->t0_ms, waited, why);
+    slot_release(r, -1);
+    body_free(r);
     free(r);
     *con_cls = NULL;
     pthread_mutex_lock(&s->mu);
@@ -497,6 +674,10 @@ serve_server *serve_start(const serve_config *cfg, const serve_backend *be, genr
         err_set(err, GENREID_E_INVALID, "serve: max_inflight, max_connections, max_upload_bytes and timeout_s must be positive");
         return NULL;
     }
+    if (cfg->queue_len < 0 || (cfg->queue_len > 0 && cfg->queue_timeout_s < 1)) {
+        err_set(err, GENREID_E_INVALID, "serve: queue_len must be 0 or more, and queue_timeout_s positive with a queue");
+        return NULL;
+    }
     const char *host = cfg->host && *cfg->host ? cfg->host : "127.0.0.1";
     if (strlen(host) >= 256) {
         err_set(err, GENREID_E_INVALID, "serve: host name too long");
@@ -511,8 +692,11 @@ serve_server *serve_start(const serve_config *cfg, const serve_backend *be, genr
     s->be = *be;
     memcpy(s->host, host, strlen(host) + 1);
     s->cfg.host = s->host;
+    s->buffer_max = cfg->max_buffer_bytes > cfg->max_upload_bytes ? cfg->max_buffer_bytes : cfg->max_upload_bytes;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->idle, NULL);
+    pthread_condattr_init(&s->cattr);
+    pthread_condattr_setclock(&s->cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->idle, &s->cattr);
 
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
@@ -551,6 +735,7 @@ serve_server *serve_start(const serve_config *cfg, const serve_backend *be, genr
 fail:
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
+    pthread_condattr_destroy(&s->cattr);
     free(s);
     return NULL;
 }
@@ -564,6 +749,24 @@ int serve_inflight(serve_server *s) {
     return n;
 }
 
+int serve_queued(serve_server *s) {
+    pthread_mutex_lock(&s->mu);
+    int n = s->queued;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Waits on s->idle (mu held) until done(s) or `seconds` pass. */
+static void wait_idle_locked(serve_server *s, unsigned seconds, int (*done)(serve_server *)) {
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += seconds;
+    while (!done(s) && pthread_cond_timedwait(&s->idle, &s->mu, &dl) == 0) {}
+}
+
+static int all_done(serve_server *s) { return s->inflight == 0; }
+static int only_running(serve_server *s) { return s->inflight <= s->slots_used; }
+
 int serve_stop(serve_server *s) {
     if (!s) return 0;
     atomic_store(&s->stopping, 1);
@@ -573,18 +776,27 @@ int serve_stop(serve_server *s) {
      * refuse new connections at once; the descriptor itself stays open until after
      * MHD_stop_daemon, as MHD_quiesce_daemon's documentation requires. */
     if (lfd != MHD_INVALID_SOCKET) shutdown(lfd, SHUT_RDWR);
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += s->cfg.drain_timeout_s;
     pthread_mutex_lock(&s->mu);
-    while (s->inflight > 0 && pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == 0) {}
+    wait_idle_locked(s, s->cfg.drain_timeout_s, all_done);   /* the queue keeps being served */
+    int refused = -1;
+    if (s->inflight > 0) {
+        /* Drain time is up: the waiters answer 503 now (running predictions cannot be cut short);
+         * give their answers a moment to go out before MHD closes the sockets. */
+        refused = s->queued;
+        s->abandon = 1;
+        for (waiter *w = s->q_head; w; w = w->next) pthread_cond_signal(&w->cv);
+        wait_idle_locked(s, ABANDON_GRACE_S, only_running);
+    }
     int left = s->inflight;
     pthread_mutex_unlock(&s->mu);
-    if (left) logf_(s, "serve: %d request(s) still unfinished after %u s, stopping anyway", left, s->cfg.drain_timeout_s);
+    if (refused >= 0)
+        logf_(s, "serve: drain time of %u s is up: %d queued request(s) refused, %d request(s) still unfinished, "
+              "stopping anyway", s->cfg.drain_timeout_s, refused, left);
     MHD_stop_daemon(s->daemon);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
+    pthread_condattr_destroy(&s->cattr);
     free(s);
     return left;
 }

@@ -13,13 +13,24 @@
  *   POST /api/spectrogram     same input → image/png
  * Errors are {"error":"..."}: 400 undecodable, 404, 405 (+ Allow), 413 over the upload limit
  * (Content-Length checked before any byte is buffered; chunked bodies counted while they stream),
- * 415 unsupported Content-Type, 503 when all prediction slots are taken (+ Retry-After).
+ * 415 unsupported Content-Type, 503 + Retry-After when the waiting queue is full, when a request
+ * waited queue_timeout_s without getting a prediction slot, or while the server shuts down.
  *
- * Threads: one MHD thread per connection; at most max_inflight uploads are buffered and predicted
- * at once (a slot is taken when the request headers arrive and released after the backend call),
- * so memory for uploads is bounded by max_inflight x max_upload_bytes. Uploads stay in memory and
- * are never written to disk. Leaves out: TLS, HTTP/2, authentication, a waiting queue (a request
- * beyond the slots is refused at once, as the issue asks).
+ * Threads: one MHD thread per connection. An upload is read into memory first (never to disk);
+ * then it takes one of max_inflight prediction slots, or waits for one in a FIFO queue of at most
+ * queue_len requests, for at most queue_timeout_s. Taking the slot only once the body is in means
+ * a client that uploads slowly (or stalls) holds a connection and its bytes, never a prediction
+ * slot. Memory for uploads is bounded by max_buffer_bytes over all connections (an upload that
+ * would go over it gets 503 like a full queue). The client timeout does not count the time a
+ * request waits in the queue or is predicted: the wait is the server's, not the client's.
+ *
+ * Graceful stop (serve_stop): no new connections; requests already running or queued are finished
+ * in queue order within drain_timeout_s (a request that arrives meanwhile on an open keep-alive
+ * connection is queued like the others and its answer closes the connection). When the drain time
+ * is up, requests still queued get 503 at once; running predictions cannot be cut short.
+ * Leaves out: TLS, HTTP/2, authentication, per-client fairness (all clients share one queue), and
+ * protection against a client that trickles a byte just before each timeout (the connection limit
+ * bounds how many such clients there can be).
  */
 #ifndef GENREID_SERVE_H
 #define GENREID_SERVE_H
@@ -63,10 +74,15 @@ typedef struct serve_config {
     const char *host;           /* address or name to bind; default "127.0.0.1" (loopback only) */
     int port;                   /* TCP port; 0 = any free port (serve_port tells which) */
     size_t max_upload_bytes;    /* default 50 MiB */
-    int max_inflight;           /* concurrent predictions (and buffered uploads); default 2 */
-    int max_connections;        /* open connections; default 64 */
-    unsigned timeout_s;         /* idle/slow client timeout; default 30 s */
-    unsigned drain_timeout_s;   /* how long serve_stop waits for in-flight requests; default 60 s */
+    int max_inflight;           /* predictions running at once (prediction slots); default 2 */
+    int queue_len;              /* requests that may wait for a slot; beyond: 503; 0 = no queue; default 64 */
+    unsigned queue_timeout_s;   /* longest wait for a slot before 503; default 30 s */
+    size_t max_buffer_bytes;    /* all uploads buffered at once (read, queued, predicted); at least
+                                 * max_upload_bytes is used; default 256 MiB */
+    int max_connections;        /* open connections (each is a thread); above the running + queued
+                                 * requests, so idle clients leave room for real ones; default 512 */
+    unsigned timeout_s;         /* idle/slow client timeout (the queue wait is not counted); default 30 s */
+    unsigned drain_timeout_s;   /* how long serve_stop lets running and queued requests finish; default 60 s */
     /* One line per request ("POST /api/predict 200 245 12.3ms") and server errors, without a
      * newline; called from connection threads. NULL: no log. */
     void (*log)(void *log_ctx, const char *line);
@@ -85,12 +101,17 @@ serve_server *serve_start(const serve_config *cfg, const serve_backend *be, genr
 /* The bound TCP port (the real one when cfg->port was 0). */
 int serve_port(const serve_server *s);
 
-/* Requests being handled right now (between their headers and the end of their response). */
+/* Requests being handled right now (between their headers and the end of their response),
+ * queued ones included. */
 int serve_inflight(serve_server *s);
 
-/* Graceful stop: stops accepting (MHD_quiesce_daemon), lets in-flight requests finish and send
- * their responses (up to drain_timeout_s), then stops the daemon and frees s. Returns the number
- * of requests still unfinished when the drain timed out (0 normally). NULL is accepted. */
+/* Requests waiting in the queue for a prediction slot right now. */
+int serve_queued(serve_server *s);
+
+/* Graceful stop: stops accepting (MHD_quiesce_daemon), lets running and queued requests finish and
+ * send their responses (up to drain_timeout_s; then the queue gets 503), then stops the daemon and
+ * frees s. Returns the number of requests still unfinished when the drain timed out (0 normally).
+ * NULL is accepted. */
 int serve_stop(serve_server *s);
 
 #endif

@@ -2,9 +2,13 @@
  * in-process on a free loopback port with a FAKE backend, and libcurl (plus raw sockets where curl
  * is too polite) exercises every endpoint and every error of the issue: multipart and raw uploads,
  * 413 by Content-Length and by chunked stream, 415, 404, 405 + Allow, 503 when the prediction
- * slots are full, slow-client timeout, health/model/examples, the access log, and the SIGTERM
- * shutdown path in a forked child. Also: JSON escaping, the multipart parser (with truncations and
- * random bytes), and that the embedded page (assets.c) matches src/serve/page.*.
+ * slots are full without a queue, slow-client timeout, health/model/examples, the access log, and
+ * the SIGTERM shutdown path in a forked child. The waiting queue: requests beyond the slots wait
+ * (FIFO, client timeout paused), a full queue, the wait deadline and the upload-memory budget
+ * answer 503 + Retry-After; slowloris connections (idle, half a header, half a body) do not keep
+ * real requests from being answered; serve_stop finishes running and queued requests, or refuses
+ * the queue once the drain time is up. Also: JSON escaping, the multipart parser (with truncations
+ * and random bytes), and that the embedded page (assets.c) matches src/serve/page.*.
  *
  * The fake backend answers from a hash of the bytes (it is not a model); the tests compare what
  * comes over HTTP with what the fake returns when called directly, so they check the server's
@@ -501,6 +505,7 @@ static void test_server(void) {
     cfg.port = 0;
     cfg.max_upload_bytes = 64 * 1024;
     cfg.max_inflight = 2;
+    cfg.queue_len = 0;   /* the queue has its own tests; here a third prediction is refused at once */
     cfg.timeout_s = 1;
     cfg.drain_timeout_s = 10;
     cfg.log = capture_log;
@@ -520,6 +525,13 @@ static void test_server(void) {
     serve_stop(s2);
     cfg2 = cfg;
     cfg2.max_inflight = 0;
+    CHECK(serve_start(&cfg2, &be, &err) == NULL && err.code == GENREID_E_INVALID);
+    cfg2 = cfg;
+    cfg2.queue_len = -1;
+    CHECK(serve_start(&cfg2, &be, &err) == NULL && err.code == GENREID_E_INVALID);
+    cfg2 = cfg;
+    cfg2.queue_len = 1;
+    cfg2.queue_timeout_s = 0;
     CHECK(serve_start(&cfg2, &be, &err) == NULL && err.code == GENREID_E_INVALID);
     cfg2 = cfg;
     cfg2.host = "no-such-host.invalid";
@@ -703,7 +715,7 @@ static void test_server(void) {
     CHECK(r.status == 200);
     free_resp(&r);
 
-    /* 503: two slow predictions fill both slots, a third is refused at once */
+    /* 503 without a queue: two slow predictions fill both slots, a third is refused at once */
     f.sleep_ms = 800;
     slow_arg a[2] = {{f.png, f.png_len, {0}}, {f.png, f.png_len, {0}}};
     pthread_t th[2];
@@ -711,7 +723,8 @@ static void test_server(void) {
     for (int i = 0; i < 200 && atomic_load(&f.running) < 2; i++) usleep(5000);
     CHECKF(atomic_load(&f.running) == 2, "slow requests not running (%d)", atomic_load(&f.running));
     r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = f.png, .body_len = (long)f.png_len});
-    CHECKF(r.status == 503 && has_header(&r, "Retry-After: 1") && strstr(r.body, "all 2 prediction slots"),
+    CHECKF(r.status == 503 && has_header(&r, "Retry-After: 1") &&
+           strstr(r.body, "{\"error\":\"server busy: 2 predictions running and the queue of 0 is full"),
            "%ld %s", r.status, r.body);
     CHECKF(r.ms < 400, "503 took %.0f ms", r.ms);
     free_resp(&r);
@@ -766,6 +779,337 @@ static void test_server(void) {
     for (int i = 0; i < 100 && serve_inflight(s) > 0; i++) usleep(10000);
     CHECKF(serve_inflight(s) == 0, "%d requests still in flight", serve_inflight(s));
     CHECK(serve_stop(s) == 0);
+    fake_free(&f);
+}
+
+/* ---------------------------------------------------------------- the waiting queue */
+
+/* A server with the fake backend on a free port; sets `port` for http(). */
+static serve_server *start_fake(fake *f, serve_config *cfg) {
+    serve_backend be = fake_backend(f);
+    genreid_error err;
+    cfg->port = 0;
+    cfg->log = capture_log;
+    serve_server *s = serve_start(cfg, &be, &err);
+    CHECKF(s != NULL, "serve_start: %s", err.message);
+    if (s) port = serve_port(s);
+    return s;
+}
+
+/* The Retry-After header's seconds, or -1 when there is none. */
+static int retry_after(const resp *r) {
+    const char *h = strcasestr(r->headers, "\r\nRetry-After: ");
+    return h ? atoi(h + 15) : -1;
+}
+
+/* Waits up to ms for the fake to be running `running` calls and the queue to hold `queued`. */
+static int wait_state(fake *f, serve_server *s, int running, int queued, int ms) {
+    for (int i = 0; i < ms / 5; i++) {
+        if (atomic_load(&f->running) == running && serve_queued(s) == queued) return 1;
+        usleep(5000);
+    }
+    return 0;
+}
+
+static void start_slow(slow_arg *a, pthread_t *th, const void *data, size_t len) {
+    *a = (slow_arg){data, len, {0}};
+    pthread_create(th, NULL, slow_predict, a);
+}
+
+static void test_queue(void) {
+    fake f;
+    if (fake_init(&f)) {
+        CHECKF(0, "fixtures tests/data/serve/* missing");
+        return;
+    }
+    /* 1 slot, the default queue: N concurrent requests all get 200, one at a time, and the last
+     * waits longer than the 1-s client timeout (waiting is not client idleness) */
+    serve_config cfg;
+    serve_config_default(&cfg);
+    cfg.max_inflight = 1;
+    cfg.timeout_s = 1;
+    f.sleep_ms = 400;
+    serve_server *s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    enum { N = 6 };
+    slow_arg a[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) start_slow(&a[i], &th[i], f.png, f.png_len);
+    int max_q = 0;
+    for (int i = 0; i < 2000 && atomic_load(&f.calls) < N; i++) {
+        int q = serve_queued(s);
+        if (q > max_q) max_q = q;
+        usleep(2000);
+    }
+    int ok = 0;
+    double max_ms = 0;
+    for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
+    int max_running = atomic_load(&f.max_running);
+    f.sleep_ms = 0;   /* matches_fake_prediction calls the fake itself */
+    for (int i = 0; i < N; i++) {
+        if (a[i].r.status == 200 && matches_fake_prediction(&f, &a[i].r, f.png, f.png_len, "image/png")) ok++;
+        else fprintf(stderr, "queued request %d: %ld (curl %d) %s\n", i, a[i].r.status, a[i].r.code, a[i].r.body);
+        if (a[i].r.ms > max_ms) max_ms = a[i].r.ms;
+        free_resp(&a[i].r);
+    }
+    CHECKF(ok == N, "%d of %d queued requests got their prediction", ok, N);
+    CHECKF(max_running == 1, "%d predictions ran at once with 1 slot", max_running);
+    CHECKF(max_q >= 3, "at most %d requests were seen waiting", max_q);
+    CHECKF(max_ms > 1200, "the slowest request took %.0f ms: it never waited past the client timeout", max_ms);
+    CHECK(log_has(" (queued "));
+    CHECK(serve_queued(s) == 0);
+    CHECK(serve_stop(s) == 0);
+
+    /* a queue of 1: one runs, one waits, the next gets 503 + Retry-After at once; GETs still work */
+    serve_config_default(&cfg);
+    cfg.max_inflight = 1;
+    cfg.queue_len = 1;
+    f.sleep_ms = 1500;
+    atomic_store(&f.max_running, 0);
+    s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    start_slow(&a[0], &th[0], f.png, f.png_len);
+    CHECKF(wait_state(&f, s, 1, 0, 3000), "first request not running");
+    start_slow(&a[1], &th[1], f.png, f.png_len);
+    CHECKF(wait_state(&f, s, 1, 1, 3000), "second request not queued (%d)", serve_queued(s));
+    resp r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = f.png,
+                         .body_len = (long)f.png_len});
+    CHECKF(r.status == 503 && retry_after(&r) >= 1 && has_header(&r, "Content-Type: application/json") &&
+           strstr(r.body, "{\"error\":\"server busy: 1 predictions running and the queue of 1 is full"),
+           "%ld %s %s", r.status, r.headers, r.body);
+    CHECKF(r.ms < 1000, "the overflow waited %.0f ms", r.ms);
+    free_resp(&r);
+    r = http(&(req){.method = "POST", .path = "/api/predict", .file = f.wav, .file_len = f.wav_len,
+                    .file_name = "s1.wav", .file_type = "audio/wav"});   /* multipart: the same */
+    CHECKF(r.status == 503 && retry_after(&r) >= 1, "%ld %s", r.status, r.body);
+    free_resp(&r);
+    r = get("/api/health");
+    CHECK(r.status == 200);
+    free_resp(&r);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        CHECKF(a[i].r.status == 200, "request %d with a queue of 1: %ld %s", i, a[i].r.status, a[i].r.body);
+        free_resp(&a[i].r);
+    }
+    CHECK(atomic_load(&f.max_running) == 1);
+    CHECK(serve_stop(s) == 0);
+
+    /* the wait deadline: a request that waits queue_timeout_s (1 s) gets 503 + Retry-After, long
+     * before the running prediction (2.5 s) ends */
+    serve_config_default(&cfg);
+    cfg.max_inflight = 1;
+    cfg.queue_timeout_s = 1;
+    f.sleep_ms = 2500;
+    s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    start_slow(&a[0], &th[0], f.png, f.png_len);
+    CHECKF(wait_state(&f, s, 1, 0, 3000), "first request not running");
+    r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = f.png,
+                    .body_len = (long)f.png_len});
+    CHECKF(r.status == 503 && retry_after(&r) >= 1 && strstr(r.body, "no prediction slot free within 1 s"),
+           "%ld %s", r.status, r.body);
+    CHECKF(r.ms > 900 && r.ms < 2300, "the deadline came after %.0f ms", r.ms);
+    free_resp(&r);
+    pthread_join(th[0], NULL);
+    CHECK(a[0].r.status == 200);
+    free_resp(&a[0].r);
+    CHECK(serve_stop(s) == 0);
+
+    /* the upload-memory budget (64 KiB): a 40-KB upload held by a running prediction leaves no room
+     * for a second one (503 + Retry-After); afterwards the whole budget is free again */
+    serve_config_default(&cfg);
+    cfg.max_inflight = 1;
+    cfg.max_upload_bytes = 64 * 1024;
+    cfg.max_buffer_bytes = 64 * 1024;
+    f.sleep_ms = 800;
+    s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    size_t big_len = 64 * 1024;
+    unsigned char *big = malloc(big_len);
+    memcpy(big, f.png, f.png_len);
+    memset(big + f.png_len, 9, big_len - f.png_len);
+    start_slow(&a[0], &th[0], big, 40000);
+    CHECKF(wait_state(&f, s, 1, 0, 3000), "first request not running");
+    r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = big, .body_len = 40000});
+    CHECKF(r.status == 503 && retry_after(&r) >= 1 && strstr(r.body, "uploads in memory reached the limit of 64 KiB"),
+           "%ld %s", r.status, r.body);
+    free_resp(&r);
+    pthread_join(th[0], NULL);
+    CHECK(a[0].r.status == 200);
+    free_resp(&a[0].r);
+    f.sleep_ms = 0;
+    for (int i = 0; i < 3; i++) {   /* the refused and the finished uploads gave their bytes back */
+        r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = big,
+                        .body_len = (long)big_len});
+        CHECKF(r.status == 200, "upload of the whole budget: %ld %s", r.status, r.body);
+        free_resp(&r);
+    }
+    free(big);
+    CHECK(serve_stop(s) == 0);
+    fake_free(&f);
+}
+
+/* Many slow clients (connected and silent, half a header, headers and half a body) while a real
+ * client comes: it is answered at once while they stay under the connection limit; at the limit
+ * a new connection is closed at once (not left hanging), and once the client timeout cut the slow
+ * ones, real requests are answered again. */
+static void test_slowloris(void) {
+    fake f;
+    if (fake_init(&f)) {
+        CHECKF(0, "fixtures tests/data/serve/* missing");
+        return;
+    }
+    serve_config cfg;
+    serve_config_default(&cfg);
+    cfg.max_inflight = 2;
+    cfg.max_connections = 48;
+    cfg.timeout_s = 5;
+    serve_server *s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    static const char *const partial[3] = {
+        NULL,
+        "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 60000\r\n\r\n\x89PNG",
+    };
+    enum { K = 40, EXTRA = 20 };
+    int fds[K + EXTRA], opened = 0;
+    double t_open = now_ms();
+    for (int i = 0; i < K; i++) {
+        fds[i] = raw_connect();
+        if (fds[i] >= 0 && (!partial[i % 3] || send(fds[i], partial[i % 3], strlen(partial[i % 3]), 0) > 0)) opened++;
+    }
+    CHECKF(opened == K, "%d of %d slow connections opened", opened, K);
+    usleep(300 * 1000);   /* the server has accepted them and read what they sent */
+    /* 13 half bodies, more than the 2 slots: a slot is only taken once a body is in */
+    resp r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = f.png,
+                         .body_len = (long)f.png_len});
+    CHECKF(r.status == 200 && matches_fake_prediction(&f, &r, f.png, f.png_len, "image/png"), "%ld %s", r.status, r.body);
+    CHECKF(r.ms < 2500, "prediction next to %d slow connections took %.0f ms", K, r.ms);
+    free_resp(&r);
+    r = get("/api/health");
+    CHECKF(r.status == 200 && r.ms < 2500, "health next to slow connections: %ld in %.0f ms", r.status, r.ms);
+    free_resp(&r);
+    /* up to the limit of 48 and past it: silent new connections stay open until one is closed at
+     * once (the server is full), not left hanging */
+    int n = K, refused = 0;
+    char buf[512] = "";
+    double refuse_ms = 0;
+    while (n < K + EXTRA && !refused) {
+        double t0 = now_ms();
+        int fd = fds[n++] = raw_connect();
+        struct pollfd p = {fd, POLLIN, 0};
+        char c;
+        if (fd < 0 || (poll(&p, 1, 100) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0)) {
+            refused = 1;
+            refuse_ms = now_ms() - t0;
+        }
+    }
+    CHECKF(refused && n >= cfg.max_connections - 2 && refuse_ms < 150,
+           "at the connection limit: refused %d after %d extra connections (%.0f ms)", refused, n - K, refuse_ms);
+    /* the client timeout cuts every slow connection */
+    int cut = 0;
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0 || raw_read_until_close(fds[i], buf, sizeof buf, 10000)) cut++;
+        if (fds[i] >= 0) close(fds[i]);
+    }
+    double took = now_ms() - t_open;
+    CHECKF(cut == n && took < (cfg.timeout_s + 6) * 1000.0, "%d of %d slow connections cut after %.0f ms", cut, n, took);
+    r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = f.png,
+                    .body_len = (long)f.png_len});
+    CHECKF(r.status == 200, "after the slow clients were cut: %ld %s", r.status, r.body);
+    free_resp(&r);
+    CHECK(log_has("(client timed out)"));
+    for (int i = 0; i < 200 && serve_inflight(s) > 0; i++) usleep(10000);
+    CHECKF(serve_inflight(s) == 0, "%d requests still in flight", serve_inflight(s));
+    CHECK(serve_stop(s) == 0);
+    fake_free(&f);
+}
+
+typedef struct stop_arg {
+    serve_server *s;
+    int left;
+    double ms;
+} stop_arg;
+
+static void *stop_thread(void *p) {
+    stop_arg *a = p;
+    double t0 = now_ms();
+    a->left = serve_stop(a->s);
+    a->ms = now_ms() - t0;
+    return NULL;
+}
+
+/* serve_stop with one request running and three queued: all four are answered (and told the
+ * connection closes), no new connection is taken meanwhile, stop returns 0. With a drain time
+ * shorter than the queue, the queued requests get 503 at once and stop reports the running one. */
+static void test_stop_with_queue(void) {
+    fake f;
+    if (fake_init(&f)) {
+        CHECKF(0, "fixtures tests/data/serve/* missing");
+        return;
+    }
+    serve_config cfg;
+    serve_config_default(&cfg);
+    cfg.max_inflight = 1;
+    cfg.queue_len = 8;
+    cfg.timeout_s = 1;
+    cfg.drain_timeout_s = 20;
+    f.sleep_ms = 300;
+    serve_server *s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    enum { N = 4 };
+    slow_arg a[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) start_slow(&a[i], &th[i], f.png, f.png_len);
+    CHECKF(wait_state(&f, s, 1, N - 1, 3000), "not 1 running + %d queued: %d + %d", N - 1, atomic_load(&f.running),
+           serve_queued(s));
+    stop_arg st = {s, -1, 0};
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_thread, &st);
+    usleep(100 * 1000);
+    int fd = raw_connect();
+    CHECKF(fd < 0, "a new connection was accepted while stopping");
+    if (fd >= 0) close(fd);
+    int ok = 0;
+    for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
+    pthread_join(stopper, NULL);
+    CHECKF(atomic_load(&f.calls) == N, "%d backend calls for %d requests", atomic_load(&f.calls), N);
+    f.sleep_ms = 0;
+    for (int i = 0; i < N; i++) {
+        if (a[i].r.status == 200 && matches_fake_prediction(&f, &a[i].r, f.png, f.png_len, "image/png") &&
+            has_header(&a[i].r, "Connection: close"))
+            ok++;
+        else fprintf(stderr, "request %d during stop: %ld (curl %d) %s\n", i, a[i].r.status, a[i].r.code, a[i].r.body);
+        free_resp(&a[i].r);
+    }
+    CHECKF(ok == N, "%d of %d running/queued requests answered during the stop", ok, N);
+    CHECKF(st.left == 0 && st.ms > 500 && st.ms < 15000, "serve_stop: %d left after %.0f ms", st.left, st.ms);
+
+    /* drain time (1 s) shorter than the work: queued requests get 503 when it is up */
+    serve_config_default(&cfg);
+    cfg.max_inflight = 1;
+    cfg.drain_timeout_s = 1;
+    f.sleep_ms = 1800;
+    atomic_store(&f.calls, 0);
+    s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    for (int i = 0; i < 3; i++) start_slow(&a[i], &th[i], f.png, f.png_len);
+    CHECKF(wait_state(&f, s, 1, 2, 3000), "not 1 running + 2 queued: %d + %d", atomic_load(&f.running), serve_queued(s));
+    double t0 = now_ms();
+    int left = serve_stop(s);
+    double ms = now_ms() - t0;
+    CHECKF(left == 1, "serve_stop reported %d unfinished (the running one)", left);
+    CHECKF(ms > 800 && ms < 8000, "serve_stop took %.0f ms", ms);
+    int refused = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        /* the running one's answer may be cut by the forced stop: not checked */
+        if (a[i].r.status == 503 && retry_after(&a[i].r) == 5 && strstr(a[i].r.body, "server shutting down")) refused++;
+        free_resp(&a[i].r);
+    }
+    CHECKF(refused == 2, "%d of 2 queued requests got 503 when the drain time was up", refused);
+    CHECK(atomic_load(&f.calls) == 1);
+    CHECK(log_has("drain time of 1 s is up: 2 queued request(s) refused"));
     fake_free(&f);
 }
 
@@ -840,24 +1184,28 @@ static void test_signal_shutdown(void) {
     port = p;
     size_t png_len = 0;
     unsigned char *png = test_read_file(test_data("serve/s1_sine440_22050.png"), &png_len);
-    slow_arg a = {png, png_len, {0}};
-    pthread_t th;
-    pthread_create(&th, NULL, slow_predict, &a);
-    usleep(300 * 1000);          /* the request is now inside the 1 s fake prediction */
+    /* the default 2 slots: two requests run (1 s each), two wait in the queue */
+    enum { N = 4 };
+    slow_arg a[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) start_slow(&a[i], &th[i], png, png_len);
+    usleep(300 * 1000);          /* two requests are now inside the 1 s fake prediction */
     double t0 = now_ms();
     kill(pid, SIGTERM);
     usleep(150 * 1000);
     int fd = raw_connect();      /* no new connections once stopping */
     CHECKF(fd < 0 && (errno == ECONNREFUSED || errno == ECONNRESET), "connect after SIGTERM: fd %d errno %d", fd, errno);
     if (fd >= 0) close(fd);
-    pthread_join(th, NULL);
-    CHECKF(a.r.status == 200 && strstr(a.r.body, "\"label\":"), "in-flight request: %ld %d %s", a.r.status, a.r.code,
-           a.r.body);
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        CHECKF(a[i].r.status == 200 && strstr(a[i].r.body, "\"label\":"), "in-flight/queued request %d: %ld %d %s", i,
+               a[i].r.status, a[i].r.code, a[i].r.body);
+        free_resp(&a[i].r);
+    }
     int st = 0;
     CHECK(waitpid(pid, &st, 0) == pid);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
-    CHECKF(now_ms() - t0 < 3000, "shutdown took %.0f ms", now_ms() - t0);
-    free_resp(&a.r);
+    CHECKF(now_ms() - t0 < 6000, "shutdown took %.0f ms", now_ms() - t0);
     free(png);
 }
 
@@ -880,6 +1228,9 @@ int main(int argc, char **argv) {
     test_multipart();
     test_assets();
     test_server();
+    test_queue();
+    test_slowloris();
+    test_stop_with_queue();
     curl_global_cleanup();
     jbuf_free(&log_text);
     TEST_END();
