@@ -135,7 +135,7 @@ default-model: deps
 	@$(MAKE) --no-print-directory all
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 # the fuzz harnesses build with clang into their own folder (tests/fuzz/fuzz.mk)
 -include tests/fuzz/fuzz.mk

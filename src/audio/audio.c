@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 #define AUDIO_CHUNK_FRAMES 8192
+/* The output grows from this many frames (doubling, up to the header's count) as audio is
+ * decoded: a 46-byte FLAC header may claim an hour at 400 kHz, and allocating that up front made
+ * memory follow the header's claim rather than the data (found by tests/fuzz/fuzz_audio). */
+#define AUDIO_FIRST_ALLOC_FRAMES ((size_t)1 << 20)
 
 audio_options audio_options_default(void) {
     audio_options o = {0.0, 0.0, 0, 3600.0};
@@ -153,8 +157,9 @@ static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, c
         st = err_set(err, GENREID_E_LIMIT, "%s: too many frames", nm);
         goto beach;
     }
+    size_t cap = (size_t)count < AUDIO_FIRST_ALLOC_FRAMES ? (size_t)count : AUDIO_FIRST_ALLOC_FRAMES;
     if (count > 0) {
-        y = malloc((size_t)count * sizeof(float));
+        y = malloc(cap * sizeof(float));
         buf = malloc((size_t)AUDIO_CHUNK_FRAMES * (size_t)C * sizeof(float));
         if (!y || !buf) { st = err_set(err, GENREID_E_NOMEM, "%s: out of memory for %lld frames", nm, (long long)count); goto beach; }
     }
@@ -162,6 +167,13 @@ static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, c
     sf_count_t done = 0;
     while (done < count) {
         sf_count_t want = count - done < AUDIO_CHUNK_FRAMES ? count - done : AUDIO_CHUNK_FRAMES;
+        if ((size_t)(done + want) > cap) {   /* want <= cap, so one doubling is enough */
+            size_t ncap = cap > (size_t)count / 2 ? (size_t)count : cap * 2;
+            float *ny = realloc(y, ncap * sizeof(float));
+            if (!ny) { st = err_set(err, GENREID_E_NOMEM, "%s: out of memory for %lld frames", nm, (long long)count); goto beach; }
+            y = ny;
+            cap = ncap;
+        }
         sf_count_t got = sf_readf_float(sf, buf, want);
         if (got < 0) got = 0;
         /* numpy mean over axis 0 of a (C, N) float32 array: rows added in order in float32, then

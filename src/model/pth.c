@@ -15,6 +15,11 @@
 #define PK_MAX_OBJECTS 4000000
 #define PK_MAX_STACK 1000000
 #define PK_MAX_MEMO 4000000
+/* Elements that views may produce beyond the storage elements the archive holds (stride 0, or
+ * several tensors over one storage). A 747-byte file with one float expanded to [32768, 32768]
+ * otherwise asked for 4 GiB and 20 s of copying (an out-of-memory under tests/fuzz/fuzz_pth).
+ * 16M elements still cover a full resnet18 laid out over tiny storages (tests/data/model). */
+#define PTH_MAX_EXPANDED ((uint64_t)1 << 24)
 
 typedef enum pk_type {
     PK_MARK, PK_NONE, PK_BOOL, PK_INT, PK_FLOAT, PK_STR, PK_TUPLE, PK_LIST, PK_DICT, PK_GLOBAL, PK_STORAGE, PK_TENSOR
@@ -444,8 +449,9 @@ static int is_tensor_dict(const pk_obj *d) {
 }
 
 static genreid_status materialise(const char *esc, const zip_archive *z, const char *prefix, const pk_obj *d,
-                                  model_tensors *out, genreid_error *err) {
+                                  model_tensors *out, unsigned char *seen, genreid_error *err) {
     char path[512];
+    uint64_t stored = 0, produced = 0;   /* storage elements in the archive (each entry once), view elements */
     for (size_t i = 0; i < d->n; i += 2) {
         const char *key = d->items[i]->s;
         const pk_obj *t = d->items[i + 1], *s = t->storage;
@@ -480,6 +486,13 @@ static genreid_status materialise(const char *esc, const zip_archive *z, const c
         if (e->size != (uint64_t)s->numel * esz)
             return err_set(err, GENREID_E_FORMAT, "%s: tensor '%s': storage holds %llu bytes, needs %llu", esc, ek,
                            (unsigned long long)e->size, (unsigned long long)((uint64_t)s->numel * esz));
+        size_t ei = (size_t)(e - z->e);
+        if (!seen[ei]) stored += (uint64_t)s->numel;
+        seen[ei] = 1;
+        produced += count;
+        if (produced > stored + PTH_MAX_EXPANDED)
+            return err_set(err, GENREID_E_LIMIT, "%s: tensor '%s': views repeat their storages by more than %llu elements",
+                           esc, ek, (unsigned long long)PTH_MAX_EXPANDED);
         const unsigned char *data;
         int owned;
         genreid_status st = zip_read(z, e, (size_t)s->numel * esz, &data, &owned, err);
@@ -491,13 +504,16 @@ static genreid_status materialise(const char *esc, const zip_archive *z, const c
             return err ? err->code : GENREID_E_NOMEM;
         }
         mt->is_int = model_dtype_is_int((model_dtype)s->dtype);
-        /* strided copy, C order */
+        /* strided copy, C order: the last dimension in an inner loop, the others as a counter */
         int64_t idx[MODEL_MAX_DIMS] = {0};
-        for (size_t k = 0; k < count; k++) {
+        int last = t->ndim - 1;
+        uint64_t run = last >= 0 ? (uint64_t)t->size[last] : 1, step = last >= 0 ? (uint64_t)t->stride[last] : 0;
+        for (size_t k = 0; k < count; k += run) {
             uint64_t off = (uint64_t)t->offset;
-            for (int dd = 0; dd < t->ndim; dd++) off += (uint64_t)idx[dd] * (uint64_t)t->stride[dd];
-            mt->data[k] = model_dtype_load(data + off * esz, (model_dtype)s->dtype);
-            for (int dd = t->ndim - 1; dd >= 0; dd--) {
+            for (int dd = 0; dd < last; dd++) off += (uint64_t)idx[dd] * (uint64_t)t->stride[dd];
+            for (uint64_t j = 0; j < run; j++)
+                mt->data[k + j] = model_dtype_load(data + (off + j * step) * esz, (model_dtype)s->dtype);
+            for (int dd = last - 1; dd >= 0; dd--) {
                 if (++idx[dd] < t->size[dd]) break;
                 idx[dd] = 0;
             }
@@ -581,11 +597,15 @@ genreid_status pth_parse(const void *buf, size_t len, const char *name, model_te
                     (!strcmp(root->items[i]->s, "model") || !strcmp(root->items[i]->s, "state_dict")) &&
                     is_tensor_dict(root->items[i + 1]))
                     sd = root->items[i + 1];
-        if (!sd)
+        if (!sd) {
             v.st = err_set(err, GENREID_E_UNSUPPORTED, "%s: not a state_dict (a dict of tensors, or one under 'model')",
                            esc);
-        else
-            v.st = materialise(esc, &z, prefix, sd, out, err);
+        } else {
+            unsigned char *seen = calloc(z.n ? z.n : 1, 1); /* storage entries already counted */
+            v.st = seen ? materialise(esc, &z, prefix, sd, out, seen, err)
+                        : err_set(err, GENREID_E_NOMEM, "%s: out of memory", esc);
+            free(seen);
+        }
         const char *dup;
         if (!v.st && model_tensors_duplicate(out, &dup)) {
             char ed[128];

@@ -94,8 +94,11 @@ genreid_status st_parse(const void *buf, size_t len, const char *name, model_ten
     json_value *h = NULL;
     genreid_status st = json_parse((const char *)b + 8, (size_t)hl, &h, err);
     if (st) {
+        /* a bad header is a format error whatever json_parse called it (depth, number length) */
         err_prefix(err, esc);
-        return st == GENREID_E_NOMEM ? st : GENREID_E_FORMAT;
+        if (st != GENREID_E_NOMEM) st = GENREID_E_FORMAT;
+        if (err) err->code = st;
+        return st;
     }
     const unsigned char *data = b + 8 + hl;
     size_t data_len = len - 8 - (size_t)hl;

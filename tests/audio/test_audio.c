@@ -13,8 +13,18 @@
 #include <pthread.h>
 #include <sndfile.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ASan reserves terabytes of address space up front, so RLIMIT_AS checks cannot run under it */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_UNDER_ASAN 1
+#endif
+#endif
 
 #define S1 "reference/s1_sine440_22050.wav"
 #define K1 "reference/k1_wesnoth_battle.ogg"
@@ -416,6 +426,41 @@ static void test_bad_inputs(void) {
     free(s1);
 }
 
+/* libFuzzer regression (tests/fuzz/regressions/audio/flac_claims_an_hour): a 46-byte FLAC whose
+ * STREAMINFO claims 1.4e9 frames (an hour at 402 kHz, within the default 3600-s limit) made decode()
+ * allocate 5.8 GB before reading a sample. The output now grows with what is decoded: with the
+ * address space capped at 1 GiB above what the process maps, the load fails as corrupt data, not
+ * as out of memory. */
+static void test_header_claims_an_hour(void) {
+    static const unsigned char flac[] = {
+        0x66, 0x4c, 0x61, 0x43, 0x00, 0x00, 0x00, 0x22, 0x10, 0x00, 0x10, 0x00, 0x00, 0x01, 0x76, 0x6f,
+        0x72, 0x62, 0x69, 0x73, 0x00, 0xf0, 0x56, 0x45, 0x66, 0x6d, 0x74, 0x20, 0x10, 0x00, 0x00, 0x00,
+        0x01, 0x00, 0x01, 0x00, 0x40, 0x1f, 0x00, 0x00, 0x80, 0x3e, 0x00, 0xff, 0xf8, 0x74};
+    genreid_error err;
+    err_clear(&err);
+    float *y = (float *)1;
+    size_t n = 99;
+    int sr = 99;
+#ifndef TEST_UNDER_ASAN
+    struct rlimit old, lim;
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    int capped = f && fscanf(f, "%lu", &pages) == 1 && getrlimit(RLIMIT_AS, &old) == 0;
+    if (f) fclose(f);
+    lim = old;
+    lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)1 << 30);
+    capped = capped && (old.rlim_cur == RLIM_INFINITY || lim.rlim_cur < old.rlim_cur) &&
+             (old.rlim_max == RLIM_INFINITY || lim.rlim_cur <= old.rlim_max) && setrlimit(RLIMIT_AS, &lim) == 0;
+#endif
+    genreid_status st = audio_load_memory(flac, sizeof flac, "claims.flac", NULL, &y, &n, &sr, &err);
+#ifndef TEST_UNDER_ASAN
+    if (capped) setrlimit(RLIMIT_AS, &old);
+    CHECKF(capped, "could not cap the address space");
+#endif
+    CHECKF(st == GENREID_E_FORMAT && y == NULL && n == 0 && msg_has(&err, "claims.flac"), "got %d: %s", st,
+           err.message);
+}
+
 /* audio_load from two threads at once gives the same samples (no hidden shared state). */
 static void *load_thread(void *arg) {
     float **out = arg;
@@ -444,6 +489,7 @@ int main(void) {
     test_formats();
     test_resample();
     test_bad_inputs();
+    test_header_claims_an_hour();
     test_threads();
     TEST_END();
 }

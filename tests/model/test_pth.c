@@ -87,6 +87,11 @@ int main(void) {
     refused("model/evil_huge.pth", GENREID_E_LIMIT, "too many elements");
     refused("model/legacy.pth", GENREID_E_UNSUPPORTED, "legacy");
     refused("model/rng.txt", GENREID_E_FORMAT, "not a PyTorch checkpoint");
+    /* views that repeat a tiny storage (stride 0, or several tensors over one storage) are held to
+     * 2^24 elements beyond the storages: a 747-byte file asked for 4 GiB and 20 s of copying
+     * (tests/fuzz/regressions/pth, made by tools/make-fuzz-corpus) */
+    refused("../fuzz/regressions/pth/stride0_4gib.pth", GENREID_E_LIMIT, "views repeat their storages");
+    refused("../fuzz/regressions/pth/shared_views_over_budget.pth", GENREID_E_LIMIT, "tensor 'b': views repeat");
     CHECK(pth_read("/nonexistent.pth", &ts, &err) == GENREID_E_IO);
 
     /* truncations and byte flips of a real archive: an error or a success, never a crash */

@@ -144,6 +144,21 @@ int main(void) {
     }
     CHECKF(rejected > 1000, "accepted %d rejected %d", accepted, rejected);
     printf("ok fuzz: %d mutants accepted (data bytes changed), %d rejected\n", accepted, rejected);
+
+    /* libFuzzer (tests/fuzz/regressions/safetensors): a header JSON error that json_parse calls
+     * E_LIMIT (a 64-digit number, 70 levels deep) is returned as E_FORMAT; err.code must agree */
+    {
+        char deep[200] = "{\"a\":";
+        for (int k = 0; k < 70; k++) strcat(deep, "[");
+        const char *bad[2] = {"{\"__metadata__\":5555555555555555555555555555555555555555555555555555555555555555555}",
+                              deep};
+        for (int k = 0; k < 2; k++) {
+            err.code = GENREID_OK;
+            genreid_status st = parse_hdr(bad[k], "", 0, &err);
+            CHECKF(st == GENREID_E_FORMAT && err.code == st && strstr(err.message, "json"), "%d: %d %d %s", k, st,
+                   err.code, err.message);
+        }
+    }
     free(m);
     free(bytes);
     TEST_END();
