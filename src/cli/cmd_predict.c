@@ -337,12 +337,13 @@ static int run(int argc, char **argv) {
         kept = 0;
         for (size_t i = 0; !st && i < files.n; i++) {
             collection_key k;
-            if (collection_stat(files.v[i].path, files.v[i].rel, &k) == 0 && collection_out_has(&out, &k)) {
+            int known = collection_stat(files.v[i].path, files.v[i].rel, &k) == 0;
+            if (known && collection_out_has(&out, &k)) {
                 skipped++;
                 free(files.v[i].path), free(files.v[i].rel);
                 continue;
             }
-            if (collection_stat(files.v[i].path, files.v[i].rel, &k) != 0) k.rel = files.v[i].rel, k.size = -1, strcpy(k.mtime, "0");
+            if (!known) k.rel = files.v[i].rel, k.size = -1, strcpy(k.mtime, "0"); /* the decoder will name the problem */
             files.v[kept] = files.v[i];
             keys[kept] = k;
             keys[kept].rel = files.v[kept].rel;

@@ -73,6 +73,15 @@ static int run_limited(const char *cmd, const char *log, long fsize) {
     return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Sends SIGTERM to pid and waits for it; *took gets the seconds from the signal to the exit. */
+static int term_and_wait(pid_t pid, double *took) {
+    double t0 = now_s();
+    kill(pid, SIGTERM);
+    int status = wait_for(pid, 30);
+    *took = now_s() - t0;
+    return status;
+}
+
 static int wait_file(const char *path, double timeout_s) {
     double t0 = now_s();
     while (now_s() - t0 < timeout_s) {
@@ -197,10 +206,8 @@ static void train_faults(const char *tmp) {
     pid = spawn(cmd, log, 0);
     CHECK(wait_file(ckpt2, 120));
     sleep_s(0.2);
-    double t0 = now_s();
-    kill(pid, SIGTERM);
-    status = wait_for(pid, 30);
-    double took = now_s() - t0;
+    double took;
+    status = term_and_wait(pid, &took);
     char *termed = slurp(log);
     CHECKF(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %d: %s", status, termed);
     CHECKF(took < 2.0, "train took %.2f s to stop after SIGTERM", took);
@@ -262,10 +269,8 @@ static void predict_faults(const char *tmp) {
     snprintf(cmd, sizeof cmd, "'%s' predict '%s'", bin(), song);
     pid_t pid = spawn(cmd, log, 0);
     sleep_s(0.8);
-    double t0 = now_s();
-    kill(pid, SIGTERM);
-    int status = wait_for(pid, 30);
-    double took = now_s() - t0;
+    double took;
+    int status = term_and_wait(pid, &took);
     char *out = slurp(log);
     CHECKF(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %d: %s", status, out);
     CHECKF(took < 1.5, "predict took %.2f s to stop after SIGTERM", took);
@@ -288,10 +293,8 @@ static void spectrogram_faults(const char *tmp) {
     snprintf(cmd, sizeof cmd, "'%s' spectrogram -q -j 1 --npy -o '%s' '%s'", bin(), outdir, in);
     pid_t pid = spawn(cmd, log, 0);
     sleep_s(0.5);
-    double t0 = now_s();
-    kill(pid, SIGTERM);
-    int status = wait_for(pid, 30);
-    double took = now_s() - t0;
+    double took;
+    int status = term_and_wait(pid, &took);
     char *out = slurp(log);
     CHECKF(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %d: %s", status, out);
     CHECKF(took < 2.0, "spectrogram took %.2f s to stop after SIGTERM", took);
