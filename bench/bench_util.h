@@ -22,6 +22,21 @@ static inline double bench_peak_rss_mib(void) {
     return (double)ru.ru_maxrss / 1024.0;
 }
 
+/* The CPU clock the kernel reports (first "cpu MHz" of /proc/cpuinfo), GHz; 0 if unknown. A VM
+ * may report the base clock while the core boosts above it. */
+static inline double bench_cpu_ghz(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    double mhz = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "cpu MHz", 7) && strchr(line, ':')) {
+            mhz = strtod(strchr(line, ':') + 1, NULL);
+            break;
+        }
+    if (f) fclose(f);
+    return mhz / 1000.0;
+}
+
 /* Reads the number after "key": in a flat JSON line; NAN-like -1 when absent. */
 static inline double bench_json_number(const char *json, const char *key) {
     char pat[128];

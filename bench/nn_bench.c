@@ -1,9 +1,10 @@
-/* bench/nn_bench.c — genreid's nn (ResNet18 + fastai head, fp32) against PyTorch (bench/nn_torch.py)
+/* bench/nn_bench.c — genreid's nn (ResNet18 + fastai head, fp32 and bf16) against PyTorch (bench/nn_torch.py)
  * on this CPU, 2 threads, 3x192x192 inputs: a training step at batch 32 (forward, cross-entropy,
  * backward, Adam via nn/optim.h — PyTorch: AdamW, the same update), inference at batch 32 and 1.
  * Each measurement runs in its own process (so peak RSS is per case); median of --iters runs after
- * one warm-up. PyTorch runs twice: as-is, and tuned (channels_last, MALLOC_MMAP_THRESHOLD_ and
- * MALLOC_TRIM_THRESHOLD_ so glibc keeps its big blocks). Before and after each case the bench reads
+ * one warm-up. PyTorch runs as-is, tuned (channels_last, MALLOC_MMAP_THRESHOLD_ and
+ * MALLOC_TRIM_THRESHOLD_ so glibc keeps its big blocks) and, where the CPU runs bf16 natively,
+ * tuned under bf16 autocast beside genreid's bf16 path. Before and after each case the bench reads
  * /proc/stat and subtracts its children's CPU time: other load is reported, not hidden.
  * GFLOP/s counts convolutions + linears as 2 x MACs; a training step as 3 x forward.
  * Build (bench/run does this via make bench):
@@ -20,7 +21,6 @@
 #include "nn/model.h"
 #include "nn/optim.h"
 
-#define PEAK_ONE_CORE 223.0 /* GFLOP/s fp32 FMA per Zen 5 core with AVX-512 (the figure) */
 
 /* forward MACs of resnet18 + head at 3xHxW, per image */
 static double resnet18_macs(int H, int W, int C) {
@@ -57,12 +57,14 @@ static double children_cpu_s(void) {
 }
 
 /* one case in this process: prints {"ms":..,"rss_mib":..} */
-static int run_one(const char *mode, int iters) {
+static int run_one(const char *mode, int iters, int bf16) {
     genreid_error err;
     int train = !strcmp(mode, "train32"), batch = !strcmp(mode, "infer1") ? 1 : 32, H = 192, W = 192;
     nn_set_threads(2);
     nn_model *m = nn_model_new("resnet18", 2, 0, &err);
     if (!m) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
+    if (bf16 && nn_set_precision(m, NN_BF16) != NN_BF16)
+        return fprintf(stderr, "nn_bench: no native bf16 on this CPU (oneDNN ISA %s)\n", genreid_cpu_isa()), 1;
     nn_workspace *ws = nn_workspace_new(m, batch, H, W, train, &err);
     if (!ws) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
     size_t n = (size_t)batch * 3 * H * W;
@@ -131,9 +133,12 @@ int main(int argc, char **argv) {
     int iters = 4, torch = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--one") && i + 1 < argc) {
-            for (int j = i + 2; j + 1 < argc; j++)
-                if (!strcmp(argv[j], "--iters")) iters = atoi(argv[j + 1]);
-            return run_one(argv[i + 1], iters);
+            int bf16 = 0;
+            for (int j = i + 2; j < argc; j++) {
+                if (!strcmp(argv[j], "--iters") && j + 1 < argc) iters = atoi(argv[j + 1]);
+                if (!strcmp(argv[j], "--bf16")) bf16 = 1;
+            }
+            return run_one(argv[i + 1], iters, bf16);
         }
         if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch")) torch = 0;
@@ -143,14 +148,29 @@ int main(int argc, char **argv) {
     const char *what[3] = {"training step, batch 32", "inference, batch 32", "inference, batch 1"};
     int imgs[3] = {32, 32, 1};
     double macs = resnet18_macs(192, 192, 2);
-    printf("nn bench: resnet18 + fastai head, fp32, 3x192x192, 2 threads, median of %d after 1 warm-up\n", iters);
-    printf("forward %.2f GFLOP per image (convs + linears, 2 x MACs); peak %.0f GFLOP/s on 2 cores (AVX-512 figure)\n",
-           2 * macs / 1e9, 2 * PEAK_ONE_CORE);
+    /* peaks from the clock the kernel reports and the ISA oneDNN runs: 2 FMA pipes per core
+     * (Zen 4/5, Xeon): AVX-512 16 fp32 lanes x 2 flops x 2 pipes = 64 flop/cycle, AVX2 32;
+     * AVX512_BF16's vdpbf16ps does two bf16 multiply-adds per fp32 lane: twice fp32; AMX's
+     * tile unit: 1024 bf16 multiply-adds per cycle (Intel's figure) = 2048 flop/cycle */
+    const char *isa = genreid_cpu_isa();
+    int avx512 = !strncmp(isa, "avx512", 6), amx = strstr(isa, "amx") != NULL, bf16 = nn_bf16_supported();
+    double ghz = bench_cpu_ghz();
+    double peak32 = 2 * ghz * (avx512 ? 64 : 32), peak16 = bf16 ? 2 * ghz * (amx ? 2048 : 128) : 0;
+    printf("nn bench: resnet18 + fastai head, 3x192x192, 2 threads, median of %d after 1 warm-up\n", iters);
+    printf("forward %.2f GFLOP per image (convs + linears, 2 x MACs); oneDNN ISA %s, %.2f GHz (/proc/cpuinfo)\n",
+           2 * macs / 1e9, isa, ghz);
+    printf("assumed peak on 2 cores: fp32 %.0f GFLOP/s (%s FMA, 2 pipes)", peak32, avx512 ? "AVX-512" : "AVX2");
+    if (bf16) printf(", bf16 %.0f GFLOP/s (%s)", peak16, amx ? "AMX tiles, 1024 MAC/cycle" : "AVX512_BF16 vdpbf16ps, 2x fp32");
+    printf("\n%s\n", bf16 ? "" : "no native bf16 here: the bf16 lines are left out (genreid would run fp32)");
     int busy = 0;
     for (int k = 0; k < 3; k++) {
         char cmd[1024];
         snprintf(cmd, sizeof cmd, "'%s' --one %s --iters %d", argv[0], modes[k], iters);
-        result g = measure(cmd), a = {0}, tu = {0};
+        result g = measure(cmd), g16 = {0}, a = {0}, tu = {0}, t16 = {0};
+        if (bf16) {
+            snprintf(cmd, sizeof cmd, "'%s' --one %s --iters %d --bf16", argv[0], modes[k], iters);
+            g16 = measure(cmd);
+        }
         if (torch) {
             snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/nn_torch.py %s --iters %d", modes[k], iters);
             a = measure(cmd);
@@ -159,30 +179,39 @@ int main(int argc, char **argv) {
                      "/usr/bin/python3 bench/nn_torch.py %s --tuned --iters %d",
                      modes[k], iters);
             tu = measure(cmd);
+            if (bf16) {
+                snprintf(cmd, sizeof cmd,
+                         "MALLOC_MMAP_THRESHOLD_=10000000000 MALLOC_TRIM_THRESHOLD_=10000000000 "
+                         "/usr/bin/python3 bench/nn_torch.py %s --tuned --bf16 --iters %d",
+                         modes[k], iters);
+                t16 = measure(cmd);
+            }
         }
         double flop = 2 * macs * imgs[k] * (k == 0 ? 3 : 1);
         printf("\n%s\n", what[k]);
-        if (!g.ok) {
-            printf("  genreid: FAILED\n");
-            busy = 1;
-            continue;
+        const char *names[5] = {"genreid fp32", "genreid bf16", "pytorch as-is", "pytorch tuned", "pytorch bf16"};
+        result *rs[5] = {&g, &g16, &a, &tu, &t16};
+        int want[5] = {1, bf16, torch, torch, torch && bf16};
+        for (int i = 0; i < 5; i++) {
+            if (!want[i]) continue;
+            if (!rs[i]->ok) {
+                printf("  %-16s FAILED\n", names[i]);
+                busy = 1;
+                continue;
+            }
+            double gf = flop / rs[i]->ms / 1e6, peak = (i == 1 || i == 4) ? peak16 : peak32;
+            printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s (%4.1f%% of %s peak) peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
+                   names[i], rs[i]->ms, imgs[k] * 1000 / rs[i]->ms, gf, 100 * gf / peak, (i == 1 || i == 4) ? "bf16" : "fp32",
+                   rs[i]->rss, rs[i]->other_pct);
+            if (rs[i]->other_pct >= 5) busy = 1;
         }
-        printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s (%4.1f%% of peak) peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
-               "genreid", g.ms, imgs[k] * 1000 / g.ms, flop / g.ms / 1e6, 100 * flop / g.ms / 1e6 / (2 * PEAK_ONE_CORE),
-               g.rss, g.other_pct);
-        if (a.ok)
-            printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s               peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
-                   "pytorch as-is", a.ms, imgs[k] * 1000 / a.ms, flop / a.ms / 1e6, a.rss, a.other_pct);
-        if (tu.ok)
-            printf("  %-16s %9.1f ms %8.1f img/s %7.1f GFLOP/s               peak RSS %7.1f MiB  [others %.0f%% CPU]\n",
-                   "pytorch tuned", tu.ms, imgs[k] * 1000 / tu.ms, flop / tu.ms / 1e6, tu.rss, tu.other_pct);
-        if (a.ok && tu.ok)
-            printf("  ratio genreid/pytorch: time %.2fx as-is (target <= 0.8), %.2fx tuned (target <= 1.0); "
+        if (g.ok && a.ok && tu.ok)
+            printf("  ratio fp32 genreid/pytorch: time %.2fx as-is (target <= 0.8), %.2fx tuned (target <= 1.0); "
                    "RSS %.2fx as-is, %.2fx tuned (target <= 0.5)\n",
                    g.ms / a.ms, g.ms / tu.ms, g.rss / a.rss, g.rss / tu.rss);
-        double worst = g.other_pct > a.other_pct ? g.other_pct : a.other_pct;
-        if (tu.other_pct > worst) worst = tu.other_pct;
-        if (worst >= 5) busy = 1;
+        if (g16.ok && t16.ok)
+            printf("  ratio bf16 genreid/pytorch bf16 autocast: time %.2fx (target <= 0.7%s), RSS %.2fx (target <= 0.5)\n",
+                   g16.ms / t16.ms, k == 2 ? "; batch 1 target <= 8 ms" : "", g16.rss / t16.rss);
     }
     printf("\nmachine: %s\n", busy ? "BUSY (other processes used >= 5% of the CPU during a case): timings unreliable"
                                     : "idle during every case (other processes < 5% of 2 cores)");

@@ -4,7 +4,9 @@ head (plain torch.nn, as in tools/make-nn-fixtures.py), fp32, 2 threads, 3x192x1
   nn_torch.py MODE [--tuned] [--iters N]
 MODE: train32 (forward + cross-entropy + backward + AdamW step, batch 32), infer32, infer1 (eval,
 no_grad). --tuned: channels_last model and input (run it with MALLOC_MMAP_THRESHOLD_ and
-MALLOC_TRIM_THRESHOLD_ set so glibc keeps big blocks: nn_bench does). Prints one JSON line:
+MALLOC_TRIM_THRESHOLD_ set so glibc keeps big blocks: nn_bench does). --bf16: the forward under
+torch.autocast("cpu", dtype=torch.bfloat16), the loss in fp32 on fp32 logits (what a PyTorch user
+does for mixed precision on the CPU). Prints one JSON line:
 {"ms": median ms per iteration, "rss_mib": peak RSS, "iters": N}."""
 import json
 import resource
@@ -34,6 +36,7 @@ def model(n_classes=2):
 def main():
     mode = sys.argv[1]
     tuned = "--tuned" in sys.argv
+    bf16 = "--bf16" in sys.argv
     iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 4
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -51,13 +54,15 @@ def main():
         for i in range(iters + 1):
             t = time.perf_counter()
             opt.zero_grad()
-            loss = F.cross_entropy(net(x), y)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = net(x)
+            loss = F.cross_entropy(out.float(), y)
             loss.backward()
             opt.step()
             times.append(time.perf_counter() - t)
     else:
         net.eval()
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for i in range(iters + 1):
                 t = time.perf_counter()
                 net(x)

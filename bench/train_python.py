@@ -4,7 +4,8 @@
 torchvision resnet18 + fastai's head (random init: no ImageNet weights offline), Adam as fastai,
 fine_tune(epochs=1): one frozen epoch then one unfrozen epoch of batch 32 (drop_last) plus the
 validation pass. fastai itself is not packaged in Debian; this is what it runs.
-Usage: train_python.py IMAGES_DIR  → one JSON line with seconds for loading and per epoch.
+Usage: train_python.py IMAGES_DIR [--bf16]  → one JSON line with seconds for loading and per epoch.
+--bf16: forwards under torch.autocast("cpu", dtype=torch.bfloat16), the loss in fp32.
 """
 import glob
 import json
@@ -25,6 +26,7 @@ from torch_genreid import ConcatPool, MEAN, STD  # noqa: E402
 def main():
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     torch.manual_seed(42)
+    bf16 = "--bf16" in sys.argv
     t0 = time.perf_counter()
     files = sorted(glob.glob(os.path.join(sys.argv[1], "*", "*.png")))
     classes = sorted({os.path.basename(os.path.dirname(f)) for f in files})
@@ -53,12 +55,14 @@ def main():
         for b in range(len(idx) // 32):
             sel = idx[b * 32:(b + 1) * 32]
             opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(X[sel]), Y[sel])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(X[sel])
+            loss = nn.functional.cross_entropy(out.float(), Y[sel])
             loss.backward()
             opt.step()
         model.eval()
-        with torch.no_grad():
-            nn.functional.cross_entropy(model(X[valid]), Y[valid])
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            nn.functional.cross_entropy(model(X[valid]).float(), Y[valid])
         epochs.append(time.perf_counter() - t1)
     print(json.dumps({"load_s": t_load, "epoch_frozen_s": epochs[0], "epoch_unfrozen_s": epochs[1],
                       "total_s": time.perf_counter() - t0}))

@@ -72,6 +72,27 @@ const char *genreid_model_info_json(const genreid_model *model);
  * genreid_model_info_json under "calibration". */
 double genreid_model_uncertain_below(const genreid_model *model);
 
+/* Arithmetic of the network's convolutions. FP32 (the default) is the exact reference path: the
+ * same file gives the same probabilities on every CPU (to fp32 rounding). BF16 is mixed precision
+ * as torch.autocast does it (bf16 convolution inputs and weights, fp32 accumulation, fp32
+ * everywhere else): faster where oneDNN runs bf16 natively (AVX512_BF16, AMX), probabilities
+ * within about 0.01 of fp32. AUTO: BF16 where the CPU runs it natively, else FP32. */
+typedef enum genreid_precision {
+    GENREID_PRECISION_FP32 = 0,
+    GENREID_PRECISION_BF16 = 1,
+    GENREID_PRECISION_AUTO = 2
+} genreid_precision;
+
+/* Asks for a precision for the model's later predictions and returns the one now in force: a
+ * BF16 request on a CPU without native bf16 gets FP32 back (the caller tells its user). Call it
+ * before predicting from several threads. A features model (no network) stays FP32. */
+genreid_precision genreid_model_set_precision(genreid_model *model, genreid_precision want);
+/* Whether this CPU runs bf16 natively (what AUTO decides on). */
+int genreid_bf16_supported(void);
+/* "fp32", "bf16", "auto" → *out; returns 0, or -1 for any other name. */
+int genreid_precision_parse(const char *name, genreid_precision *out);
+const char *genreid_precision_name(genreid_precision p);
+
 typedef struct genreid_predict_options {
     double window_s;   /* audio window length; <= 0: the model's clip length (15 s) */
     double hop_s;      /* step between windows of a long song; <= 0: half a window (7.5 s) */

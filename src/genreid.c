@@ -201,7 +201,8 @@ static nn_workspace *ws_take(genreid_model *gm, int batch, int *slot, genreid_er
     genreid_model *m = gm;
     pthread_mutex_lock(&m->lock);
     for (int i = 0; i < POOL_MAX; i++)
-        if (m->pool[i].ws && !m->pool[i].busy && m->pool[i].batch == batch) {
+        if (m->pool[i].ws && !m->pool[i].busy && m->pool[i].batch == batch &&
+            nn_workspace_precision(m->pool[i].ws) == nn_get_precision(m->net)) {
             m->pool[i].busy = 1;
             *slot = i;
             pthread_mutex_unlock(&m->lock);
@@ -229,7 +230,53 @@ static void ws_give(genreid_model *m, nn_workspace *ws, int slot) {
     }
     pthread_mutex_lock(&m->lock);
     m->pool[slot].busy = 0;
+    if (nn_workspace_precision(ws) != nn_get_precision(m->net)) { /* made before a precision change */
+        m->pool[slot].ws = NULL;
+        nn_workspace_free(ws);
+    }
     pthread_mutex_unlock(&m->lock);
+}
+
+int genreid_bf16_supported(void) { return nn_bf16_supported(); }
+
+int genreid_precision_parse(const char *name, genreid_precision *out) {
+    static const char *names[3] = {"fp32", "bf16", "auto"};
+    for (int i = 0; name && i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            *out = (genreid_precision)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *genreid_precision_name(genreid_precision p) {
+    return p == GENREID_PRECISION_BF16 ? "bf16" : p == GENREID_PRECISION_AUTO ? "auto" : "fp32";
+}
+
+/* One model's network (not its audio partner): new workspaces use the precision; idle pooled ones
+ * of the old precision go now, busy ones when they come back (ws_give). */
+static genreid_precision set_precision_one(genreid_model *m, genreid_precision want) {
+    if (!m->net) return GENREID_PRECISION_FP32;
+    int bf16 = want == GENREID_PRECISION_BF16 || (want == GENREID_PRECISION_AUTO && nn_bf16_supported());
+    pthread_mutex_lock(&m->lock);
+    nn_precision now = nn_set_precision(m->net, bf16 ? NN_BF16 : NN_FP32);
+    for (int i = 0; i < POOL_MAX; i++)
+        if (m->pool[i].ws && !m->pool[i].busy && nn_workspace_precision(m->pool[i].ws) != now) {
+            nn_workspace_free(m->pool[i].ws);
+            m->pool[i].ws = NULL;
+        }
+    pthread_mutex_unlock(&m->lock);
+    return now == NN_BF16 ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32;
+}
+
+genreid_precision genreid_model_set_precision(genreid_model *model, genreid_precision want) {
+    if (!model) return GENREID_PRECISION_FP32;
+    genreid_precision got = set_precision_one(model, want);
+    if (model->audio) {
+        genreid_precision a = set_precision_one(model->audio, want);
+        if (!model->net) got = a;
+    }
+    return got;
 }
 
 /* probs [n][C] (softmax) of n preprocessed inputs x [n][3][H][W]; emb [n][E] unless NULL. */

@@ -11,12 +11,20 @@ tests/nn/nn_rng.h, and writes tests/data/nn/<arch>.bin:
                  256 entries at nn_fixture_index(k, numel) (k = 0..255)
   after.<buffer> BN running stats / num_batches_tracked after the training forward
   eval.input, eval.logits   one eval-mode forward of a fresh model (resnet18: 1x3x192x192)
+and tests/data/nn/resnet18_bf16.bin, the mixed-precision reference: for the same weights, input
+and labels, the records above (input, labels, eval.input, then act.*, logits, loss, grad.*,
+eval.logits) under two prefixes: "bf16." with every forward under torch.autocast("cpu",
+dtype=torch.bfloat16) (convolutions and linears in bf16, activations between them left bf16 as
+autocast leaves them, the loss in fp32 on fp32 logits), and "fp32." without autocast. The test
+measures genreid's bf16 path against both, with PyTorch's own bf16-vs-fp32 distance as the yardstick.
 Dropout p is set to 0 in the training pass (torch's bernoulli stream is not reproduced; the C
 test turns dropout off likewise with nn_workspace_set_dropout). Full weights/gradients are not
 stored (a resnet18 state_dict is 46 MB); the weights are regenerated from the seed on both sides.
 
 Format: b"NNFX0001", then records to EOF: u32 name length, name (ASCII), u32 ndim, u32 dims[ndim],
-float32 little-endian data. Run: /usr/bin/python3 tools/make-nn-fixtures.py (about a minute).
+float32 little-endian data. Run: /usr/bin/python3 tools/make-nn-fixtures.py [--bf16-only] (about a
+minute). The kink-free input seed is searched on the machine that runs it, so another CPU may pick
+another input; the C tests read the input from the file.
 """
 import math
 import os
@@ -153,8 +161,8 @@ def kink_count(net, x):
     return sum(int(((v.abs() < 5 * (u.double() - v).abs()) | ((u > 0) != (v > 0))).sum()) for u, v in zip(a, b))
 
 
-def dump(arch, batch, size, labels, eval_size, path):
-    # the input: the first torch seed whose forward has no ReLU input near its kink
+def kink_free_seed(arch, batch, size):
+    """the input: the first torch seed whose forward has no ReLU input near its kink"""
     for seed in range(100):
         torch.manual_seed(seed)
         net = Net(arch, 3)
@@ -168,6 +176,58 @@ def dump(arch, batch, size, labels, eval_size, path):
         if kinks == 0:
             break
         print("%s: input seed %d has %d ReLU inputs at a kink, next" % (arch, seed, kinks))
+    return seed
+
+
+def grad_record(g):
+    """[sum, sum of squares, values]: all values if few, else 256 sampled"""
+    g = g.detach().double().numpy().ravel()
+    vals = g if g.size <= 4096 else np.array([g[fixture_index(k, g.size)] for k in range(256)])
+    return np.concatenate([[g.sum(), (g * g).sum()], vals])
+
+
+def dump_bf16(batch, size, labels, eval_size, path):
+    seed = kink_free_seed("resnet18", batch, size)
+    with open(path + ".tmp", "wb") as f:
+        f.write(b"NNFX0001")
+        torch.manual_seed(seed)
+        Net("resnet18", 3)  # draws from the generator first, as in kink_free_seed
+        x = torch.randn(batch, 3, size, size)
+        torch.manual_seed(1)
+        Net("resnet18", 3)
+        xe = torch.randn(1, 3, eval_size, eval_size)
+        y = torch.tensor(labels)
+        rec(f, "input", x.numpy())
+        rec(f, "labels", y.numpy().astype(np.float32))
+        rec(f, "eval.input", xe.numpy())
+        for tag, on in (("fp32.", False), ("bf16.", True)):
+            net = Net("resnet18", 3)
+            load_fixture_weights(net)
+            net.head[3].p = net.head[7].p = 0.0
+            net.train()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=on):
+                logits, acts = net(x)
+            logits = logits.float()
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            for k, v in acts.items():
+                rec(f, tag + "act." + k, v.detach().float().numpy())
+            rec(f, tag + "logits", logits.detach().numpy())
+            rec(f, tag + "loss", [loss.item()])
+            for name, t in net.named_parameters():
+                rec(f, tag + "grad." + name, grad_record(t.grad))
+            net = Net("resnet18", 3)  # fresh running statistics, as the C test's eval model
+            load_fixture_weights(net)
+            net.eval()
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=on):
+                le, _ = net(xe)
+            rec(f, tag + "eval.logits", le.float().numpy())
+            print("%s%s loss %.6f" % (path, " " + tag, loss.item()))
+    os.replace(path + ".tmp", path)
+
+
+def dump(arch, batch, size, labels, eval_size, path):
+    seed = kink_free_seed(arch, batch, size)
     torch.manual_seed(seed)
     net = Net(arch, 3)
     load_fixture_weights(net)
@@ -216,8 +276,11 @@ def dump(arch, batch, size, labels, eval_size, path):
 def main():
     torch.set_num_threads(2)
     os.makedirs(OUT, exist_ok=True)
-    dump("resnet18", 4, 40, [0, 2, 1, 2], 192, os.path.join(OUT, "resnet18.bin"))
-    dump("resnet34", 4, 40, [1, 0, 2, 0], 0, os.path.join(OUT, "resnet34.bin"))
+    if "--bf16-only" not in sys.argv:
+        dump("resnet18", 4, 40, [0, 2, 1, 2], 192, os.path.join(OUT, "resnet18.bin"))
+    if "--bf16-only" not in sys.argv:
+        dump("resnet34", 4, 40, [1, 0, 2, 0], 0, os.path.join(OUT, "resnet34.bin"))
+    dump_bf16(4, 40, [0, 2, 1, 2], 192, os.path.join(OUT, "resnet18_bf16.bin"))
 
 
 if __name__ == "__main__":

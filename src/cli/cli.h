@@ -20,6 +20,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Parses a non-negative number option value; returns 0 on success. */
 int cli_parse_double(const char *s, double *out);
 int cli_parse_int(const char *s, long *out);
+/* --precision: the option's help line, its parser (0 ok), and the one notice line printed when a
+ * bf16 request got fp32 (a CPU without native bf16). */
+#define CLI_PRECISION_HELP                                                                        \
+    "      --precision P  fp32 (default: the same answer on every CPU), bf16 (mixed precision,\n" \
+    "                     faster on CPUs with AVX512_BF16 or AMX) or auto (bf16 where native)\n"
+int cli_parse_precision(const char *s, genreid_precision *out);
+void cli_precision_notice(genreid_precision want, genreid_precision got);
+/* Whether precision asks for bf16 on this CPU (bf16, or auto where bf16 is native). */
+int cli_precision_bf16(genreid_precision p);
 
 /* Set by the SIGINT/SIGTERM handler that main installs; long loops poll it. */
 extern volatile int cli_interrupted;

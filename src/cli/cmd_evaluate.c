@@ -34,6 +34,8 @@ static void usage(FILE *f) {
             "      --json FILE      write the metrics as JSON\n"
             "      --plots DIR      write confusion_matrix.png and top_losses.png\n"
             "  -t, --threads N      threads (default: number of cores)\n"
+            "      --precision P    fp32 (default), bf16 (mixed precision, faster on CPUs with\n"
+            "                       AVX512_BF16 or AMX) or auto (bf16 where native)\n"
             "  -q, --quiet          no progress bar\n"
             "  -h, --help           this help\n");
 }
@@ -136,12 +138,14 @@ static int run(int argc, char **argv) {
         {"seed", required_argument, 0, 's'},      {"top", required_argument, 0, 'k'},
         {"json", required_argument, 0, 'J'},      {"plots", required_argument, 0, 'P'},
         {"threads", required_argument, 0, 't'},   {"quiet", no_argument, 0, 'q'},
+        {"precision", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     double valid_pct = -1, d;
     const char *group_by = NULL, *json_path = NULL, *plots = NULL;
     long l, top_k = 9, threads = sysconf(_SC_NPROCESSORS_ONLN);
     uint64_t seed = 42;
     int quiet = 0, c;
+    genreid_precision precision = GENREID_PRECISION_FP32;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:k:t:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -165,6 +169,9 @@ static int run(int argc, char **argv) {
             threads = l;
             break;
         case 'q': quiet = 1; break;
+        case 'D':
+            if (cli_parse_precision(optarg, &precision)) return cli_usage_error("evaluate", "--precision needs fp32, bf16 or auto");
+            break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("evaluate", "bad option");
         }
@@ -196,6 +203,10 @@ static int run(int argc, char **argv) {
         model_tensors_free(&ts);
     } else if (!st) {
         st = model_build(argv[optind], &meta, &ts, &m, &err);
+        if (!st) {
+            nn_precision got = nn_set_precision(m, cli_precision_bf16(precision) ? NN_BF16 : NN_FP32);
+            cli_precision_notice(precision, got == NN_BF16 ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32);
+        }
     }
     if (!st) st = modelio_preprocess_from_meta(&meta, &prep, &err);
     if (!st) st = cli_dataset_open(argv + optind + 1, argc - optind - 1, group_by, valid_pct > 0 ? valid_pct : 0, seed, &ds, &err);

@@ -43,6 +43,7 @@ static void usage(FILE *f) {
             "  -j, --jobs N       files decoded and classified at once (default 1; one shared model);\n"
             "                     answers then come in the order they finish\n"
             "  -q, --quiet        no progress bar (shown with --output on a terminal)\n"
+            CLI_PRECISION_HELP
             "  -h, --help         this help\n");
 }
 
@@ -251,7 +252,9 @@ static int run(int argc, char **argv) {
                                          {"hop", required_argument, 0, 'H'},    {"embeddings", no_argument, 0, 'E'},
                                          {"shard", required_argument, 0, 'S'},  {"output", required_argument, 0, 'o'},
                                          {"jobs", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
+                                         {"precision", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    genreid_precision precision = GENREID_PRECISION_FP32;
     const char *model_path = NULL, *out_path = NULL;
     out_style os = {OUT_TEXT, 0, 0};
     int shard_k = 1, shard_n = 1, quiet = 0, c;
@@ -280,6 +283,9 @@ static int run(int argc, char **argv) {
             if (cli_parse_int(optarg, &jobs) || jobs < 1 || jobs > 64) return cli_usage_error("predict", "--jobs needs 1..64");
             break;
         case 'q': quiet = 1; break;
+        case 'P':
+            if (cli_parse_precision(optarg, &precision)) return cli_usage_error("predict", "--precision needs fp32, bf16 or auto");
+            break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("predict", "bad option");
         }
@@ -325,6 +331,7 @@ static int run(int argc, char **argv) {
         walk_list_free(&files);
         return 1;
     }
+    cli_precision_notice(precision, genreid_model_set_precision(m, precision));
     collection_out out = {.fd = -1};
     collection_key *keys = NULL;
     genreid_status st = GENREID_OK;

@@ -26,10 +26,13 @@
 
 /* Fills *be with the prediction engine for `model` (NULL: the default model) using `threads`
  * threads, and *close_fn with what frees it. The lead wires the real engine here. */
-static genreid_status open_backend(const char *model, int threads, serve_backend *be,
+static genreid_status open_backend(const char *model, int threads, genreid_precision precision, serve_backend *be,
                                    void (**close_fn)(void *ctx), genreid_error *err) {
     (void)threads; /* the server bounds concurrent predictions; the engine serves any number */
-    return serve_engine_open(model, be, close_fn, err);
+    genreid_precision got = GENREID_PRECISION_FP32;
+    genreid_status st = serve_engine_open(model, precision, &got, be, close_fn, err);
+    if (!st) cli_precision_notice(precision, got);
+    return st;
 }
 
 static void usage(FILE *f) {
@@ -50,6 +53,8 @@ static void usage(FILE *f) {
             "  -T, --timeout S          close connections idle for S seconds (default %u; a request\n"
             "                           waiting in the queue is not idle)\n"
             "  -q, --quiet              no access log\n"
+            "      --precision P        fp32 (default: the same answer on every CPU), bf16 (mixed\n"
+            "                           precision, faster with AVX512_BF16 or AMX) or auto\n"
             "  -h, --help               this help\n\n"
             "API: GET / (page), GET /api/health, GET /api/model, GET /api/examples[/NAME],\n"
             "     POST /api/predict and POST /api/spectrogram (multipart field \"file\" or a raw\n"
@@ -70,6 +75,7 @@ static int run(int argc, char **argv) {
     serve_config_default(&cfg);
     const char *model = NULL;
     int quiet = 0;
+    genreid_precision precision = GENREID_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long v;
@@ -113,6 +119,8 @@ static int run(int argc, char **argv) {
             cfg.timeout_s = (unsigned)v;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(a, "--precision")) {
+            if (cli_parse_precision(VALUE(), &precision)) return cli_usage_error("serve", "%s needs fp32, bf16 or auto", a);
         } else {
             return cli_usage_error("serve", "unknown option '%s'", a);
         }
@@ -127,7 +135,7 @@ static int run(int argc, char **argv) {
     err_clear(&err);
     serve_backend be;
     void (*close_fn)(void *) = NULL;
-    if (open_backend(model, cfg.max_inflight, &be, &close_fn, &err)) {
+    if (open_backend(model, cfg.max_inflight, precision, &be, &close_fn, &err)) {
         cli_error("%s", err.message);
         return 1;
     }

@@ -68,6 +68,8 @@ static void usage(FILE *f) {
             "      --l2 X              features classifier: L2 penalty (default 10)\n"
             "  -s, --seed N            seed for split, shuffle, init, dropout (default 42)\n"
             "  -t, --threads N         threads for the network (default: number of cores)\n"
+            "      --precision P       fp32 (default), bf16 (mixed precision as torch.autocast: faster\n"
+            "                          on CPUs with AVX512_BF16 or AMX) or auto (bf16 where native)\n"
             "      --checkpoint PATH   written after every epoch and on Ctrl-C/SIGTERM, removed once\n"
             "                          the model is written (default MODEL.ckpt; none: no checkpoints)\n"
             "      --resume PATH       continue from a checkpoint\n"
@@ -219,11 +221,13 @@ typedef struct cv_ctx {
     const char *arch, *weights;
     int n_classes;
     uint64_t seed;
+    nn_precision precision;
 } cv_ctx;
 
 static nn_model *cv_new_model(void *ctx, genreid_error *err) {
     cv_ctx *c = ctx;
     nn_model *m = nn_model_new(c->arch, c->n_classes, c->seed, err);
+    if (m) nn_set_precision(m, c->precision);
     if (m && c->weights && load_init_weights(m, c->weights, err)) {
         nn_model_free(m);
         return NULL;
@@ -341,7 +345,7 @@ static int run_cv(char **roots, int n_roots, const char *group_by, const char *a
     if (!st) {
         fprintf(stderr, "cross-validation: %zu items, %d sources, %s%s%s, %d threads\n", data.n, data.n_sources, arch,
                 weights ? " from " : " (random init)", weights ? weights : "", threads);
-        cv_ctx cc = {arch, weights, ds.n_classes, tc->seed};
+        cv_ctx cc = {arch, weights, ds.n_classes, tc->seed, tc->precision};
         st = cv_by_source(&data, tc, cv_new_model, &cc, cv_on_fold, NULL, probs, &err);
     }
     if (!st) cv_report(&data, probs);
@@ -451,7 +455,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
         {"balance", no_argument, 0, 'B'},      {"mixup", required_argument, 0, 'M'},
         {"cv", required_argument, 0, 'c'},     {"cv-out", required_argument, 0, 'O'},
         {"calibrate", required_argument, 0, 'T'}, {"classifier", required_argument, 0, 'Z'},
-        {"l2", required_argument, 0, 'Q'},
+        {"l2", required_argument, 0, 'Q'},    {"precision", required_argument, 0, 'D'},
         {"force", no_argument, 0, 'f'},        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *out = NULL, *arch = NULL, *weights = NULL, *group_by = NULL, *checkpoint = NULL, *plot = NULL,
@@ -463,6 +467,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     double valid_pct = 0.2, d;
     long l, threads = sysconf(_SC_NPROCESSORS_ONLN);
     int force = 0, c;
+    genreid_precision precision = GENREID_PRECISION_FP32;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:a:w:e:b:s:t:fqh", opts, NULL)) != -1) {
         switch (c) {
@@ -567,6 +572,9 @@ static int run_mode(int argc, char **argv, int lr_find) {
         }
         case 'f': force = 1; break;
         case 'q': tc.quiet = 1; break;
+        case 'D':
+            if (cli_parse_precision(optarg, &precision)) return cli_usage_error("train", "--precision needs fp32, bf16 or auto");
+            break;
         case 'h': usage(stdout); return 0;
         default: return cli_usage_error("train", "bad option");
         }
@@ -592,6 +600,9 @@ static int run_mode(int argc, char **argv, int lr_find) {
                      arch ? arch : "resnet18");
     }
     if (!arch) arch = def_arch[0] ? def_arch : "resnet18";
+    tc.precision = cli_precision_bf16(precision) ? NN_BF16 : NN_FP32;
+    if (tc.precision == NN_BF16 && !nn_bf16_supported()) tc.precision = NN_FP32;
+    cli_precision_notice(precision, tc.precision == NN_BF16 ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32);
     if (cv) return run_cv(argv + optind, argc - optind, group_by, arch, weights, &tc, &prep, (int)threads, cv_out);
     if (!force && access(out, F_OK) == 0) {
         cli_error("%s: output exists (use -f to overwrite)", out);
@@ -620,11 +631,13 @@ static int run_mode(int argc, char **argv, int lr_find) {
     if (data.n_failed) fprintf(stderr, "%zu unreadable files skipped\n", data.n_failed);
     m = nn_model_new(arch, ds.n_classes, tc.seed, &err);
     if (!m) { st = err.code ? err.code : GENREID_E_INTERNAL; goto done; }
+    nn_set_precision(m, tc.precision);
     if (weights && (st = load_init_weights(m, weights, &err))) goto done;
-    fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads\n", arch,
+    fprintf(stderr, "model: %s%s%s, input %dx%d, %s, bs %d, lr %g, %d threads, %s\n", arch,
             weights ? " from " : " (random init)",
             weights ? (!strcmp(weights, DEFAULT_WEIGHTS) ? "genreid's default network (--weights none: random init)" : weights) : "", prep.width, prep.height,
-            tc.policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle", tc.bs, tc.lr, (int)threads);
+            tc.policy == TRAIN_FINE_TUNE ? "fine_tune" : "one_cycle", tc.bs, tc.lr, (int)threads,
+            tc.precision == NN_BF16 ? "bf16 mixed precision" : "fp32");
     if (lr_find) {
         double lrs[100], losses[100], suggestion;
         int n = 0;

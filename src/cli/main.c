@@ -75,6 +75,18 @@ int cli_parse_int(const char *s, long *out) {
     return 0;
 }
 
+int cli_parse_precision(const char *s, genreid_precision *out) { return genreid_precision_parse(s, out); }
+
+void cli_precision_notice(genreid_precision want, genreid_precision got) {
+    if (want == GENREID_PRECISION_BF16 && got != GENREID_PRECISION_BF16)
+        fprintf(stderr, "genreid: notice: bf16 needs a CPU with AVX512_BF16 or AMX (oneDNN ISA here: %s); using fp32\n",
+                genreid_cpu_isa());
+}
+
+int cli_precision_bf16(genreid_precision p) {
+    return p == GENREID_PRECISION_BF16 || (p == GENREID_PRECISION_AUTO && genreid_bf16_supported());
+}
+
 static void print_help(FILE *f) {
     fprintf(f, "genreid %s — tell the genre of music from its spectrogram\n\n", GENREID_VERSION);
     fprintf(f, "Usage: genreid <command> [options] inputs...\n\nCommands:\n");

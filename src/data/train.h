@@ -80,6 +80,7 @@ typedef struct train_config {
     long stop_after_batches;   /* > 0: behave as interrupted after this many batches (tests) */
     volatile int *interrupted; /* polled between batches (SIGINT flag); may be NULL */
     int quiet;                 /* no progress bar */
+    nn_precision precision;    /* the caller sets it on the models it makes (nn_set_precision) */
 } train_config;
 
 train_config train_config_default(void);

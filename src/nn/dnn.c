@@ -74,6 +74,28 @@ static dnnl_format_tag_t dn_tag(void) { return dn_block() == 16 ? dnnl_nChw16c :
 
 int dn_channels_ok(int C) { return C > 0 && C % dn_block() == 0; }
 
+int dn_bf16_native(void) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+/* Registers memory m (made with no data) as a user of s, which grows to bytes. */
+static genreid_status shared_add(dn_shared *s, dnnl_memory_t m, size_t bytes, genreid_error *err) {
+    if (s->n >= DN_MAX_SCRATCH) return err_set(err, GENREID_E_INTERNAL, "nn: too many oneDNN primitives");
+    s->mem[s->n++] = m;
+    if (bytes > s->bytes) s->bytes = bytes;
+    return GENREID_OK;
+}
+
+static genreid_status shared_alloc(dn_shared *s, genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    if (s->bytes && !(s->buf = dn_alloc(s->bytes)))
+        return err_set(err, GENREID_E_NOMEM, "nn: out of memory (%zu MiB of shared buffers)", s->bytes >> 20);
+    for (int i = 0; i < s->n; i++) DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], s->buf), "shared buffer");
+done:
+    return rc;
+}
+
 void *dn_alloc(size_t bytes) {
     if (bytes == 0) bytes = 64;
     size_t align = bytes >= (1u << 21) ? (1u << 21) : 64;
@@ -112,26 +134,17 @@ done:
 }
 
 genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err) {
-    genreid_status rc = GENREID_OK;
-    if (c->scratch_bytes) {
-        c->scratch = dn_alloc(c->scratch_bytes);
-        if (!c->scratch) return err_set(err, GENREID_E_NOMEM, "nn: out of memory (scratchpad)");
-    }
-    for (int i = 0; i < c->n_scratch; i++)
-        DN_CHECK(dnnl_memory_set_data_handle(c->scratch_mem[i], c->scratch), "scratchpad");
-    if (c->wshared_bytes) {
-        c->wshared = dn_alloc(c->wshared_bytes);
-        if (!c->wshared) return err_set(err, GENREID_E_NOMEM, "nn: out of memory (weight scratch)");
-    }
-    for (int i = 0; i < c->n_wshared; i++)
-        DN_CHECK(dnnl_memory_set_data_handle(c->wshared_mem[i], c->wshared), "weight scratch");
-done:
-    return rc;
+    genreid_status rc;
+    if ((rc = shared_alloc(&c->scratch, err)) || (rc = shared_alloc(&c->wshared, err)) ||
+        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->dd16, err)))
+        return rc;
+    return GENREID_OK;
 }
 
 void dn_ctx_free(dn_ctx *c) {
-    if (c->scratch) dn_free(c->scratch, c->scratch_bytes);
-    if (c->wshared) dn_free(c->wshared, c->wshared_bytes);
+    dn_shared *all[4] = {&c->scratch, &c->wshared, &c->src16, &c->dd16};
+    for (int i = 0; i < 4; i++)
+        if (all[i]->buf) dn_free(all[i]->buf, all[i]->bytes);
     if (c->attr) dnnl_primitive_attr_destroy(c->attr);
     if (c->attr_sum) dnnl_primitive_attr_destroy(c->attr_sum);
     if (c->stream) dnnl_stream_destroy(c->stream);
@@ -172,15 +185,12 @@ static genreid_status dn_prim_make(dn_ctx *c, dn_prim *p, dnnl_primitive_desc_t 
     if (smd && smd->ndims > 0) {
         size_t sz = dnnl_memory_desc_get_size(smd);
         if (sz) {
-            if (c->n_scratch >= DN_MAX_SCRATCH)
-                return err_set(err, GENREID_E_INTERNAL, "nn: too many oneDNN primitives");
             dnnl_memory_t m;
             DN_CHECK(dnnl_memory_create(&m, smd, c->eng, DNNL_MEMORY_NONE), "scratch memory");
             p->args[p->nargs].arg = DNNL_ARG_SCRATCHPAD;
             p->args[p->nargs].memory = m;
             p->nargs++;
-            c->scratch_mem[c->n_scratch++] = m;
-            if (sz > c->scratch_bytes) c->scratch_bytes = sz;
+            if ((rc = shared_add(&c->scratch, m, sz, err))) goto done;
         }
     }
 done:
@@ -202,8 +212,8 @@ void dn_set(dn_prim *p, int role, void *ptr) {
 
 /* Blocked layouts pad channels up to the block, so a tensor whose channel count is not a multiple
  * of it would need more memory than N*C*H*W floats: refused here, where every layout is made. */
-static genreid_status md4(dnnl_memory_desc_t *md, int N, int C, int H, int W, dnnl_format_tag_t tag,
-                          genreid_error *err) {
+static genreid_status md4t(dnnl_memory_desc_t *md, int N, int C, int H, int W, dnnl_format_tag_t tag,
+                           dnnl_data_type_t dt, genreid_error *err) {
     if ((tag == dnnl_nChw16c || tag == dnnl_nChw8c) && !dn_channels_ok(C))
         return err_set(err, GENREID_E_UNSUPPORTED,
                        "nn: %d channels do not fill whole %d-channel blocks (nChw%dc, ISA %s)", C,
@@ -211,9 +221,14 @@ static genreid_status md4(dnnl_memory_desc_t *md, int N, int C, int H, int W, dn
     if (N <= 0 || C <= 0 || H <= 0 || W <= 0)
         return err_set(err, GENREID_E_INVALID, "nn: tensor shape %dx%dx%dx%d is empty", N, C, H, W);
     dnnl_dims_t d = {N, C, H, W};
-    if (dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, tag) != dnnl_success)
+    if (dnnl_memory_desc_init_by_tag(md, 4, d, dt, tag) != dnnl_success)
         return err_set(err, GENREID_E_INTERNAL, "nn: oneDNN memory descriptor failed");
     return GENREID_OK;
+}
+
+static genreid_status md4(dnnl_memory_desc_t *md, int N, int C, int H, int W, dnnl_format_tag_t tag,
+                          genreid_error *err) {
+    return md4t(md, N, C, H, W, tag, dnnl_f32, err);
 }
 
 /* reorder from md `from` at src to md `to` at dst (sum: dst += reorder(src)) */
@@ -248,7 +263,7 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(p.pd, dnnl_query_scratchpad_md, 0);
     size_t sz = smd && smd->ndims ? dnnl_memory_desc_get_size(smd) : 0;
     if (sz) {
-        c->n_scratch--;
+        c->scratch.n--;
         scratch = malloc(sz);
         if (!scratch) {
             dn_prim_free(&p);
@@ -262,14 +277,11 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     return rc;
 }
 
-/* Registers argument `role` of p (made with a NULL pointer) as living in the shared weight buffer. */
-static genreid_status dn_share(dn_ctx *c, dn_prim *p, int role, size_t bytes, genreid_error *err) {
+/* Registers argument `role` of p (made with a NULL pointer) as living in shared buffer s. */
+static genreid_status dn_share(dn_shared *s, dn_prim *p, int role, size_t bytes, genreid_error *err) {
+    genreid_status rc;
     for (int i = 0; i < p->nargs; i++)
-        if (p->args[i].arg == role) {
-            if (c->n_wshared >= DN_MAX_SCRATCH) return err_set(err, GENREID_E_INTERNAL, "nn: too many convolutions");
-            c->wshared_mem[c->n_wshared++] = p->args[i].memory;
-            if (bytes > c->wshared_bytes) c->wshared_bytes = bytes;
-        }
+        if (p->args[i].arg == role && (rc = shared_add(s, p->args[i].memory, bytes, err))) return rc;
     return GENREID_OK;
 }
 
@@ -288,16 +300,37 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
     cv->N = N, cv->C = C, cv->H = H, cv->W = W, cv->OC = OC, cv->K = K, cv->S = S, cv->P = P;
     cv->OH = (H + 2 * P - K) / S + 1;
     cv->OW = (W + 2 * P - K) / S + 1;
-    dnnl_memory_desc_t msrc, mdst, mw_any, mw_user;
-    if ((rc = md4(&msrc, N, C, H, W, src_plain ? dnnl_nchw : dn_tag(), err))) return rc;
-    if ((rc = md4(&mdst, N, OC, cv->OH, cv->OW, dn_tag(), err))) return rc;
-    if ((rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err))) return rc;
-    if ((rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err))) return rc;
+    /* m*: the caller's fp32 tensors; k*: what the convolution kernels read (bf16 with c->bf16) */
+    dnnl_data_type_t kt = c->bf16 ? dnnl_bf16 : dnnl_f32;
+    size_t kbytes = c->bf16 ? 2 : 4;
+    dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag();
+    dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kdd, kw_any;
+    if ((rc = md4(&msrc, N, C, H, W, stag, err)) || (rc = md4(&mdst, N, OC, cv->OH, cv->OW, dn_tag(), err)) ||
+        (rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err)) ||
+        (rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err)) || (rc = md4t(&ksrc, N, C, H, W, stag, kt, err)) ||
+        (rc = md4t(&kdd, N, OC, cv->OH, cv->OW, dn_tag(), kt, err)) ||
+        (rc = md4t(&kw_any, OC, C, K, K, dnnl_format_tag_any, kt, err)))
+        return rc;
     dnnl_dims_t strides = {S, S}, pad = {P, P};
     dnnl_convolution_desc_t d;
     dnnl_primitive_desc_t fpd = NULL, pd = NULL;
+    /* bf16: the input and the output gradient are converted into shared buffers right before use */
+    void *ksrc_ptr = src, *kdd_ptr = diff_dst;
+    if (c->bf16) {
+        size_t sb = dnnl_memory_desc_get_size(&ksrc), db = dnnl_memory_desc_get_size(&kdd);
+        if ((rc = dn_reorder_make(c, &cv->r_src16, &msrc, src, &ksrc, DNNL_MEMORY_NONE, 0, err)) ||
+            (rc = dn_share(&c->src16, &cv->r_src16, DNNL_ARG_TO, sb, err)))
+            goto done;
+        ksrc_ptr = DNNL_MEMORY_NONE;
+        if (diff_dst && (diff_src || dw)) {
+            if ((rc = dn_reorder_make(c, &cv->r_dd16, &mdst, diff_dst, &kdd, DNNL_MEMORY_NONE, 0, err)) ||
+                (rc = dn_share(&c->dd16, &cv->r_dd16, DNNL_ARG_TO, db, err)))
+                goto done;
+            kdd_ptr = DNNL_MEMORY_NONE;
+        }
+    }
     DN_CHECK(dnnl_convolution_forward_desc_init(&d, training ? dnnl_forward_training : dnnl_forward_inference,
-                                                dnnl_convolution_direct, &msrc, &mw_any, NULL, &mdst,
+                                                dnnl_convolution_direct, &ksrc, &kw_any, NULL, &mdst,
                                                 strides, pad, pad),
              "convolution forward");
     DN_CHECK(dn_pd_create(&fpd, &d, c, c->attr, NULL), "convolution forward");
@@ -311,19 +344,20 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
             if (!(cv->wf = dn_alloc(cv->wf_bytes))) goto nomem;
         }
         if ((rc = dn_reorder_make(c, &cv->r_wf, &mw_user, w, wmd, training ? DNNL_MEMORY_NONE : cv->wf, 0, err)) ||
-            (training && (rc = dn_share(c, &cv->r_wf, DNNL_ARG_TO, wbytes, err))))
+            (training && (rc = dn_share(&c->wshared, &cv->r_wf, DNNL_ARG_TO, wbytes, err))))
             goto done;
         int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-        void *ptrs[3] = {src, training ? DNNL_MEMORY_NONE : cv->wf, dst};
+        void *ptrs[3] = {ksrc_ptr, training ? DNNL_MEMORY_NONE : cv->wf, dst};
         dnnl_primitive_desc_t keep = fpd;
         fpd = NULL;
         if ((rc = dn_prim_make(c, &cv->fwd, keep, 3, roles, ptrs, err)) ||
-            (training && (rc = dn_share(c, &cv->fwd, DNNL_ARG_WEIGHTS, wbytes, err))))
+            (c->bf16 && (rc = dn_share(&c->src16, &cv->fwd, DNNL_ARG_SRC, 0, err))) ||
+            (training && (rc = dn_share(&c->wshared, &cv->fwd, DNNL_ARG_WEIGHTS, wbytes, err))))
             goto done;
     }
     if (diff_src) {
-        DN_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
-                                                          &mdst, strides, pad, pad),
+        DN_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &msrc, &kw_any,
+                                                          &kdd, strides, pad, pad),
                  "convolution backward data");
         DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, cv->fwd.pd), "convolution backward data");
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WEIGHTS);
@@ -331,29 +365,32 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
         if (own) {
             cv->wb_bytes = dnnl_memory_desc_get_size(wmd);
             if ((rc = dn_reorder_make(c, &cv->r_wb, &mw_user, w, wmd, DNNL_MEMORY_NONE, 0, err)) ||
-                (rc = dn_share(c, &cv->r_wb, DNNL_ARG_TO, cv->wb_bytes, err)))
+                (rc = dn_share(&c->wshared, &cv->r_wb, DNNL_ARG_TO, cv->wb_bytes, err)))
                 goto done;
         }
         int roles[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
-        void *ptrs[3] = {diff_dst, own ? DNNL_MEMORY_NONE : cv->wf, diff_src};
+        void *ptrs[3] = {kdd_ptr, own ? DNNL_MEMORY_NONE : cv->wf, diff_src};
         dnnl_primitive_desc_t keep = pd;
         pd = NULL;
         if ((rc = dn_prim_make(c, &cv->bwd_d, keep, 3, roles, ptrs, err))) goto done;
-        if (own && (rc = dn_share(c, &cv->bwd_d, DNNL_ARG_WEIGHTS, cv->wb_bytes, err))) goto done;
+        if (own && (rc = dn_share(&c->wshared, &cv->bwd_d, DNNL_ARG_WEIGHTS, cv->wb_bytes, err))) goto done;
+        if (c->bf16 && (rc = dn_share(&c->dd16, &cv->bwd_d, DNNL_ARG_DIFF_DST, 0, err))) goto done;
     }
     if (dw) {
-        DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &msrc, &mw_any,
-                                                             NULL, &mdst, strides, pad, pad),
+        DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &ksrc, &mw_any,
+                                                             NULL, &kdd, strides, pad, pad),
                  "convolution backward weights");
         DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, cv->fwd.pd), "convolution backward weights");
         const char *impl = NULL;
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+        int plain = 0; /* the weight gradient reads private plain copies */
         if (!src_plain && impl && !strncmp(impl, "ref", 3)) {
             /* oneDNN 2.6's AVX2 weight-gradient kernel refuses tiny maps (2x2 with padding) and the
              * reference is ~100x slower than the data size warrants; the GEMM-based one on plain
              * NCHW copies is fast there */
             dnnl_memory_desc_t psrc, pdst;
-            if ((rc = md4(&psrc, N, C, H, W, dnnl_nchw, err)) || (rc = md4(&pdst, N, OC, cv->OH, cv->OW, dnnl_nchw, err)))
+            if ((rc = md4t(&psrc, N, C, H, W, dnnl_nchw, kt, err)) ||
+                (rc = md4t(&pdst, N, OC, cv->OH, cv->OW, dnnl_nchw, kt, err)))
                 goto done;
             dnnl_primitive_desc_t gpd = NULL;
             DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &psrc, &mw_any, NULL,
@@ -366,14 +403,13 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
                     dnnl_primitive_desc_destroy(pd);
                     pd = gpd;
                     gpd = NULL;
-                    cv->psrc_bytes = (size_t)N * C * H * W * sizeof(float);
-                    cv->pdst_bytes = (size_t)N * OC * cv->OH * cv->OW * sizeof(float);
+                    cv->psrc_bytes = (size_t)N * C * H * W * kbytes;
+                    cv->pdst_bytes = (size_t)N * OC * cv->OH * cv->OW * kbytes;
                     if (!(cv->psrc = dn_alloc(cv->psrc_bytes)) || !(cv->pdst = dn_alloc(cv->pdst_bytes))) goto nomem;
                     if ((rc = dn_reorder_make(c, &cv->r_psrc, &msrc, src, &psrc, cv->psrc, 0, err)) ||
                         (rc = dn_reorder_make(c, &cv->r_pdst, &mdst, diff_dst, &pdst, cv->pdst, 0, err)))
                         goto done;
-                    src = cv->psrc;
-                    diff_dst = cv->pdst;
+                    plain = 1;
                 }
                 if (gpd) dnnl_primitive_desc_destroy(gpd);
             }
@@ -381,14 +417,18 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_DIFF_WEIGHTS);
         cv->dwb_bytes = dnnl_memory_desc_get_size(wmd);
         if ((rc = dn_reorder_make(c, &cv->r_dw, wmd, DNNL_MEMORY_NONE, &mw_user, dw, 1, err)) ||
-            (rc = dn_share(c, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
+            (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
             goto done;
         int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
-        void *ptrs[3] = {src, diff_dst, DNNL_MEMORY_NONE};
+        void *ptrs[3] = {plain ? cv->psrc : ksrc_ptr, plain ? cv->pdst : kdd_ptr, DNNL_MEMORY_NONE};
         dnnl_primitive_desc_t keep = pd;
         pd = NULL;
         if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
-            (rc = dn_share(c, &cv->bwd_w, DNNL_ARG_DIFF_WEIGHTS, cv->dwb_bytes, err)))
+            (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DIFF_WEIGHTS, cv->dwb_bytes, err)))
+            goto done;
+        if (c->bf16 && !plain &&
+            ((rc = dn_share(&c->src16, &cv->bwd_w, DNNL_ARG_SRC, 0, err)) ||
+             (rc = dn_share(&c->dd16, &cv->bwd_w, DNNL_ARG_DIFF_DST, 0, err))))
             goto done;
     }
 done:
@@ -400,21 +440,41 @@ nomem:
     goto done;
 }
 
-genreid_status dn_conv_forward(dn_ctx *c, dn_conv *cv, genreid_error *err) {
+void dn_conv_set_src(dn_conv *cv, void *src) {
+    if (cv->r_src16.p) {
+        dn_set(&cv->r_src16, DNNL_ARG_FROM, src);
+    } else {
+        dn_set(&cv->fwd, DNNL_ARG_SRC, src);
+        dn_set(&cv->bwd_w, DNNL_ARG_SRC, src);
+    }
+    dn_set(&cv->r_psrc, DNNL_ARG_FROM, src);
+}
+
+genreid_status dn_conv_forward(dn_ctx *c, dn_conv *cv, int reorder_weights, genreid_error *err) {
     genreid_status rc;
-    if ((rc = dn_exec(c, &cv->r_wf, err))) return rc;
+    if (reorder_weights && (rc = dn_exec(c, &cv->r_wf, err))) return rc;
+    if (cv->r_src16.p && (rc = dn_exec(c, &cv->r_src16, err))) return rc;
     return dn_exec(c, &cv->fwd, err);
 }
 
 genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_weights,
                                 genreid_error *err) {
     genreid_status rc;
-    if (want_weights && cv->bwd_w.p) {
-        if (cv->r_psrc.p && ((rc = dn_exec(c, &cv->r_psrc, err)) || (rc = dn_exec(c, &cv->r_pdst, err)))) return rc;
+    want_weights = want_weights && cv->bwd_w.p;
+    want_data = want_data && cv->bwd_d.p;
+    if (!want_weights && !want_data) return GENREID_OK;
+    /* bf16: the output gradient once for both; the input again (later convs reused its buffer) */
+    if (cv->r_dd16.p && (rc = dn_exec(c, &cv->r_dd16, err))) return rc;
+    if (want_weights) {
+        if (cv->r_psrc.p) {
+            if ((rc = dn_exec(c, &cv->r_psrc, err)) || (rc = dn_exec(c, &cv->r_pdst, err))) return rc;
+        } else if (cv->r_src16.p && (rc = dn_exec(c, &cv->r_src16, err))) {
+            return rc;
+        }
         if ((rc = dn_exec(c, &cv->bwd_w, err))) return rc;
         if ((rc = dn_exec(c, &cv->r_dw, err))) return rc;
     }
-    if (want_data && cv->bwd_d.p) {
+    if (want_data) {
         /* the forward already reordered the weights into wf; bwd-data may want another format */
         if (cv->r_wb.p && (rc = dn_exec(c, &cv->r_wb, err))) return rc;
         if ((rc = dn_exec(c, &cv->bwd_d, err))) return rc;
@@ -431,6 +491,8 @@ void dn_conv_free(dn_conv *cv) {
     dn_prim_free(&cv->r_dw);
     dn_prim_free(&cv->r_psrc);
     dn_prim_free(&cv->r_pdst);
+    dn_prim_free(&cv->r_src16);
+    dn_prim_free(&cv->r_dd16);
     if (cv->psrc) dn_free(cv->psrc, cv->psrc_bytes);
     if (cv->pdst) dn_free(cv->pdst, cv->pdst_bytes);
     if (cv->wf) dn_free(cv->wf, cv->wf_bytes);

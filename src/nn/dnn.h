@@ -24,21 +24,26 @@ typedef struct dn_prim {
     dnnl_exec_arg_t args[DN_MAX_ARGS];
 } dn_prim;
 
+/* A buffer several primitives' arguments share because each is used right after it is written,
+ * one primitive at a time: registered while planning, allocated once (dn_ctx_finish) at the size
+ * of the largest user. */
+typedef struct dn_shared {
+    void *buf;
+    size_t bytes;
+    int n;
+    dnnl_memory_t mem[DN_MAX_SCRATCH];
+} dn_shared;
+
 typedef struct dn_ctx {
     dnnl_engine_t eng;
     dnnl_stream_t stream;
     dnnl_primitive_attr_t attr;     /* user scratchpad */
     dnnl_primitive_attr_t attr_sum; /* user scratchpad + sum post-op (accumulating reorders) */
-    void *scratch;
-    size_t scratch_bytes;
-    int n_scratch;
-    dnnl_memory_t scratch_mem[DN_MAX_SCRATCH];
-    /* one buffer shared by every conv's backward-data weights and weight gradient (both are
-     * used right after they are written, one conv at a time) */
-    void *wshared;
-    size_t wshared_bytes;
-    int n_wshared;
-    dnnl_memory_t wshared_mem[DN_MAX_SCRATCH];
+    int bf16;            /* set before making convolutions: bf16 inputs and weights, fp32 out */
+    dn_shared scratch;   /* every primitive's scratchpad */
+    dn_shared wshared;   /* training: every conv's reordered weights and weight gradient */
+    dn_shared src16;     /* bf16: a conv's input converted to bf16 */
+    dn_shared dd16;      /* bf16: a conv's output gradient converted to bf16 */
 } dn_ctx;
 
 /* Channel block of the activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
@@ -46,6 +51,9 @@ int dn_block(void);
 /* Whether a blocked tensor may have C channels: whole blocks only (a partial block would need
  * padding memory nobody planned for); every blocked layout made here is refused otherwise. */
 int dn_channels_ok(int C);
+/* Whether oneDNN runs bf16 natively here (AVX512_BF16 or AMX, after any ONEDNN_MAX_CPU_ISA cap).
+ * oneDNN 2.6 emulates bf16 on plain AVX-512 several times slower than fp32, and has none below. */
+int dn_bf16_native(void);
 /* oneDNN's effective CPU ISA, lower case ("avx2", "avx512_core_bf16", …): what the kernels run
  * on after any ONEDNN_MAX_CPU_ISA cap. */
 const char *dn_isa_name(void);
@@ -65,19 +73,25 @@ void dn_free(void *p, size_t bytes);
 
 /* Convolution without bias: src [N][C][H][W] (plain NCHW if src_plain, else nChw16c) →
  * dst [N][OC][OH][OW] nChw16c. Weights are PyTorch OIHW (w); each run reorders them into the
- * primitive's format. Backward data (diff_src) is made only if diff_src != NULL, backward weights
+ * primitive's format. With c->bf16 (mixed precision, as torch.autocast does it): the input, the
+ * output gradient and the weights are rounded to bf16 on their way in, everything the caller
+ * sees stays fp32 (dst, diff_src, the OIHW weight gradient), accumulation is fp32. Backward data (diff_src) is made only if diff_src != NULL, backward weights
  * only if dw != NULL (dw is the OIHW gradient, accumulated into). */
 typedef struct dn_conv {
     int N, C, H, W, OC, OH, OW, K, S, P;
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
     dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
+    dn_prim r_src16, r_dd16; /* bf16: input and output gradient to bf16 (dn_ctx.src16 / dd16) */
     void *wf, *psrc, *pdst; /* bwd-data weights and weight gradient live in dn_ctx.wshared */
     size_t wf_bytes, wb_bytes, dwb_bytes, psrc_bytes, pdst_bytes;
 } dn_conv;
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
                             int P, int src_plain, int training, float *w, float *dw, float *src,
                             float *dst, float *diff_src, float *diff_dst, genreid_error *err);
-genreid_status dn_conv_forward(dn_ctx *c, dn_conv *cv, genreid_error *err);
+/* Points the convolution at another input (same shape), e.g. the caller's batch. */
+void dn_conv_set_src(dn_conv *cv, void *src);
+/* Forward; reorder_weights=0 reuses the weights an earlier forward reordered (inference only). */
+genreid_status dn_conv_forward(dn_ctx *c, dn_conv *cv, int reorder_weights, genreid_error *err);
 /* Backward data (if made and want_data) and backward weights (if made and want_weights). */
 genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_weights,
                                 genreid_error *err);

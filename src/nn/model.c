@@ -58,6 +58,7 @@ struct nn_model {
     bn_def hbn1, hbn2;
     int hlin1, hlin2;
     int frozen;
+    nn_precision precision; /* of workspaces made from now on */
     atomic_ulong wver; /* bumped whenever the weights may have changed (see nn_model_weights_changed) */
 };
 
@@ -267,6 +268,12 @@ void nn_zero_grad(nn_model *m) {
 
 void nn_set_frozen(nn_model *m, int frozen) { m->frozen = frozen ? 1 : 0; }
 int nn_get_frozen(const nn_model *m) { return m->frozen; }
+int nn_bf16_supported(void) { return dn_bf16_native(); }
+nn_precision nn_set_precision(nn_model *m, nn_precision p) {
+    m->precision = p == NN_BF16 && dn_bf16_native() ? NN_BF16 : NN_FP32;
+    return m->precision;
+}
+nn_precision nn_get_precision(const nn_model *m) { return m->precision; }
 void nn_set_threads(int n) { par_set_threads(n); }
 int nn_get_threads(void) { return par_threads(); }
 
@@ -281,6 +288,7 @@ typedef struct block_buf {
 struct nn_workspace {
     nn_model *m;
     int N, H, W, training, dropout;
+    nn_precision precision;
     rng drop_rng;
     int last_training, last_n, have_forward;
     const volatile int *cancel; /* polled between blocks; NULL: never */
@@ -304,6 +312,7 @@ struct nn_workspace {
     float *dlogits, *dh2d, *dh2, *dz1, *dh1d, *dh1, *dfeat;
 };
 
+nn_precision nn_workspace_precision(const nn_workspace *ws) { return ws->precision; }
 void nn_workspace_seed(nn_workspace *ws, uint64_t seed) { rng_seed(&ws->drop_rng, seed); }
 void nn_workspace_set_cancel(nn_workspace *ws, const volatile int *flag) { ws->cancel = flag; }
 int nn_embedding_size(const nn_model *m) { return m ? HEAD_HIDDEN : 0; }
@@ -316,8 +325,8 @@ static genreid_status cancelled(const nn_workspace *ws, genreid_error *err) {
 }
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
-    size_t b = ws->arena_bytes + ws->ctx.scratch_bytes;
-    b += ws->ctx.wshared_bytes;
+    size_t b = ws->arena_bytes + ws->ctx.scratch.bytes + ws->ctx.wshared.bytes;
+    b += ws->ctx.src16.bytes + ws->ctx.dd16.bytes;
     for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes;
     return b;
 }
@@ -478,6 +487,8 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     rng_seed(&ws->drop_rng, 0);
     if (training && nn_model_alloc_grads(m, err)) goto fail;
     if (dn_ctx_init(&ws->ctx, err)) goto fail;
+    ws->precision = m->precision;
+    ws->ctx.bf16 = m->precision == NN_BF16;
     ws->SH = (height - 1) / 2 + 1, ws->SW = (width - 1) / 2 + 1; /* 7x7 s2 p3 */
     ws->PH = maxpool_out_size(ws->SH), ws->PW = maxpool_out_size(ws->SW);
     int h = ws->PH, w = ws->PW;
@@ -610,10 +621,7 @@ static genreid_status bn_bwd(nn_workspace *ws, int idx, genreid_error *err) {
 /* Convolution forward; the weight reorder is skipped in eval when this workspace already holds the
  * current weights (weights are 45 MB for resnet18: reordering them costs more than a batch-1 pass). */
 static genreid_status conv_fwd(nn_workspace *ws, int idx, int reorder, genreid_error *err) {
-    dn_conv *cv = &ws->conv[idx];
-    genreid_status rc;
-    if (reorder && (rc = dn_exec(&ws->ctx, &cv->r_wf, err))) return rc;
-    return dn_exec(&ws->ctx, &cv->fwd, err);
+    return dn_conv_forward(&ws->ctx, &ws->conv[idx], reorder, err);
 }
 
 genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, float *logits,
@@ -630,12 +638,11 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
     size_t N = (size_t)ws->N, per = 3 * (size_t)ws->H * ws->W;
     int stem_idx = m->stem_conv;
     if (n == ws->N) {
-        dn_set(&ws->conv[stem_idx].fwd, DNNL_ARG_SRC, (void *)x);
-        dn_set(&ws->conv[stem_idx].bwd_w, DNNL_ARG_SRC, (void *)x);
+        dn_conv_set_src(&ws->conv[stem_idx], (void *)x);
     } else {
         memcpy(ws->xpad, x, (size_t)n * per * sizeof(float));
         memset(ws->xpad + (size_t)n * per, 0, (N - n) * per * sizeof(float));
-        dn_set(&ws->conv[stem_idx].fwd, DNNL_ARG_SRC, ws->xpad);
+        dn_conv_set_src(&ws->conv[stem_idx], ws->xpad);
     }
     unsigned long ver = atomic_load(&m->wver);
     int ro = ws->training || ws->wver != ver; /* training workspaces keep no reordered weights */

@@ -12,7 +12,7 @@
  * Leaves out: optimisers and schedules (nn/optim.h, nn/schedule.h), the model file (src/model).
  *
  * Input layout: x is NCHW float32 [N][3][H][W], already normalised. Internal activation layout is
- * private (oneDNN blocked nChw16c; see nn/layout.h) — callers never see it.
+ * private (oneDNN blocked nChw16c; see nn/dnn.h) — callers never see it.
  *
  * Lifecycle: nn_model_new → nn_workspace_new (one per thread and batch shape) → nn_forward
  * (→ nn_loss_backward when training) → nn_workspace_free → nn_model_free.
@@ -61,6 +61,18 @@ void nn_model_weights_changed(nn_model *m);
  * their grads stay 0 and their weight-gradient convolutions are skipped. frozen=0: all train. */
 void nn_set_frozen(nn_model *m, int frozen);
 int nn_get_frozen(const nn_model *m);
+
+/* Precision of the convolutions in workspaces made after the call (existing ones keep theirs).
+ * NN_FP32 (default) is the exact reference path. NN_BF16 is mixed precision as torch.autocast
+ * does it: each convolution rounds its input, output gradient and weights to bf16 and
+ * accumulates in fp32; weights, optimiser state, batch norm, the head, the loss and every
+ * activation between layers stay fp32. Only where oneDNN runs bf16 natively (AVX512_BF16, AMX):
+ * elsewhere NN_BF16 is refused and fp32 kept. Returns the precision now in force. */
+typedef enum nn_precision { NN_FP32 = 0, NN_BF16 = 1 } nn_precision;
+int nn_bf16_supported(void);
+nn_precision nn_set_precision(nn_model *m, nn_precision p);
+nn_precision nn_get_precision(const nn_model *m);
+nn_precision nn_workspace_precision(const nn_workspace *ws);
 
 /* Threads used by every nn computation (oneDNN's OpenMP pool and nn's own loops). n >= 1.
  * With n = 1 and a fixed seed results are bit-for-bit repeatable. Process-wide. */

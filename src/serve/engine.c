@@ -96,7 +96,8 @@ static void engine_close(void *ctx) {
     free(e);
 }
 
-genreid_status serve_engine_open(const char *model, serve_backend *be, void (**close_fn)(void *ctx), genreid_error *err) {
+genreid_status serve_engine_open(const char *model, genreid_precision want, genreid_precision *got, serve_backend *be,
+                                 void (**close_fn)(void *ctx), genreid_error *err) {
     memset(be, 0, sizeof *be);
     *close_fn = NULL;
     engine *e = calloc(1, sizeof *e);
@@ -105,6 +106,8 @@ genreid_status serve_engine_open(const char *model, serve_backend *be, void (**c
         free(e);
         return err && err->code ? err->code : GENREID_E_INTERNAL;
     }
+    genreid_precision now = genreid_model_set_precision(e->model, want);
+    if (got) *got = now;
     /* {"name", "arch", "classes", "input", "training", "card"}: the library's model description plus a card */
     const char *info = genreid_model_info_json(e->model);
     const char *card = model ? "A genreid model file."

@@ -7,7 +7,9 @@
 #include "genreid.h"
 #include "serve/serve.h"
 
-/* Loads model (NULL: the built-in default model) and fills *be; *close_fn(be->ctx) frees it. */
-genreid_status serve_engine_open(const char *model, serve_backend *be, void (**close_fn)(void *ctx), genreid_error *err);
+/* Loads model (NULL: the built-in default model) at precision `want` (the one in force goes to
+ * *got unless NULL) and fills *be; *close_fn(be->ctx) frees it. */
+genreid_status serve_engine_open(const char *model, genreid_precision want, genreid_precision *got, serve_backend *be,
+                                 void (**close_fn)(void *ctx), genreid_error *err);
 
 #endif

@@ -125,6 +125,26 @@ int main(void) {
              bin(), good_png, tmp, bin(), good_png, tmp, tmp, tmp);
     CHECK(test_run(cmd, out, sizeof out) == 0);
 
+    /* --precision: bf16 gives the same label (probabilities within 0.01 are the library test's);
+     * on a CPU without native bf16 one notice line says fp32 is used, and the answer is fp32's */
+    {
+        static char f32[65536];
+        snprintf(cmd, sizeof cmd, "%s predict --csv --model models/default.gmod %s %s 2>/dev/null | cut -d, -f1-2", bin(),
+                 good_png, good_audio);
+        CHECK(test_run(cmd, out, sizeof out) == 0);
+        snprintf(f32, sizeof f32, "%s", out);
+        snprintf(cmd, sizeof cmd, "%s predict --csv --precision bf16 --model models/default.gmod %s %s 2>%s/notice | cut -d, -f1-2",
+                 bin(), good_png, good_audio, tmp);
+        rc = test_run(cmd, out, sizeof out);
+        CHECKF(rc == 0 && !strcmp(out, f32), "bf16 labels differ from fp32: %s vs %s", out, f32);
+        snprintf(cmd, sizeof cmd, "cat %s/notice; %s --version", tmp, bin());
+        test_run(cmd, out, sizeof out);
+        int native = strstr(out, "CPU ISA: avx512_core_bf16") || strstr(out, "CPU ISA: avx512_core_amx");
+        CHECKF(native ? !strstr(out, "notice") : count_lines(out, "genreid: notice: bf16 needs") == 1, "%s", out);
+        snprintf(cmd, sizeof cmd, "%s predict --precision fp16 %s", bin(), good_png);
+        CHECK(test_run(cmd, out, sizeof out) == 2);
+    }
+
     /* usage */
     snprintf(cmd, sizeof cmd, "%s predict", bin());
     CHECK(test_run(cmd, out, sizeof out) == 2);

@@ -45,6 +45,61 @@ static float max_diff(const genreid_prediction *a, const genreid_prediction *b) 
     return d;
 }
 
+/* bf16 against fp32 on the test pictures and clips, all through the default picture network
+ * (loaded from a file, so audio goes through it too): probabilities within 0.01, same labels. */
+static void precision_parity(void) {
+    genreid_error err;
+    genreid_precision p;
+    CHECK(genreid_precision_parse("bf16", &p) == 0 && p == GENREID_PRECISION_BF16);
+    CHECK(genreid_precision_parse("auto", &p) == 0 && p == GENREID_PRECISION_AUTO);
+    CHECK(genreid_precision_parse("fp16", &p) == -1 && genreid_precision_parse(NULL, &p) == -1);
+    CHECK(!strcmp(genreid_precision_name(GENREID_PRECISION_FP32), "fp32"));
+    size_t il;
+    const unsigned char *ib = default_model_bytes(&il);
+    const char *path = test_path(test_tmpdir(), "picture_bf16.gmod");
+    CHECK(ib && test_write_file(path, ib, il) == 0);
+    genreid_model *m = genreid_model_load(path, &err);
+    CHECKF(m != NULL, "%s", err.message);
+    if (!m) return;
+    int native = genreid_bf16_supported();
+    CHECK(genreid_model_set_precision(m, GENREID_PRECISION_AUTO) == (native ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32));
+    CHECK(genreid_model_set_precision(m, GENREID_PRECISION_FP32) == GENREID_PRECISION_FP32);
+    if (!native) {
+        CHECK(genreid_model_set_precision(m, GENREID_PRECISION_BF16) == GENREID_PRECISION_FP32);
+        printf("  SKIPPED bf16 predictions: no native bf16 on this CPU (%s); checked the fp32 fallback\n", genreid_cpu_isa());
+        genreid_model_free(m);
+        return;
+    }
+    const char *files[] = {"tests/data/image/s2_chirp_44100.png", "tests/data/reference/k2_naev_eureka.ogg",
+                           "examples/images/ri-li-data__menu__030s.png",
+                           "examples/audio/classical/warmux-data__divertissement_pour_flute__030s.ogg",
+                           "examples/audio/classical/widelands-data__ingame_18__030s.ogg",
+                           "examples/audio/electronic/ri-li-data__menu__030s.ogg",
+                           "examples/audio/electronic/solarwolf__arg__030s.ogg"};
+    size_t nf = sizeof files / sizeof files[0];
+    genreid_prediction p32[8];
+    for (size_t i = 0; i < nf; i++)
+        CHECKF(genreid_predict_file(m, files[i], NULL, &p32[i], &err) == GENREID_OK, "%s", err.message);
+    CHECK(genreid_model_set_precision(m, GENREID_PRECISION_BF16) == GENREID_PRECISION_BF16);
+    float worst = 0;
+    for (size_t i = 0; i < nf; i++) {
+        genreid_prediction q;
+        CHECKF(genreid_predict_file(m, files[i], NULL, &q, &err) == GENREID_OK, "%s", err.message);
+        float d = max_diff(&q, &p32[i]);
+        worst = fmaxf(worst, d);
+        CHECKF(d <= 0.01f && q.label == p32[i].label, "%s: bf16 %.4f vs fp32 %.4f", files[i],
+               q.probabilities[1], p32[i].probabilities[1]);
+        /* a long clip's windows too */
+        for (size_t w = 0; w < q.n_windows && w < p32[i].n_windows; w++)
+            CHECKF(fabsf(q.windows[w].probabilities[1] - p32[i].windows[w].probabilities[1]) <= 0.01f,
+                   "%s window %zu", files[i], w);
+        genreid_prediction_free(&q);
+        genreid_prediction_free(&p32[i]);
+    }
+    printf("  bf16 vs fp32 on %zu pictures and clips: max probability difference %.4f (tolerance 0.01)\n", nf, worst);
+    genreid_model_free(m);
+}
+
 int main(void) {
     genreid_error err;
     CHECK(strcmp(genreid_version(), GENREID_VERSION) == 0);
@@ -146,6 +201,8 @@ int main(void) {
     if (tsv) fclose(tsv);
     CHECKF(rows == 5, "%d fixture rows", rows);
     printf("predict vs PyTorch on %d images: max probability difference %.2e (tolerance 1e-4)\n", rows, worst);
+
+    precision_parity();
 
     /* errors */
     CHECK(genreid_predict_memory(m, "", 0, "empty.mp3", NULL, &pp, &err) == GENREID_E_FORMAT);

@@ -54,7 +54,7 @@ static void conv_case(int N, int C, int H, int W, int OC, int K, int S, int P, i
     CHECKF(dn_conv_init(&c, &cv, N, C, H, W, OC, K, S, P, plain_src, 1, w, gw, xb, yb, gxb, gyb, &err) == GENREID_OK,
            "%s", err.message);
     CHECK(dn_ctx_finish(&c, &err) == GENREID_OK);
-    CHECK(dn_conv_forward(&c, &cv, &err) == GENREID_OK);
+    CHECK(dn_conv_forward(&c, &cv, 1, &err) == GENREID_OK);
     CHECK(dn_conv_backward(&c, &cv, 1, 1, &err) == GENREID_OK);
     char what[128];
     float *y = unblk(&c, yb, N, OC, OH, OW);

@@ -9,6 +9,7 @@
  *   loss: 1e-4 relative (it moves with the logits); gradients: 1e-3 x max |reference| on the samples, sum of squares 2e-3
  *   relative, sum within 1e-3 x sqrt(n x sum of squares); running stats 1e-4. */
 #include <pthread.h>
+#include "nn/dnn.h"
 #include "nn/model.h"
 #include "nn_fixture.h"
 
@@ -194,6 +195,132 @@ static void parity(const char *arch, const char *file, int batch, int size) {
         free(re);
     }
     free(x);
+    nn_workspace_free(ws);
+    nn_model_free(m);
+    nnfx_free(&f);
+}
+
+/* ---- bf16 (mixed precision) against PyTorch autocast: tests/data/nn/resnet18_bf16.bin holds, for
+ * one input, PyTorch's fp32 results ("fp32.") and its autocast-bf16 results ("bf16."). bf16 keeps 8
+ * significant bits (unit roundoff 2^-9 = 0.2 %); every convolution rounds its input and weights,
+ * and the errors grow with depth and through the batch norms of this tiny 40x40 batch (layer4's
+ * statistics are over 16 values), so no fixed tolerance is meaningful. The yardstick is PyTorch's
+ * own distance: genreid bf16 must be no further from fp32 than 1.5x the distance autocast puts
+ * between PyTorch bf16 and fp32 (plus 1e-3 for quantities autocast happens to get almost exact),
+ * and no further from PyTorch bf16 than that distance's sum with the fp32 one. */
+
+static float *rec_floats(nnfx *f, const char *tag, const char *name, size_t *n) {
+    char rn[96];
+    snprintf(rn, sizeof rn, "%s%s", tag, name);
+    const nnfx_rec *r = nnfx_get(f, rn);
+    CHECKF(r != NULL, "bf16 fixture has no %s", rn);
+    if (!r) return NULL;
+    *n = r->n;
+    return nnfx_floats(r);
+}
+
+/* ||a - b|| / ||b|| */
+static double rel_l2(const float *a, const float *b, size_t n) {
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), s += (double)b[i] * b[i];
+    return s > 0 ? sqrt(d / s) : sqrt(d);
+}
+
+static void yardstick(const char *what, double ours32, double oursbf, double torch) {
+    printf("  bf16 %-22s genreid vs fp32 %.3g, vs torch bf16 %.3g; torch bf16 vs fp32 %.3g\n", what, ours32, oursbf,
+           torch);
+    CHECKF(ours32 <= 1.5 * torch + 1e-3, "bf16 %s: %.3g from fp32, torch autocast is %.3g", what, ours32, torch);
+    CHECKF(oursbf <= ours32 + torch + 1e-3, "bf16 %s: %.3g from torch bf16", what, oursbf);
+}
+
+static void parity_bf16(void) {
+    genreid_error err;
+    if (!nn_bf16_supported()) {
+        printf("  SKIPPED bf16 parity: oneDNN has no native bf16 here (ISA %s); checked that bf16 falls back to fp32\n",
+               dn_isa_name());
+        nn_model *m = nn_model_new("small", 2, 0, &err);
+        CHECK(m && nn_set_precision(m, NN_BF16) == NN_FP32 && nn_get_precision(m) == NN_FP32);
+        nn_model_free(m);
+        return;
+    }
+    nnfx f;
+    int loaded = nnfx_load(&f, "nn/resnet18_bf16.bin") == 0;
+    CHECKF(loaded, "cannot read nn/resnet18_bf16.bin");
+    if (!loaded) return;
+    nn_model *m = nn_model_new("resnet18", 3, 1, &err);
+    nnfx_weights(m);
+    CHECK(nn_set_precision(m, NN_BF16) == NN_BF16 && nn_get_precision(m) == NN_BF16);
+    nn_workspace *ws = nn_workspace_new(m, 4, 40, 40, 1, &err);
+    CHECKF(ws != NULL, "%s", err.message);
+    size_t n, n2;
+    float *x = rec_floats(&f, "", "input", &n), *lab = rec_floats(&f, "", "labels", &n2);
+    if (!ws || !x || !lab) return;
+    nn_workspace_set_dropout(ws, 0);
+    int labels[4];
+    for (int i = 0; i < 4; i++) labels[i] = (int)lab[i];
+    CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
+    const char *names[8] = {"stem", "layer1", "layer2", "layer3", "layer4", "pool", "head1", "logits"};
+    for (int i = 0; i < 8; i++) {
+        char rn[64];
+        snprintf(rn, sizeof rn, strcmp(names[i], "logits") ? "act.%s" : "%s", names[i]);
+        float *r32 = rec_floats(&f, "fp32.", rn, &n), *rbf = rec_floats(&f, "bf16.", rn, &n2);
+        float *got = malloc(n * sizeof(float));
+        size_t count = 0;
+        CHECK(nn_workspace_activation(ws, names[i], got, n, &count, &err) == GENREID_OK && count == n && n2 == n);
+        if (count == n && n2 == n)
+            yardstick(names[i], nnfx_relerr(got, r32, n, 1e-12, NULL), nnfx_relerr(got, rbf, n, 1e-12, NULL),
+                      nnfx_relerr(rbf, r32, n, 1e-12, NULL));
+        free(got), free(r32), free(rbf);
+    }
+    nn_zero_grad(m);
+    float loss = 0, *l32 = rec_floats(&f, "fp32.", "loss", &n), *lbf = rec_floats(&f, "bf16.", "loss", &n2);
+    CHECK(nn_loss_backward(m, ws, labels, &loss, &err) == GENREID_OK);
+    yardstick("loss", fabs(loss - l32[0]) / l32[0], fabs(loss - lbf[0]) / l32[0], fabs(lbf[0] - l32[0]) / l32[0]);
+    /* gradients: relative L2 error per tensor (sampled values); the median and the worst tensor */
+    nn_param *p;
+    size_t np = nn_model_params(m, &p);
+    double e32[128], ebf[128], et[128];
+    int k = 0;
+    for (size_t i = 0; i < np && k < 128; i++) {
+        if (p[i].kind != NN_PARAM) continue;
+        char rn[96];
+        snprintf(rn, sizeof rn, "grad.%s", p[i].name);
+        float *r32 = rec_floats(&f, "fp32.", rn, &n), *rbf = rec_floats(&f, "bf16.", rn, &n2);
+        if (!r32 || !rbf || n != n2) continue;
+        size_t ns = n - 2;
+        float *got = malloc(ns * sizeof(float));
+        for (size_t j = 0; j < ns; j++) got[j] = p[i].n <= 4096 ? p[i].grad[j] : p[i].grad[nnfx_index((int)j, p[i].n)];
+        e32[k] = rel_l2(got, r32 + 2, ns), ebf[k] = rel_l2(got, rbf + 2, ns), et[k] = rel_l2(rbf + 2, r32 + 2, ns);
+        k++;
+        free(got), free(r32), free(rbf);
+    }
+    CHECKF(k == 66, "%d gradients compared, resnet18 + head has 66", k);
+    double *sets[3] = {e32, ebf, et}, med[3], worst[3];
+    for (int s = 0; s < 3; s++) {
+        double *v = sets[s];
+        for (int i = 1; i < k; i++)
+            for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+                double t = v[j];
+                v[j] = v[j - 1], v[j - 1] = t;
+            }
+        med[s] = k ? v[k / 2] : INFINITY, worst[s] = k ? v[k - 1] : INFINITY;
+    }
+    yardstick("gradients (median)", med[0], med[1], med[2]);
+    yardstick("gradients (worst)", worst[0], worst[1], worst[2]);
+    /* eval at 192x192 (running statistics: well conditioned), on a fresh inference workspace */
+    nn_model *m2 = nn_model_new("resnet18", 3, 2, &err);
+    nnfx_weights(m2);
+    nn_set_precision(m2, NN_BF16);
+    nn_workspace *we = nn_workspace_new(m2, 1, 192, 192, 0, &err);
+    float *xe = rec_floats(&f, "", "eval.input", &n), *e_32 = rec_floats(&f, "fp32.", "eval.logits", &n),
+          *e_bf = rec_floats(&f, "bf16.", "eval.logits", &n2), got[3];
+    CHECK(we && xe && nn_forward(m2, we, xe, 1, got, 0, &err) == GENREID_OK);
+    double ev32 = nnfx_relerr(got, e_32, 3, 1e-12, NULL);
+    yardstick("eval 192x192 logits", ev32, nnfx_relerr(got, e_bf, 3, 1e-12, NULL), nnfx_relerr(e_bf, e_32, 3, 1e-12, NULL));
+    CHECKF(ev32 <= 0.05, "bf16 eval logits %.3g from fp32 (bf16 rounding over 20 layers: a few 2^-9 steps)", ev32);
+    nn_workspace_free(we);
+    nn_model_free(m2);
+    free(xe), free(e_32), free(e_bf), free(l32), free(lbf), free(x), free(lab);
     nn_workspace_free(ws);
     nn_model_free(m);
     nnfx_free(&f);
@@ -428,6 +555,7 @@ static void param_counts(void) {
 int main(void) {
     parity("resnet18", "nn/resnet18.bin", 4, 40);
     parity("resnet34", "nn/resnet34.bin", 4, 40);
+    parity_bf16();
     concurrency();
     freeze_and_repeat();
     soft_targets();

@@ -72,7 +72,7 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     serve_backend be;
     void (*close_fn)(void *) = NULL;
-    CHECKF(serve_engine_open(NULL, &be, &close_fn, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(serve_engine_open(NULL, GENREID_PRECISION_FP32, NULL, &be, &close_fn, &err) == GENREID_OK, "%s", err.message);
     serve_config cfg;
     serve_config_default(&cfg);
     cfg.port = 0;
@@ -130,6 +130,6 @@ int main(void) {
     free(ogg);
     free(png);
     curl_global_cleanup();
-    CHECK(serve_engine_open("/nonexistent.gmod", &be, &close_fn, &err) == GENREID_E_IO);
+    CHECK(serve_engine_open("/nonexistent.gmod", GENREID_PRECISION_FP32, NULL, &be, &close_fn, &err) == GENREID_E_IO);
     TEST_END();
 }
