@@ -303,7 +303,7 @@ static genreid_status run_net(const genreid_model *cm, const float *x, int n, fl
 
 /* The features classifier's probabilities for one window, temperature-scaled like run_net's. */
 static void features_probs(const genreid_model *m, const float *f, float *probs) {
-    logreg_predict(&m->lr, f, probs);
+    featclass_predict(&m->lr, f, probs);
     if (m->meta.temperature != 1.0) metrics_temper(probs, 1, m->meta.n_classes, m->meta.temperature, probs);
 }
 
@@ -403,7 +403,7 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
                 float f[FEATURES_N];
                 st = features_compute(y + start, len, sr, f, err);
                 if (!st) features_probs(m, f, probs + (size_t)i * C);
-                if (!st && wemb) logreg_standardise(&m->lr, f, wemb + w * (size_t)E);
+                if (!st && wemb) featclass_embed(&m->lr, f, wemb + w * (size_t)E);
             }
         }
         if (!st && m->net) st = run_net(m, x, nb, probs, wemb ? wemb + at * (size_t)E : NULL, err);

@@ -246,7 +246,7 @@ static int run(int argc, char **argv) {
     if (!st) {
         data.n_classes = meta.n_classes;
         if (features)
-            for (size_t i = 0; i < ns; i++) logreg_predict(&lr, data.x + sel[i] * FEATURES_N, probs + i * (size_t)meta.n_classes);
+            for (size_t i = 0; i < ns; i++) featclass_predict(&lr, data.x + sel[i] * FEATURES_N, probs + i * (size_t)meta.n_classes);
         else
             st = train_predict(m, &data, sel, ns, 32, probs, &err);
         /* as predict answers: with the model's calibration temperature */

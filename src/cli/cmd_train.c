@@ -409,7 +409,7 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         for (size_t i = 0; !st && i < data.n; i++) {
             if (!data.valid[i]) continue;
             float *p = probs + i * (size_t)data.n_classes;
-            logreg_predict(&lr, data.x + i * FEATURES_N, p);
+            featclass_predict(&lr, data.x + i * FEATURES_N, p);
             int best = 0;
             for (int c = 1; c < data.n_classes; c++)
                 if (p[c] > p[best]) best = c;
@@ -424,8 +424,9 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         meta.sample_rate_hz = FEATURES_SR;
         meta.clip_s = 15;
         char json[256];
-        snprintf(json, sizeof json, "{\"classifier\":\"features\",\"features\":%d,\"l2\":%g,\"balance\":%s,\"items\":%zu}",
-                 FEATURES_N, o->l2, o->balance ? "true" : "false", data.n - nv);
+        snprintf(json, sizeof json,
+                 "{\"classifier\":\"features\",\"features\":%d,\"windows\":%d,\"window_s\":%g,\"l2\":%g,\"balance\":%s,\"items\":%zu}",
+                 FEATURES_WIN_N, FEATURES_WINDOWS, FEATURES_WIN_S, o->l2, o->balance ? "true" : "false", data.n - nv);
         if (!st) st = model_meta_set_classes(&meta, (const char *const *)ds.classes, ds.n_classes, &err);
         if (!st) st = model_meta_set_training(&meta, json, &err);
         if (!st) st = featclass_save(o->out, &meta, &lr, &err);

@@ -31,23 +31,45 @@ genreid_status featclass_load_data(const dataset *ds, double clip_s, int jobs, F
     return st;
 }
 
+/* Every window of a training clip is one row, with its clip's label and weight (so balancing
+ * over clips is balancing over windows: every clip has the same number of them). */
 genreid_status featclass_fit(const train_data *d, double l2, int balance, logreg *out, genreid_error *err) {
     size_t nt = 0;
     for (size_t i = 0; i < d->n; i++) nt += !d->valid[i];
-    float *X = malloc((nt ? nt : 1) * FEATURES_N * sizeof *X);
-    int *y = malloc((nt ? nt : 1) * sizeof *y);
-    double *w = malloc((d->n ? d->n : 1) * sizeof *w), *wt = malloc((nt ? nt : 1) * sizeof *wt);
+    size_t rows = nt * FEATURES_WINDOWS;
+    float *X = malloc((rows ? rows : 1) * FEATURES_WIN_N * sizeof *X);
+    int *y = malloc((rows ? rows : 1) * sizeof *y);
+    double *w = malloc((d->n ? d->n : 1) * sizeof *w), *wt = malloc((rows ? rows : 1) * sizeof *wt);
     genreid_status st = X && y && w && wt ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
     if (!st && balance) st = train_balance_weights(d, w, err);
     for (size_t i = 0, k = 0; !st && i < d->n; i++) {
         if (d->valid[i]) continue;
-        memcpy(X + k * FEATURES_N, d->x + i * FEATURES_N, FEATURES_N * sizeof *X);
-        y[k] = d->y[i], wt[k] = balance ? w[i] : 1.0;
-        k++;
+        memcpy(X + k * FEATURES_WIN_N, d->x + i * FEATURES_N, FEATURES_N * sizeof *X);
+        for (int j = 0; j < FEATURES_WINDOWS; j++) y[k + j] = d->y[i], wt[k + j] = balance ? w[i] : 1.0;
+        k += FEATURES_WINDOWS;
     }
-    if (!st) st = logreg_fit(X, y, wt, nt, FEATURES_N, d->n_classes, l2, out, err);
+    if (!st) st = logreg_fit(X, y, wt, rows, FEATURES_WIN_N, d->n_classes, l2, out, err);
     free(X), free(y), free(w), free(wt);
     return st;
+}
+
+void featclass_predict(const logreg *lr, const float *f, float *probs) {
+    float p[FEATCLASS_MAX_CLASSES];
+    int C = lr->n_classes;
+    for (int c = 0; c < C; c++) probs[c] = 0;
+    for (int w = 0; w < FEATURES_WINDOWS; w++) {
+        logreg_predict(lr, f + (size_t)w * FEATURES_WIN_N, p);
+        for (int c = 0; c < C; c++) probs[c] += p[c] / FEATURES_WINDOWS;
+    }
+}
+
+void featclass_embed(const logreg *lr, const float *f, float *z) {
+    float s[FEATURES_WIN_N];
+    for (int j = 0; j < FEATURES_WIN_N; j++) z[j] = 0;
+    for (int w = 0; w < FEATURES_WINDOWS; w++) {
+        logreg_standardise(lr, f + (size_t)w * FEATURES_WIN_N, s);
+        for (int j = 0; j < FEATURES_WIN_N; j++) z[j] += s[j] / FEATURES_WINDOWS;
+    }
 }
 
 genreid_status featclass_cv(train_data *d, double l2, int balance, float *probs, genreid_error *err) {
@@ -62,7 +84,7 @@ genreid_status featclass_cv(train_data *d, double l2, int balance, float *probs,
         logreg lr;
         st = featclass_fit(d, l2, balance, &lr, err);
         for (size_t i = 0; !st && i < d->n; i++)
-            if (d->valid[i]) logreg_predict(&lr, d->x + i * FEATURES_N, probs + i * (size_t)d->n_classes);
+            if (d->valid[i]) featclass_predict(&lr, d->x + i * FEATURES_N, probs + i * (size_t)d->n_classes);
         logreg_free(&lr);
     }
     memcpy(d->valid, saved, d->n * sizeof *saved);
@@ -91,7 +113,9 @@ genreid_status featclass_from_tensors(const model_tensors *ts, int n_classes, lo
     memset(out, 0, sizeof *out);
     const model_tensor *m = model_tensors_find(ts, "features.mean"), *s = model_tensors_find(ts, "features.sd"),
                        *w = model_tensors_find(ts, "features.w"), *b = model_tensors_find(ts, "features.b");
-    int k = FEATURES_N;
+    int k = FEATURES_WIN_N;
+    if (n_classes < 1 || n_classes > FEATCLASS_MAX_CLASSES)
+        return err_set(err, GENREID_E_FORMAT, "features model: %d classes (1..%d)", n_classes, FEATCLASS_MAX_CLASSES);
     if (!m || !s || !w || !b || m->n != (size_t)k || s->n != (size_t)k || w->n != (size_t)k * n_classes ||
         b->n != (size_t)n_classes || ts->n != 4)
         return err_set(err, GENREID_E_FORMAT, "features model: tensors missing or mis-shaped (want %d features, %d classes)", k,

@@ -7,12 +7,13 @@
 #include <string.h>
 #include "audio/audio.h"
 #include "dsp/spectrogram.h"
+#include "dsp/stft.h"
 
-#define BANDS 32
 #define HOP 512
-#define FINE_HZ 5000.0
-#define N_SCALAR 20
-#define N_FINE 6
+#define N_FFT 2048
+#define N_MFCC 40
+#define N_SCALAR (FEATURES_WIN_N - 2 * N_MFCC)
+#define FLOOR_REL 1e-10 /* power floor: 100 dB under the clip's peak cell */
 
 static double mean_of(const double *v, size_t n) {
     double s = 0;
@@ -31,7 +32,7 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* numpy.percentile's linear interpolation; sorts v. */
+/* numpy.percentile's linear interpolation of v (n >= 1), which it sorts. */
 static double percentile(double *v, size_t n, double q) {
     qsort(v, n, sizeof *v, cmp_double);
     double pos = q / 100.0 * (double)(n - 1);
@@ -40,227 +41,170 @@ static double percentile(double *v, size_t n, double q) {
     return lo + 1 < n ? v[lo] * (1 - f) + v[lo + 1] * f : v[lo];
 }
 
-/* Mean over columns t of the correlation between column t and column t + lag of X [rows][T]
- * (each column centred first); only columns with use[t] && use[t + lag] when use != NULL. */
-static double column_corr(const double *X, size_t rows, size_t T, size_t lag, const unsigned char *use) {
-    double total = 0;
-    size_t count = 0;
-    for (size_t t = 0; t + lag < T; t++) {
-        if (use && !(use[t] && use[t + lag])) continue;
-        double ma = 0, mb = 0;
-        for (size_t r = 0; r < rows; r++) ma += X[r * T + t], mb += X[r * T + t + lag];
-        ma /= (double)rows, mb /= (double)rows;
-        double ab = 0, aa = 0, bb = 0;
-        for (size_t r = 0; r < rows; r++) {
-            double a = X[r * T + t] - ma, b = X[r * T + t + lag] - mb;
-            ab += a * b, aa += a * a, bb += b * b;
-        }
-        total += ab / (sqrt(aa * bb) + 1e-9);
-        count++;
-    }
-    return count ? total / (double)count : 0;
-}
+/* Per-frame quantities of the whole clip, computed once (windows overlap): MFCC, log flatness,
+ * log2 centroid, log2 roll-off, frame power and the five band powers. */
+typedef struct frame_stats {
+    double *C;      /* [N_MFCC][T] */
+    double *lf, *cen, *roll, *e; /* [T] each */
+    double *band;   /* [5][T] */
+} frame_stats;
 
-/* The mel-derived part: out[0 .. 4*BANDS + N_SCALAR). D is [128][T] dB re peak. */
-static void mel_features(const float *D, size_t n_mels, size_t T, double *work, float *out) {
-    double *g = work;                      /* [BANDS][T] pooled dB */
-    double *frame = g + BANDS * T;         /* [T] scratch */
-    double *on = frame + T;                /* [T] onset envelope */
-    double *Dc = on + T;                   /* [n_mels][T] frame-centred dB */
-    size_t per = n_mels / BANDS;
-    for (int b = 0; b < BANDS; b++)
-        for (size_t t = 0; t < T; t++) {
-            double s = 0;
-            for (size_t k = 0; k < per; k++) s += D[(b * per + k) * T + t];
-            g[b * T + t] = s / (double)per;
-        }
-    const double hz_per_bin = (double)FEATURES_SR / HOP / (double)T; /* frame rate / T */
-    double *tw_cos = Dc + n_mels * T, *tw_sin = tw_cos + T; /* e^{-2 pi i j / T} = cos - i sin */
-    for (size_t j = 0; j < T; j++) tw_cos[j] = cos(2 * M_PI * (double)j / (double)T), tw_sin[j] = sin(2 * M_PI * (double)j / (double)T);
-    for (int b = 0; b < BANDS; b++) {
-        const double *row = g + b * T;
-        double m = mean_of(row, T), ad = 0;
-        for (size_t t = 1; t < T; t++) ad += fabs(row[t] - row[t - 1]);
-        out[b] = (float)m;
-        out[BANDS + b] = (float)sd_of(row, T);
-        out[2 * BANDS + b] = (float)(T > 1 ? ad / (double)(T - 1) : 0);
-        /* modulation spectrum of the centred envelope: share of power at 1-8 Hz among > 0.1 Hz */
-        double in_band = 0, all = 0;
-        for (size_t k = 1; k <= T / 2; k++) {
-            double f = (double)k * hz_per_bin;
-            if (f <= 0.1) continue;
-            double re = 0, im = 0;
-            for (size_t t = 0, j = 0; t < T; t++) {
-                double v = row[t] - m;
-                re += v * tw_cos[j], im -= v * tw_sin[j];
-                j += k;
-                if (j >= T) j -= T;
-            }
-            double p = re * re + im * im;
-            all += p;
-            if (f > 1 && f < 8) in_band += p;
-        }
-        out[3 * BANDS + b] = (float)(in_band / (all + 1e-9));
-    }
-    float *sc = out + 4 * BANDS;
-    /* spectral flatness per frame on power */
-    double *flat = frame;
+static const double band_lo[5] = {20, 60, 120, 4000, 8000}, band_hi[5] = {60, 120, 250, 8000, 1e9};
+
+static void frame_stats_compute(const float *M, size_t n_mels, const double *P, size_t n_bins, size_t T,
+                                const double *dct, frame_stats *fs) {
+    double hz = (double)FEATURES_SR / N_FFT;
     for (size_t t = 0; t < T; t++) {
-        double lg = 0, ar = 0;
-        for (size_t r = 0; r < n_mels; r++) {
-            double p = exp(D[r * T + t] * (M_LN10 / 10.0));
-            lg += log(p + 1e-10), ar += p;
+        for (int i = 0; i < N_MFCC; i++) {
+            double c = 0;
+            for (size_t m = 0; m < n_mels; m++) c += dct[i * n_mels + m] * M[m * T + t];
+            fs->C[i * T + t] = c;
         }
-        flat[t] = exp(lg / (double)n_mels) / (ar / (double)n_mels + 1e-10);
-    }
-    sc[0] = (float)mean_of(flat, T), sc[1] = (float)sd_of(flat, T);
-    for (size_t t = 0; t < T; t++) {
-        double s = 0;
-        for (size_t r = 0; r < n_mels; r++) s += D[r * T + t];
-        frame[t] = s / (double)n_mels;
-    }
-    sc[2] = (float)sd_of(frame, T);
-    double p95 = percentile(frame, T, 95), p5 = percentile(frame, T, 5);
-    sc[3] = (float)(p95 - p5);
-    /* onset strength: summed positive dB increases, centred; its normalised autocorrelation */
-    size_t To = T - 1;
-    for (size_t t = 0; t < To; t++) {
-        double s = 0;
-        for (size_t r = 0; r < n_mels; r++) {
-            double d = (double)D[r * T + t + 1] - D[r * T + t];
-            if (d > 0) s += d;
+        double lg = 0, ar = 0, e = 0, fe = 0, band[5] = {0};
+        size_t nb = 0;
+        for (size_t k = 0; k < n_bins; k++) {
+            double p = P[k * T + t], f = (double)k * hz;
+            e += p, fe += f * p;
+            if (f >= 100 && f < 8000) lg += log(p), ar += p, nb++;
+            for (int b = 0; b < 5; b++)
+                if (f >= band_lo[b] && f < band_hi[b]) band[b] += p;
         }
-        on[t] = s;
-    }
-    double om = mean_of(on, To), oabs = 0, ac0 = 0;
-    for (size_t t = 0; t < To; t++) on[t] -= om, oabs += fabs(on[t]), ac0 += on[t] * on[t];
-    double acmax = -1, acsum = 0;
-    int nlag = 0;
-    for (size_t lag = 11; lag < 87 && lag < To; lag++, nlag++) {
-        double s = 0;
-        for (size_t t = 0; t + lag < To; t++) s += on[t] * on[t + lag];
-        double a = s / (ac0 + 1e-9);
-        if (a > acmax) acmax = a;
-        acsum += a;
-    }
-    double osd = sd_of(on, To);
-    sc[4] = (float)acmax, sc[5] = (float)(nlag ? acsum / nlag : 0);
-    sc[6] = (float)(osd / (oabs / (double)To + 1e-9));
-    for (size_t r = 0; r < n_mels; r++)
-        for (size_t t = 0; t < T; t++) Dc[r * T + t] = D[r * T + t];
-    sc[7] = (float)column_corr(Dc, n_mels, T, 1, NULL);
-    sc[8] = (float)column_corr(Dc, n_mels, T, 43, NULL);
-    size_t strong = 0;
-    for (size_t t = 0; t < To; t++) strong += on[t] > 2 * osd;
-    sc[9] = (float)((double)strong / (double)To);
-    double hi = 0, lo = 0, all = 0;
-    for (size_t r = 0; r < n_mels; r++)
-        for (size_t t = 0; t < T; t++) {
-            double p = exp(D[r * T + t] * (M_LN10 / 10.0));
-            all += p;
-            if (r >= 96) hi += p;
-            if (r < 20) lo += p;
+        fs->lf[t] = nb ? log10(exp(lg / (double)nb) / (ar / (double)nb) + 1e-12) : 0;
+        fs->cen[t] = log2(fe / e + 1);
+        double c = 0;
+        size_t below = 0;
+        for (size_t k = 0; k < n_bins; k++) {
+            c += P[k * T + t];
+            below += c / e < 0.85;
         }
-    sc[10] = (float)(hi / (all + 1e-9)), sc[11] = (float)(lo / (all + 1e-9));
-    /* cosine terms of the band-mean profile (the real part of its DFT, numpy.fft.rfft) */
-    for (int k = 0; k < 8; k++) {
-        double s = 0;
-        for (int b = 0; b < BANDS; b++) s += out[b] * cos(2 * M_PI * k * b / BANDS);
-        sc[12 + k] = (float)s;
+        if (below > n_bins - 1) below = n_bins - 1;
+        fs->roll[t] = log2((double)below * hz + 1);
+        fs->e[t] = e;
+        for (int b = 0; b < 5; b++) fs->band[b * T + t] = band[b];
     }
 }
 
-/* The fine-structure part from the dB STFT S [bins][T] (rows below FINE_HZ). */
-static void fine_features(const float *S, size_t n_bins, size_t T, double *work, float *out) {
-    size_t kmax = (size_t)(FINE_HZ / ((double)FEATURES_SR / 2048));
-    if (kmax > n_bins) kmax = n_bins;
-    double *F = work;           /* [kmax][T] */
-    double *energy = F + kmax * T;
-    unsigned char *act = (unsigned char *)(energy + T);
-    for (size_t t = 0; t < T; t++) {
-        double e = 0;
-        for (size_t k = 0; k < kmax; k++) e += exp(S[k * T + t] * (M_LN10 / 20.0));
-        energy[t] = e;
-        for (size_t k = 0; k < kmax; k++) {
-            double s = 0; /* 9-bin moving average, over the bins that exist at the edges */
-            int cnt = 0;
-            for (int j = -4; j <= 4; j++) {
-                long kk = (long)k + j;
-                if (kk >= 0 && (size_t)kk < kmax) s += S[kk * T + t], cnt++;
-            }
-            F[k * T + t] = (S[k * T + t] - s / cnt) * (M_LN10 / 20.0); /* in natural-log units */
+/* One window: frames [a, a + W) of the clip's mel dB M [n_mels][T] and its frame statistics,
+ * samples y [n_y]. tmp holds W doubles. */
+static void window_features(const float *M, size_t n_mels, const frame_stats *fs, size_t T, size_t a, size_t W,
+                            const float *y, size_t n_y, double *tmp, float *out) {
+    /* the MFCCs' spread and their frame-to-frame movement */
+    for (int i = 0; i < N_MFCC; i++) {
+        const double *c = fs->C + i * T + a;
+        double d = 0;
+        for (size_t t = 1; t < W; t++) d += fabs(c[t] - c[t - 1]);
+        out[i] = (float)sd_of(c, W);
+        out[N_MFCC + i] = (float)(W > 1 ? d / (double)(W - 1) : 0);
+    }
+    float *s = out + 2 * N_MFCC;
+    /* frame-to-frame mel dB changes, pooled over bands: moments and the shares of big steps */
+    double sum = 0, up = 0, down = 0, cnt = (double)n_mels * (double)(W > 1 ? W - 1 : 0);
+    for (size_t m = 0; m < n_mels; m++)
+        for (size_t t = 1; t < W; t++) {
+            double d = (double)M[m * T + a + t] - M[m * T + a + t - 1];
+            sum += d, up += d > 3, down += d < -3;
         }
-    }
-    /* frames that sound: above a tenth of the median frame's energy (a ratio, so that steady
-     * passages where many frames tie are all in or all out, whatever the level) */
-    double *sorted = malloc(T * sizeof *sorted);
-    double thr = 0;
-    if (sorted) {
-        memcpy(sorted, energy, T * sizeof *sorted);
-        thr = 0.1 * percentile(sorted, T, 50);
-        free(sorted);
-    }
-    for (size_t t = 0; t < T; t++) act[t] = energy[t] > thr;
-    const size_t lags[4] = {1, 3, 6, 12};
-    for (int i = 0; i < 4; i++) out[i] = (float)column_corr(F, kmax, T, lags[i], act);
-    double peaks = 0, sum = 0, sq = 0;
-    size_t na = 0;
-    for (size_t t = 0; t < T; t++) {
-        if (!act[t]) continue;
-        size_t p = 0;
-        for (size_t k = 0; k < kmax; k++) {
-            double v = F[k * T + t];
-            p += v > 0.7, sum += v, sq += v * v;
+    double mu = cnt > 0 ? sum / cnt : 0, m2 = 0, m3 = 0, m4 = 0;
+    for (size_t m = 0; m < n_mels; m++)
+        for (size_t t = 1; t < W; t++) {
+            double d = (double)M[m * T + a + t] - M[m * T + a + t - 1] - mu, d2 = d * d;
+            m2 += d2, m3 += d2 * d, m4 += d2 * d2;
         }
-        peaks += (double)p / (double)kmax;
-        na++;
+    if (cnt > 0) m2 /= cnt, m3 /= cnt, m4 /= cnt;
+    s[0] = (float)(m2 > 0 ? m3 / pow(m2, 1.5) : 0);
+    s[1] = (float)(m4 / (m2 * m2 + 1e-12));
+    s[2] = (float)(cnt > 0 ? up / cnt : 0), s[3] = (float)(cnt > 0 ? down / cnt : 0);
+    /* band power shares */
+    double band[5] = {0}, tot = 0, emax = 0;
+    for (size_t t = a; t < a + W; t++) {
+        tot += fs->e[t], emax = fmax(emax, fs->e[t]);
+        for (int b = 0; b < 5; b++) band[b] += fs->band[b * T + t];
     }
-    double cells = (double)na * (double)kmax;
-    out[4] = (float)(na ? peaks / (double)na : 0);
-    out[5] = (float)(cells > 0 ? sqrt(fmax(0, sq / cells - (sum / cells) * (sum / cells))) : 0);
+    for (int b = 0; b < 5; b++) s[4 + b] = (float)(band[b] / tot);
+    s[9] = (float)log10(band[0] / tot + 1e-8), s[10] = (float)log10(band[4] / tot + 1e-8);
+    /* flatness, centroid, roll-off */
+    s[11] = (float)mean_of(fs->lf + a, W);
+    memcpy(tmp, fs->lf + a, W * sizeof *tmp);
+    s[12] = (float)percentile(tmp, W, 10), s[13] = (float)percentile(tmp, W, 90);
+    s[14] = (float)mean_of(fs->cen + a, W), s[15] = (float)sd_of(fs->cen + a, W), s[16] = (float)mean_of(fs->roll + a, W);
+    /* frame level in dB under the window's loudest frame */
+    for (size_t t = 0; t < W; t++) tmp[t] = 10 * log10(fs->e[a + t] / emax + 1e-12);
+    s[18] = (float)sd_of(tmp, W);
+    double p95 = percentile(tmp, W, 95), p10 = percentile(tmp, W, 10), quiet = 0;
+    for (size_t t = 0; t < W; t++) quiet += tmp[t] < p95 - 20;
+    s[17] = (float)(p95 - p10), s[19] = (float)(quiet / (double)W);
+    double peak = 0, sq = 0;
+    for (size_t i = 0; i < n_y; i++) peak = fmax(peak, fabs(y[i])), sq += (double)y[i] * y[i];
+    s[20] = (float)(20 * log10(peak / (sqrt(sq / (double)(n_y ? n_y : 1)) + 1e-12) + 1e-12));
 }
 
 genreid_status features_compute(const float *y, size_t n, int sr, float *out, genreid_error *err) {
     if (!y || sr <= 0 || n < (size_t)sr * FEATURES_MIN_S)
         return err_set(err, GENREID_E_INVALID, "features: need at least %d s of audio", FEATURES_MIN_S);
-    float *x = NULL, *mel = NULL, *lin = NULL;
-    size_t nx = 0, n_mels = 0, T = 0, n_bins = 0, T2 = 0;
-    double *work = NULL;
+    float *x = NULL, *mel = NULL, *mag = NULL;
+    double *P = NULL, *work = NULL, *dct = NULL;
+    size_t nx = 0, n_mels = 0, T = 0;
+    stft_plan *plan = NULL;
     genreid_status st = GENREID_OK;
     if (sr != FEATURES_SR) st = audio_resample(y, n, sr, FEATURES_SR, &x, &nx, err);
     const float *z = x ? x : y;
     size_t nz = x ? nx : n;
     spectrogram_config cfg = spectrogram_config_default();
+    stft_config sc = stft_config_default();
     if (!st) st = melspectrogram_db(z, nz, FEATURES_SR, &cfg, &mel, &n_mels, &T, err);
-    if (!st) st = spectrogram_db(z, nz, &cfg, &lin, &n_bins, &T2, err);
-    if (!st && (n_mels % BANDS || T < 100 || T2 != T)) st = err_set(err, GENREID_E_INTERNAL, "features: unexpected spectrogram shape");
+    if (!st && !(plan = stft_new(&sc, err))) st = err->code ? err->code : GENREID_E_INTERNAL;
+    size_t n_bins = plan ? stft_n_bins(plan) : 0;
+    if (!st && (T < 2 || stft_n_frames(plan, nz) != T)) st = err_set(err, GENREID_E_INTERNAL, "features: unexpected spectrogram shape");
     if (!st) {
-        size_t need = (BANDS + 5 + n_mels) * T, fine = (n_bins + 2) * T;
-        work = malloc((need > fine ? need : fine) * sizeof *work);
-        if (!work) st = err_set(err, GENREID_E_NOMEM, "features: out of memory");
+        mag = malloc(n_bins * T * sizeof *mag), P = malloc(n_bins * T * sizeof *P);
+        work = malloc((N_MFCC + 10) * T * sizeof *work), dct = malloc(N_MFCC * n_mels * sizeof *dct);
+        if (!mag || !P || !work || !dct) st = err_set(err, GENREID_E_NOMEM, "features: out of memory");
     }
+    if (!st) st = stft_magnitude(plan, z, nz, mag, err);
     if (!st) {
-        mel_features(mel, n_mels, T, work, out);
-        fine_features(lin, n_bins, T, work, out + 4 * BANDS + N_SCALAR);
-        for (int i = 0; i < FEATURES_N; i++)
-            if (!isfinite(out[i])) out[i] = 0;
+        double pmax = 0;
+        for (size_t i = 0; i < n_bins * T; i++) P[i] = (double)mag[i] * mag[i], pmax = fmax(pmax, P[i]);
+        double floor = pmax * FLOOR_REL + 1e-30;
+        for (size_t i = 0; i < n_bins * T; i++) P[i] += floor;
+        /* orthonormal DCT-II over the mel bands (scipy.fft.dct(type=2, norm='ortho')) */
+        for (int i = 0; i < N_MFCC; i++)
+            for (size_t m = 0; m < n_mels; m++)
+                dct[i * n_mels + m] = sqrt((i ? 2.0 : 1.0) / (double)n_mels) * cos(M_PI * i * (2.0 * m + 1) / (2.0 * n_mels));
+        frame_stats fs = {work, work + N_MFCC * T, work + (N_MFCC + 1) * T, work + (N_MFCC + 2) * T,
+                          work + (N_MFCC + 3) * T, work + (N_MFCC + 4) * T};
+        double *tmp = work + (N_MFCC + 9) * T;
+        frame_stats_compute(mel, n_mels, P, n_bins, T, dct, &fs);
+        /* windows of 5 s evenly spaced over the clip (a clip up to 5 s long: the whole clip) */
+        double len_s = (double)nz / FEATURES_SR;
+        size_t W = len_s > FEATURES_WIN_S ? (size_t)lround(FEATURES_WIN_S * FEATURES_SR / HOP) + 1 : T;
+        if (W > T) W = T;
+        for (int w = 0; w < FEATURES_WINDOWS; w++) {
+            double start_s = len_s > FEATURES_WIN_S ? w * (len_s - FEATURES_WIN_S) / (FEATURES_WINDOWS - 1) : 0;
+            size_t a = (size_t)lround(start_s * FEATURES_SR / HOP);
+            if (a + W > T) a = T - W;
+            size_t n0 = (size_t)(start_s * FEATURES_SR);
+            size_t n1 = len_s > FEATURES_WIN_S ? (size_t)((start_s + FEATURES_WIN_S) * FEATURES_SR) : nz;
+            if (n1 > nz) n1 = nz;
+            float *o = out + (size_t)w * FEATURES_WIN_N;
+            window_features(mel, n_mels, &fs, T, a, W, z + n0, n1 - n0, tmp, o);
+            for (int i = 0; i < FEATURES_WIN_N; i++)
+                if (!isfinite(o[i])) o[i] = 0;
+        }
     }
-    free(x), free(mel), free(lin), free(work);
+    stft_free(plan);
+    free(x), free(mel), free(mag), free(P), free(work), free(dct);
     return st;
 }
 
 const char *features_name(int i, char *buf, size_t cap) {
     static const char *const scalars[N_SCALAR] = {
-        "flatness_mean", "flatness_sd", "level_sd", "level_range", "onset_ac_max", "onset_ac_mean", "onset_peakiness",
-        "frame_corr_1", "frame_corr_1s", "strong_onsets", "high_band_share", "low_band_share", "profile_cos_0",
-        "profile_cos_1", "profile_cos_2", "profile_cos_3", "profile_cos_4", "profile_cos_5", "profile_cos_6",
-        "profile_cos_7"};
-    static const char *const fine[N_FINE] = {"fine_corr_1", "fine_corr_3", "fine_corr_6", "fine_corr_12",
-                                             "fine_peak_share", "fine_sd"};
-    static const char *const groups[4] = {"band_mean", "band_sd", "band_change", "band_mod_1_8hz"};
-    if (i < 0 || i >= FEATURES_N) snprintf(buf, cap, "?");
-    else if (i < 4 * BANDS) snprintf(buf, cap, "%s_%02d", groups[i / BANDS], i % BANDS);
-    else if (i < 4 * BANDS + N_SCALAR) snprintf(buf, cap, "%s", scalars[i - 4 * BANDS]);
-    else snprintf(buf, cap, "%s", fine[i - 4 * BANDS - N_SCALAR]);
+        "mel_change_skew", "mel_change_kurtosis", "mel_change_up_3db", "mel_change_down_3db", "share_20_60hz",
+        "share_60_120hz", "share_120_250hz", "share_4_8khz", "share_above_8khz", "log_share_20_60hz",
+        "log_share_above_8khz", "flatness_mean", "flatness_p10", "flatness_p90", "centroid_mean", "centroid_sd",
+        "rolloff_mean", "level_range", "level_sd", "quiet_frames", "crest_db"};
+    if (i < 0 || i >= FEATURES_WIN_N) snprintf(buf, cap, "?");
+    else if (i < N_MFCC) snprintf(buf, cap, "mfcc_sd_%02d", i);
+    else if (i < 2 * N_MFCC) snprintf(buf, cap, "mfcc_delta_%02d", i - N_MFCC);
+    else snprintf(buf, cap, "%s", scalars[i - 2 * N_MFCC]);
     return buf;
 }

@@ -73,12 +73,14 @@ int main(void) {
     CHECK(logreg_fit(X, y, NULL, 1, 2, 2, 1, &lr, &err) == GENREID_E_INVALID);
     y3[0] = 7;
     CHECK(logreg_fit(X3, y3, NULL, n3, 2, 3, 0.1, &lr, &err) == GENREID_E_INVALID);
-    /* 4) a features model file round trip */
-    logreg f = {2, FEATURES_N, malloc(FEATURES_N * 4), malloc(FEATURES_N * 4), malloc(2 * FEATURES_N * 4), malloc(8)};
-    float xf[FEATURES_N];
-    for (int j = 0; j < FEATURES_N; j++)
+    /* 4) a features model file round trip (window features: FEATURES_WIN_N per window) */
+    enum { K = FEATURES_WIN_N };
+    logreg f = {2, K, malloc(K * 4), malloc(K * 4), malloc(2 * K * 4), malloc(8)};
+    float *xf = malloc(FEATURES_N * sizeof(float));
+    for (int j = 0; j < K; j++)
         f.mean[j] = (float)unif(), f.sd[j] = (float)(0.5 + unif()), f.w[j] = (float)unif() - 0.5f,
-        f.w[FEATURES_N + j] = (float)unif() - 0.5f, xf[j] = (float)unif();
+        f.w[K + j] = (float)unif() - 0.5f;
+    for (int j = 0; j < FEATURES_N; j++) xf[j] = (float)unif();
     f.b[0] = 0.1f, f.b[1] = -0.2f;
     model_meta meta;
     model_meta_init(&meta);
@@ -94,12 +96,20 @@ int main(void) {
     float q1[2], q2[2];
     logreg_predict(&f, xf, q1), logreg_predict(&g, xf, q2);
     CHECK(q1[0] == q2[0] && q1[1] == q2[1]);
+    /* a clip's probabilities are the mean of its windows' */
+    float qc[2], mean1 = 0;
+    featclass_predict(&g, xf, qc);
+    for (int win = 0; win < FEATURES_WINDOWS; win++) {
+        logreg_predict(&g, xf + win * K, q2);
+        mean1 += q2[1] / FEATURES_WINDOWS;
+    }
+    CHECKF(fabsf(qc[1] - mean1) < 1e-6f && fabsf(qc[0] + qc[1] - 1) < 1e-6f, "clip %g, mean of windows %g", qc[1], mean1);
     logreg_free(&g);
     CHECK(featclass_from_tensors(&ts, 3, &g, &err) == GENREID_E_FORMAT);
     model_tensors_free(&ts);
     model_meta_free(&back);
     model_meta_free(&meta);
     logreg_free(&f), logreg_free(&g);
-    free(X), free(y), free(X2), free(y2), free(w), free(X3), free(y3);
+    free(X), free(y), free(X2), free(y2), free(w), free(X3), free(y3), free(xf);
     TEST_END();
 }
