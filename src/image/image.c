@@ -7,16 +7,12 @@
  * Truncated JPEG data is an error (Pillow raises "image file is truncated"), so libjpeg's
  * JWRN_JPEG_EOF warning is turned into an error; its other warnings are ignored, as Pillow does.
  *
- * PNG encoding: zlib level 1, filter NONE on every row. Measured on the 1200x500 RGBA seed render
- * of c1_sabre_dance (1025x1407 dB array), best of 5, one thread, Zen 5 with the 2 cores shared
- * with other builds (so +-30% noise); /tmp bench linking libpng + zlib 1.2.13:
- *   level 1: NONE 16.8 ms 287 KB | SUB 24.0 ms 380 KB | UP 24.5 ms 435 KB | PAETH 32.5 ms 424 KB | adaptive 46 ms 384 KB
- *   level 2: NONE 19.8 ms 276 KB | SUB 26.1 ms 371 KB;  level 3: NONE 28.1 ms 261 KB | SUB 37.7 ms 359 KB
- *   Z_RLE level 1: NONE 25 ms 479 KB | SUB 21.8 ms 342 KB
- * Jet renders repeat whole 4-byte pixels, which LZ77 matches at distance 4 unfiltered; the
- * difference filters break those repeats, so NONE is both the smallest and the fastest. Deflate
- * dominates the cost (render_seed itself is ~2 ms); libdeflate 1.14 level 1 would be ~1.3-1.6x
- * faster (13 ms, 254 KB) but is another dependency, so it is left out. */
+ * PNG encoding: libdeflate (Debian libdeflate-dev) level 1, filter NONE on every row. Jet renders
+ * repeat whole 4-byte pixels, which LZ77 matches at distance 4 unfiltered; the difference filters
+ * break those repeats, so NONE is both the smallest and the fastest (zlib level 1 measured on the
+ * 1200x500 seed render of c1_sabre_dance: NONE 16.8 ms 287 KB, SUB 24.0 ms, PAETH 32.5 ms,
+ * adaptive 46 ms; zlib levels 2-3 slower for 4-9 % smaller files). libdeflate level 1 replaced
+ * zlib level 1 when it was the slowest step of a spectrogram (bench/spectro_bench). */
 #include "image/image.h"
 #include "core/atomic.h"
 #include "core/error.h"
@@ -24,15 +20,13 @@
 #include <stdio.h>
 #include <jpeglib.h>
 #include <jerror.h>
+#include <libdeflate.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
-#ifndef IMAGE_PNG_FILTER /* -D overridable for the encoder benchmark */
-#define IMAGE_PNG_FILTER PNG_FILTER_NONE
-#endif
 
 static const char *safe_name(const char *name, char *buf, size_t cap) {
     return err_escape(name ? name : "image", buf, cap);
@@ -333,51 +327,20 @@ genreid_status image_load(const char *path, image *out, genreid_error *err) {
 
 /* ---- PNG encoding ------------------------------------------------------------------------ */
 
-typedef struct png_enc {
-    const image *img;
-    png_structp png;
-    png_infop info;
-    png_bytep *rows;
-    uint8_t *buf;
-    size_t len, cap;
-    char msg[200];
-} png_enc;
-
-static void png_enc_write(png_structp p, png_bytep data, size_t n) {
-    png_enc *e = png_get_io_ptr(p);
-    if (n > e->cap - e->len) {
-        size_t ncap = e->cap ? e->cap : 1 << 16;
-        while (ncap - e->len < n) ncap *= 2;
-        uint8_t *nb = realloc(e->buf, ncap);
-        if (!nb) png_error(p, "out of memory");
-        e->buf = nb;
-        e->cap = ncap;
-    }
-    memcpy(e->buf + e->len, data, n);
-    e->len += n;
+/* PNG container by hand around one libdeflate zlib stream: signature, IHDR, one IDAT, IEND,
+ * each chunk with its CRC-32 (libdeflate's). libpng cannot take pre-compressed image data, and
+ * its zlib path was the slowest step of a spectrogram PNG. */
+static uint8_t *put_u32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    return p + 4;
 }
 
-static void png_enc_flush(png_structp p) { (void)p; }
-
-static void png_enc_on_error(png_structp p, png_const_charp msg) {
-    png_enc *e = png_get_error_ptr(p);
-    snprintf(e->msg, sizeof e->msg, "%s", msg);
-    png_longjmp(p, 1);
-}
-
-static int png_enc_run(png_enc *e) {
-    if (setjmp(png_jmpbuf(e->png))) return -1;
-    const image *img = e->img;
-    png_set_write_fn(e->png, e, png_enc_write, png_enc_flush);
-    png_set_IHDR(e->png, e->info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
-                 img->channels == 4 ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(e->png, IMAGE_PNG_LEVEL);
-    png_set_filter(e->png, PNG_FILTER_TYPE_BASE, IMAGE_PNG_FILTER);
-    png_write_info(e->png, e->info);
-    png_write_image(e->png, e->rows);
-    png_write_end(e->png, NULL);
-    return 0;
+/* Writes chunk `type` with data already at p + 8 (len bytes); returns the end. */
+static uint8_t *put_chunk(uint8_t *p, const char *type, size_t len) {
+    put_u32(p, (uint32_t)len);
+    memcpy(p + 4, type, 4);
+    uint32_t crc = libdeflate_crc32(0, p + 4, len + 4);
+    return put_u32(p + 8 + len, crc);
 }
 
 genreid_status image_encode_png_memory(const image *img, uint8_t **out, size_t *out_len,
@@ -387,28 +350,38 @@ genreid_status image_encode_png_memory(const image *img, uint8_t **out, size_t *
     if (!img || !img->pixels || img->width <= 0 || img->height <= 0 ||
         (img->channels != 3 && img->channels != 4))
         return err_set(err, GENREID_E_INVALID, "PNG encoder: bad image");
-    png_enc e = {.img = img};
-    genreid_status st = GENREID_OK;
-    e.rows = malloc(sizeof *e.rows * (size_t)img->height);
-    e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e, png_enc_on_error, png_on_warning);
-    if (e.png) e.info = png_create_info_struct(e.png);
-    if (!e.rows || !e.png || !e.info) {
-        st = err_set(err, GENREID_E_NOMEM, "PNG encoder: out of memory");
-    } else {
-        size_t stride = (size_t)img->width * (size_t)img->channels;
-        for (int y = 0; y < img->height; y++) e.rows[y] = img->pixels + (size_t)y * stride;
-        if (png_enc_run(&e) != 0)
-            st = err_set(err, strstr(e.msg, "memory") ? GENREID_E_NOMEM : GENREID_E_INTERNAL,
-                         "PNG encoder: %s", e.msg);
+    size_t stride = (size_t)img->width * (size_t)img->channels, raw_len = (stride + 1) * (size_t)img->height;
+    uint8_t *raw = malloc(raw_len);
+    struct libdeflate_compressor *z = libdeflate_alloc_compressor(IMAGE_PNG_LEVEL);
+    size_t bound = z ? libdeflate_zlib_compress_bound(z, raw_len) : 0;
+    uint8_t *buf = raw && z ? malloc(8 + 25 + 12 + bound + 12) : NULL;
+    if (!buf) {
+        free(raw);
+        if (z) libdeflate_free_compressor(z);
+        return err_set(err, GENREID_E_NOMEM, "PNG encoder: out of memory");
     }
-    png_destroy_write_struct(e.png ? &e.png : NULL, e.info ? &e.info : NULL);
-    free(e.rows);
-    if (st) {
-        free(e.buf);
-        return st;
+    for (int y = 0; y < img->height; y++) { /* filter type 0 (none) on every row */
+        raw[(size_t)y * (stride + 1)] = 0;
+        memcpy(raw + (size_t)y * (stride + 1) + 1, img->pixels + (size_t)y * stride, stride);
     }
-    *out = e.buf;
-    *out_len = e.len;
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t *p = buf;
+    memcpy(p, sig, 8), p += 8;
+    uint8_t *d = p + 8;
+    d = put_u32(d, (uint32_t)img->width), d = put_u32(d, (uint32_t)img->height);
+    d[0] = 8, d[1] = img->channels == 4 ? 6 : 2, d[2] = 0, d[3] = 0, d[4] = 0; /* 8-bit RGB(A), deflate, no interlace */
+    p = put_chunk(p, "IHDR", 13);
+    size_t zlen = libdeflate_zlib_compress(z, raw, raw_len, p + 8, bound);
+    libdeflate_free_compressor(z);
+    free(raw);
+    if (!zlen || zlen > 0x7fffffffu) {
+        free(buf);
+        return err_set(err, GENREID_E_INTERNAL, "PNG encoder: compression failed");
+    }
+    p = put_chunk(p, "IDAT", zlen);
+    p = put_chunk(p, "IEND", 0);
+    *out = buf;
+    *out_len = (size_t)(p - buf);
     return GENREID_OK;
 }
 

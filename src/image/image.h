@@ -40,7 +40,7 @@ genreid_status image_load_memory(const void *buf, size_t len, const char *name, 
 /* Reads path and calls image_load_memory (file larger than 256 MiB: GENREID_E_LIMIT). */
 genreid_status image_load(const char *path, image *out, genreid_error *err);
 
-/* PNG zlib level chosen by measurement (see image.c's top comment); -D overridable for benchmarks. */
+/* PNG deflate level (libdeflate) chosen by measurement (see image.c's top comment); -D overridable for benchmarks. */
 #ifndef IMAGE_PNG_LEVEL
 #define IMAGE_PNG_LEVEL 1
 #endif
