@@ -257,7 +257,8 @@ const char *genreid_precision_name(genreid_precision p) {
  * of the old precision go now, busy ones when they come back (ws_give). */
 static genreid_precision set_precision_one(genreid_model *m, genreid_precision want) {
     if (!m->net) return GENREID_PRECISION_FP32;
-    int bf16 = want == GENREID_PRECISION_BF16 || (want == GENREID_PRECISION_AUTO && nn_bf16_supported());
+    /* bf16 and auto both ask nn for bf16; nn keeps fp32 where bf16 is not native */
+    int bf16 = want == GENREID_PRECISION_BF16 || want == GENREID_PRECISION_AUTO;
     pthread_mutex_lock(&m->lock);
     nn_precision now = nn_set_precision(m->net, bf16 ? NN_BF16 : NN_FP32);
     for (int i = 0; i < POOL_MAX; i++)

@@ -27,7 +27,8 @@ int cli_parse_int(const char *s, long *out);
     "                     faster on CPUs with AVX512_BF16 or AMX) or auto (bf16 where native)\n"
 int cli_parse_precision(const char *s, genreid_precision *out);
 void cli_precision_notice(genreid_precision want, genreid_precision got);
-/* Whether precision asks for bf16 on this CPU (bf16, or auto where bf16 is native). */
+/* Whether --precision p runs bf16 on this CPU (bf16 or auto, where bf16 is native), for commands
+ * that set it on the network themselves (train, evaluate); prints the notice as above. */
 int cli_precision_bf16(genreid_precision p);
 
 /* Set by the SIGINT/SIGTERM handler that main installs; long loops poll it. */

@@ -203,10 +203,7 @@ static int run(int argc, char **argv) {
         model_tensors_free(&ts);
     } else if (!st) {
         st = model_build(argv[optind], &meta, &ts, &m, &err);
-        if (!st) {
-            nn_precision got = nn_set_precision(m, cli_precision_bf16(precision) ? NN_BF16 : NN_FP32);
-            cli_precision_notice(precision, got == NN_BF16 ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32);
-        }
+        if (!st) nn_set_precision(m, cli_precision_bf16(precision) ? NN_BF16 : NN_FP32);
     }
     if (!st) st = modelio_preprocess_from_meta(&meta, &prep, &err);
     if (!st) st = cli_dataset_open(argv + optind + 1, argc - optind - 1, group_by, valid_pct > 0 ? valid_pct : 0, seed, &ds, &err);

@@ -602,8 +602,6 @@ static int run_mode(int argc, char **argv, int lr_find) {
     }
     if (!arch) arch = def_arch[0] ? def_arch : "resnet18";
     tc.precision = cli_precision_bf16(precision) ? NN_BF16 : NN_FP32;
-    if (tc.precision == NN_BF16 && !nn_bf16_supported()) tc.precision = NN_FP32;
-    cli_precision_notice(precision, tc.precision == NN_BF16 ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32);
     if (cv) return run_cv(argv + optind, argc - optind, group_by, arch, weights, &tc, &prep, (int)threads, cv_out);
     if (!force && access(out, F_OK) == 0) {
         cli_error("%s: output exists (use -f to overwrite)", out);

@@ -84,7 +84,9 @@ void cli_precision_notice(genreid_precision want, genreid_precision got) {
 }
 
 int cli_precision_bf16(genreid_precision p) {
-    return p == GENREID_PRECISION_BF16 || (p == GENREID_PRECISION_AUTO && genreid_bf16_supported());
+    int on = (p == GENREID_PRECISION_BF16 || p == GENREID_PRECISION_AUTO) && genreid_bf16_supported();
+    cli_precision_notice(p, on ? GENREID_PRECISION_BF16 : GENREID_PRECISION_FP32);
+    return on;
 }
 
 static void print_help(FILE *f) {
