@@ -11,6 +11,7 @@
 #include "image/image.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -376,7 +377,11 @@ static void spectrogram_faults(const char *tmp) {
 
 /* ---- fetch's manifest on a full disk --------------------------------------------------- */
 
-static void manifest_faults(const char *tmp) {
+static void manifest_faults(const char *parent) {
+    /* a folder of its own: the SIGKILL test above may leave one cut-short checkpoint temp file in
+     * the shared one, and this test asserts that its own save leaves none */
+    const char *tmp = path(parent, "manifest");
+    CHECK(mkdir(tmp, 0755) == 0 || errno == EEXIST);
     const char *mpath = path(tmp, "manifest.tsv"), *keep = path(tmp, "manifest.keep");
     fetch_manifest m = {0};
     genreid_error err;
