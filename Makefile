@@ -38,7 +38,7 @@ GR_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP $(CPPFLAGS)
 GR_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 GR_LDLIBS = $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lmvec -lm $(LDLIBS)
 
-LIB_MODULES = core audio dsp image nn model data plot serve
+LIB_MODULES = core audio dsp image nn model pipeline data plot serve
 LIB_SRC := $(sort $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(filter-out tests/shared/%,$(wildcard tests/*/test_*.c)))
@@ -124,7 +124,7 @@ install: all
 	install -m 755 $(BUILD)/libgenreid.so $(DESTDIR)$(PREFIX)/lib/libgenreid.so.$(VERSION)
 	ln -sf libgenreid.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgenreid.so.$(SOVERSION)
 	ln -sf libgenreid.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libgenreid.so
-	install -m 644 include/genreid.h $(DESTDIR)$(PREFIX)/include/genreid.h
+	install -m 644 include/genreid.h include/genreid_error.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(GR_LDLIBS)|' genreid.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/genreid.pc
 	install -m 644 doc/genreid.1 $(DESTDIR)$(PREFIX)/share/man/man1/genreid.1

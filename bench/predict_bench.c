@@ -6,7 +6,7 @@
 #include "bench_util.h"
 #include "genreid.h"
 #include "data/dataset.h"
-#include "data/walk.h"
+#include "pipeline/walk.h"
 #include "nn/model.h"
 
 #include <malloc.h>
@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
     genreid_error err;
     genreid_model *m = genreid_model_load(argv[2], &err);
     walk_list files = {0};
-    if (!m || walk_inputs(argv[4], DATASET_AUDIO, &files, &err) || !files.n) {
+    if (!m || walk_inputs(argv[4], INPUT_AUDIO, &files, &err) || !files.n) {
         printf("warm: %s\n", m ? "no audio files" : err.message);
         return 1;
     }

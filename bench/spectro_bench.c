@@ -6,7 +6,7 @@
 #include "bench_util.h"
 #include "audio/audio.h"
 #include "data/dataset.h"
-#include "data/walk.h"
+#include "pipeline/walk.h"
 #include "dsp/spectrogram.h"
 #include "image/colormap.h"
 #include "image/image.h"
@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     walk_list files = {0};
     genreid_error err;
-    if (walk_inputs(argv[1], DATASET_AUDIO, &files, &err) || files.n == 0) {
+    if (walk_inputs(argv[1], INPUT_AUDIO, &files, &err) || files.n == 0) {
         fprintf(stderr, "spectro_bench: %s\n", files.n ? err.message : "no audio files");
         return 1;
     }

@@ -9,10 +9,11 @@
 #include "audio/audio.h"
 #include "core/error.h"
 #include "core/progress.h"
-#include "data/featclass.h"
-#include "data/metrics.h"
-#include "data/modelio.h"
-#include "data/preprocess.h"
+#include "pipeline/featclass.h"
+#include "pipeline/filekind.h"
+#include "pipeline/probs.h"
+#include "pipeline/modelio.h"
+#include "pipeline/preprocess.h"
 #include "default_model.h"
 #include "dsp/features.h"
 #include "model/json.h"
@@ -172,6 +173,7 @@ const char *genreid_model_class_name(const genreid_model *m, int i) {
 
 const char *genreid_model_info_json(const genreid_model *m) { return m->info_json; }
 
+const char *genreid_version(void) { return GENREID_VERSION; }
 const char *genreid_cpu_isa(void) { return dn_isa_name(); }
 
 double genreid_model_uncertain_below(const genreid_model *m) { return m->meta.uncertain_below; }
@@ -305,14 +307,12 @@ static genreid_status run_net(const genreid_model *cm, const float *x, int n, fl
 /* The features classifier's probabilities for one window, temperature-scaled like run_net's. */
 static void features_probs(const genreid_model *m, const float *f, float *probs) {
     featclass_predict(&m->lr, f, probs);
-    if (m->meta.temperature != 1.0) metrics_temper(probs, 1, m->meta.n_classes, m->meta.temperature, probs);
+    if (m->meta.temperature != 1.0) probs_temper(probs, 1, m->meta.n_classes, m->meta.temperature, probs);
 }
 
 static void finish(const genreid_model *m, genreid_prediction *out, double t0) {
     out->n_classes = m->meta.n_classes;
-    out->label = 0;
-    for (int c = 1; c < out->n_classes; c++)
-        if (out->probabilities[c] > out->probabilities[out->label]) out->label = c;
+    out->label = probs_argmax(out->probabilities, out->n_classes);
     out->uncertain = out->probabilities[out->label] < m->meta.uncertain_below;
     out->timing_ms = (progress_now_s() - t0) * 1e3;
 }
@@ -432,10 +432,6 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
     return GENREID_OK;
 }
 
-static int is_image_bytes(const unsigned char *b, size_t len) {
-    return (len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) || (len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF);
-}
-
 genreid_status genreid_predict_memory(const genreid_model *m, const void *data, size_t len, const char *name,
                                       const genreid_predict_options *opt, genreid_prediction *out, genreid_error *err) {
     double t0 = progress_now_s();
@@ -444,7 +440,7 @@ genreid_status genreid_predict_memory(const genreid_model *m, const void *data, 
     err_escape(name ? name : "(memory)", esc, sizeof esc);
     if (!data || !len) return err_set(err, GENREID_E_FORMAT, "%s: empty input", esc);
     genreid_status st;
-    if (is_image_bytes(data, len)) {
+    if (input_kind_of(name, data, len) == INPUT_IMAGE) {
         image img = {0};
         st = image_load_memory(data, len, name ? name : "(memory)", &img, err);
         if (!st) st = predict_image(m, &img, opt && opt->embeddings, out, err);

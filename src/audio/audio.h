@@ -18,7 +18,7 @@
 #define GENREID_AUDIO_AUDIO_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define AUDIO_MAX_SAMPLE_RATE_HZ 768000   /* a header claiming more is treated as corrupt */
 #define AUDIO_MAX_CHANNELS 64             /* more channels than this: unsupported */

@@ -6,10 +6,10 @@
 #include "cli/cli_dataset.h"
 #include "core/atomic.h"
 #include "core/error.h"
-#include "data/featclass.h"
+#include "data/featfit.h"
 #include "data/metrics.h"
 #include "dsp/features.h"
-#include "data/modelio.h"
+#include "pipeline/modelio.h"
 #include "data/train.h"
 #include "model/json.h"
 #include "model/model_file.h"
@@ -106,7 +106,7 @@ static genreid_status write_plots(const char *dir, const metrics *m, const datas
     if (!imgs || !titles) st = err_set(err, GENREID_E_NOMEM, "out of memory");
     for (size_t i = 0; !st && i < n_top; i++) {
         const dataset_item *it = &ds->items[d->item[sel[top[i]]]];
-        if (it->kind == DATASET_AUDIO) {
+        if (it->kind == INPUT_AUDIO) {
             audio_options ao = audio_options_default();
             ao.duration_s = prep->clip_s;
             st = spectro_render_file(it->path, &ao, &prep->style, &imgs[i], NULL, NULL, NULL, err);
@@ -223,7 +223,7 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < ds.n_items; i++) ds.items[i].label = map[ds.items[i].label];
         if (valid_pct <= 0 && !ds.has_split)
             for (size_t i = 0; i < ds.n_items; i++) ds.items[i].valid = 1;
-        st = features ? featclass_load_data(&ds, meta.clip_s, (int)threads, stderr, quiet, &data, &err)
+        st = features ? featfit_load_data(&ds, meta.clip_s, (int)threads, stderr, quiet, &data, &err)
                       : train_data_load(&ds, &prep, (int)threads, stderr, quiet, 0, &data, &err);
     }
     if (!st) {
@@ -247,7 +247,7 @@ static int run(int argc, char **argv) {
         else
             st = train_predict(m, &data, sel, ns, 32, probs, &err);
         /* as predict answers: with the model's calibration temperature */
-        if (!st && meta.temperature != 1.0) metrics_temper(probs, ns, meta.n_classes, meta.temperature, probs);
+        if (!st && meta.temperature != 1.0) probs_temper(probs, ns, meta.n_classes, meta.temperature, probs);
     }
     for (size_t i = 0; !st && i < ns; i++) labels[i] = data.y[sel[i]];
     if (!st) st = metrics_compute(probs, labels, ns, meta.n_classes, &mt, &err);

@@ -8,7 +8,7 @@
 #include "core/progress.h"
 #include "core/error.h"
 #include "data/dataset.h"
-#include "data/walk.h"
+#include "pipeline/walk.h"
 #include "model/json.h"
 
 #include <getopt.h>

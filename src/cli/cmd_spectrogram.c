@@ -5,12 +5,12 @@
 #include "cli/cli.h"
 #include "cli/collection.h"
 #include "core/atomic.h"
-#include "data/walk.h"
+#include "pipeline/walk.h"
 #include "core/error.h"
 #include "core/npy.h"
 #include "core/progress.h"
 #include "data/dataset.h"
-#include "data/spectro.h"
+#include "pipeline/spectro.h"
 #include "image/colormap.h"
 #include "model/json.h"
 #include "image/image.h"
@@ -205,7 +205,7 @@ static int collect(const char *outdir, int want_npy, char **inputs, int n_inputs
     for (int i = 0; i < n_inputs; i++) {
         err_clear(&err);
         size_t before = files.n;
-        if (walk_inputs(inputs[i], DATASET_AUDIO, &files, &err) != GENREID_OK) {
+        if (walk_inputs(inputs[i], INPUT_AUDIO, &files, &err) != GENREID_OK) {
             cli_error("%s", err.message);
             bad = 1;
         } else if (files.n == before) {

@@ -8,16 +8,17 @@
 #include "default_model.h"
 #include "data/cv.h"
 #include "data/dataset.h"
-#include "data/featclass.h"
+#include "data/featfit.h"
 #include "data/metrics.h"
 #include "core/progress.h"
 #include "dsp/features.h"
-#include "data/modelio.h"
+#include "pipeline/modelio.h"
 #include "data/train.h"
 #include "model/json.h"
 #include "model/model_file.h"
 #include "nn/model.h"
 #include "plot/charts.h"
+#include "pipeline/probs.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -282,7 +283,7 @@ static void cv_report(const train_data *d, const float *probs) {
     double t = metrics_fit_temperature(probs, d->y, d->n, C);
     float *cal = malloc(d->n * (size_t)C * sizeof *cal);
     if (cal) {
-        metrics_temper(probs, d->n, C, t, cal);
+        probs_temper(probs, d->n, C, t, cal);
         metrics m2;
         if (!metrics_compute(cal, d->y, d->n, C, &m2, &err)) {
             printf("calibration: ECE (15 bins) %.4f, log loss %.4f; temperature %.3f -> ECE %.4f, log loss %.4f\n",
@@ -395,25 +396,22 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         return 1;
     }
     double t0 = progress_now_s();
-    st = featclass_load_data(&ds, 15.0, o->threads, stderr, o->quiet, &data, &err);
+    st = featfit_load_data(&ds, 15.0, o->threads, stderr, o->quiet, &data, &err);
     if (!st) fprintf(stderr, "features: %zu clips, %d sources (%.1f s)\n", data.n, data.n_sources, progress_now_s() - t0);
     if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
     if (!st && o->cv) {
-        st = featclass_cv(&data, o->l2, o->balance, probs, &err);
+        st = featfit_cv(&data, o->l2, o->balance, probs, &err);
         if (!st) cv_report(&data, probs);
         if (!st && o->cv_out && !(st = cv_write_tsv(o->cv_out, &ds, &data, probs, &err)))
             fprintf(stderr, "out-of-fold probabilities: %s\n", o->cv_out);
     } else if (!st) {
-        st = featclass_fit(&data, o->l2, o->balance, &lr, &err);
+        st = featfit_train(&data, o->l2, o->balance, &lr, &err);
         size_t nv = 0, right = 0;
         for (size_t i = 0; !st && i < data.n; i++) {
             if (!data.valid[i]) continue;
             float *p = probs + i * (size_t)data.n_classes;
             featclass_predict(&lr, data.x + i * FEATURES_N, p);
-            int best = 0;
-            for (int c = 1; c < data.n_classes; c++)
-                if (p[c] > p[best]) best = c;
-            nv++, right += best == data.y[i];
+            nv++, right += probs_argmax(p, data.n_classes) == data.y[i];
         }
         if (!st && nv) printf("validation: %zu/%zu right (%.4f)\n", right, nv, (double)right / (double)nv);
         model_meta meta;
@@ -683,11 +681,8 @@ static int run_mode(int argc, char **argv, int lr_find) {
                 for (size_t k = i; k < ns; k++) {
                     if (strcmp(ds.items[data.item[sel[k]]].source, src)) continue;
                     const float *p = probs + k * (size_t)ds.n_classes;
-                    int best = 0;
-                    for (int cc = 1; cc < ds.n_classes; cc++)
-                        if (p[cc] > p[best]) best = cc;
                     tot++;
-                    right += best == data.y[sel[k]];
+                    right += probs_argmax(p, ds.n_classes) == data.y[sel[k]];
                 }
                 printf("  %-28s %3zu/%-3zu %.3f\n", src, right, tot, (double)right / (double)tot);
             }

@@ -1,11 +1,11 @@
 /* cli/fetch_render.c — --render for `genreid fetch`: the seed notebook's figure of one fetched
  * clip (audio-plot.py: librosa.load(sr=None) → amplitude_to_db(|stft|) → specshow jet, 12x5 in),
- * through data/spectro.h, the one audio → picture pipeline, then image_write_png (atomic).
+ * through pipeline/spectro.h, the one audio → picture pipeline, then image_write_png (atomic).
  * Parity with the seed PNGs is tested there (tests/shared/test_seed_images.c); here only that a
  * PNG of the right size appears (tests/cli/test_fetch.c). Leaves out: mel style, other maps. */
 #include "cli/fetch_render.h"
 #include "core/error.h"
-#include "data/spectro.h"
+#include "pipeline/spectro.h"
 #include "image/image.h"
 
 genreid_status fetch_render_png(const char *audio_path, const char *png_path, genreid_error *err) {

@@ -5,7 +5,7 @@
 #define GENREID_CORE_ATOMIC_H
 
 #include <stdio.h>
-#include "genreid.h"
+#include "core/error.h"
 
 typedef struct atomic_file {
     FILE *fp;          /* write here between atomic_open and atomic_commit/abort */

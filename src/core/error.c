@@ -20,7 +20,6 @@ const char *genreid_status_string(genreid_status status) {
     return "unknown error";
 }
 
-const char *genreid_version(void) { return GENREID_VERSION; }
 
 genreid_status err_set(genreid_error *err, genreid_status code, const char *fmt, ...) {
     if (!err) return code;

@@ -1,10 +1,11 @@
-/* core/error.h — the one error type of libgenreid (genreid_error from genreid.h) and the
+/* core/error.h — the one error type of libgenreid (genreid_error, include/genreid_error.h) and the
  * helpers every module uses to fill it. Messages are one line: "WHAT: problem", where WHAT is
  * usually a file name (escaped by err_escape when it holds odd bytes). */
 #ifndef GENREID_CORE_ERROR_H
 #define GENREID_CORE_ERROR_H
 
-#include "genreid.h"
+#include <stddef.h>
+#include "genreid_error.h"
 
 /* Fills err (may be NULL) with code and a printf-style message; returns code, so callers can
  * write `return err_set(err, GENREID_E_IO, "%s: cannot open", path);`. */

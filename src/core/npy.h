@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define NPY_MAX_DIMS 4
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/progress.h"
+#include "pipeline/probs.h"
 
 genreid_status cv_by_source(train_data *d, const train_config *cfg, cv_new_model_fn new_model, void *model_ctx,
                             cv_fold_fn on_fold, void *fold_ctx, float *probs, genreid_error *err) {
@@ -38,10 +39,7 @@ genreid_status cv_by_source(train_data *d, const train_config *cfg, cv_new_model
         size_t right = 0;
         for (size_t k = 0; k < nv; k++) {
             const float *q = p + k * (size_t)C;
-            int best = 0;
-            for (int c = 1; c < C; c++)
-                if (q[c] > q[best]) best = c;
-            right += best == d->y[sel[k]];
+            right += probs_argmax(q, C) == d->y[sel[k]];
             memcpy(probs + sel[k] * (size_t)C, q, (size_t)C * sizeof *q);
         }
         if (on_fold) on_fold(fold_ctx, s, d->n_sources, d->sources[s], nv, right, progress_now_s() - t0);

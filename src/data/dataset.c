@@ -2,7 +2,7 @@
 #include "data/dataset.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "data/walk.h"
+#include "pipeline/walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,20 +14,6 @@
 #include <sys/stat.h>
 
 #define DATASET_MAX_ITEMS 1000000
-
-static const char *const image_exts[] = {"png", "jpg", "jpeg", NULL};
-static const char *const audio_exts[] = {"mp3", "wav", "flac", "ogg", "oga", "opus", NULL};
-
-int dataset_kind_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash : path, '.');
-    if (!dot || dot[1] == '\0') return -1;
-    for (int i = 0; image_exts[i]; i++)
-        if (!strcasecmp(dot + 1, image_exts[i])) return DATASET_IMAGE;
-    for (int i = 0; audio_exts[i]; i++)
-        if (!strcasecmp(dot + 1, audio_exts[i])) return DATASET_AUDIO;
-    return -1;
-}
 
 void dataset_free(dataset *ds) {
     if (!ds) return;
@@ -217,7 +203,7 @@ genreid_status dataset_scan(const char *const *roots, int n_roots, dataset *ds, 
             it->rel = f->rel;
             f->path = f->rel = NULL;
             it->root = f->root;
-            it->kind = (dataset_kind)f->kind;
+            it->kind = (input_kind)f->kind;
             it->valid = f->split == 1;
             for (int c = 0; c < ds->n_classes; c++)
                 if (!strcmp(ds->classes[c], f->class_name)) it->label = c;

@@ -14,16 +14,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
-
-typedef enum dataset_kind { DATASET_IMAGE = 0, DATASET_AUDIO = 1 } dataset_kind;
+#include "core/error.h"
+#include "pipeline/filekind.h"
 
 typedef struct dataset_item {
     char *path;         /* as opened: root + "/" + rel */
     char *rel;          /* path below its root, e.g. "classical/x.ogg" */
     int root;           /* index of the root it came from */
     int label;          /* index into classes */
-    dataset_kind kind;
+    input_kind kind;
     char *group;        /* grouping key (owned); NULL until a group rule is applied */
     char *source;       /* reporting source: manifest column or the root's folder name (owned) */
     int valid;          /* 1: validation set */
@@ -37,9 +36,6 @@ typedef struct dataset {
     int has_split;      /* 1 when a train/ + valid/ layout fixed the split */
     size_t n_skipped;   /* files of other types, ignored */
 } dataset;
-
-/* Returns the kind of a file by its extension (case-insensitive), or -1 for other files. */
-int dataset_kind_of(const char *path);
 
 /* Scans roots[0..n_roots-1] and merges them (class names are the union). Errors: a root that is
  * missing or not a folder (GENREID_E_IO), fewer than two classes (GENREID_E_INVALID), a class

@@ -1,6 +1,7 @@
 /* data/metrics.c — see metrics.h. */
 #include "data/metrics.h"
 #include "core/error.h"
+#include "pipeline/probs.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,13 +32,12 @@ genreid_status metrics_compute(const float *probs, const int *labels, size_t n, 
     double ll = 0;
     for (size_t i = 0; i < n; i++) {
         const float *p = probs + i * (size_t)C;
-        int y = labels[i], best = 0;
+        int y = labels[i];
         if (y < 0 || y >= C) {
             metrics_free(out);
             return err_set(err, GENREID_E_INVALID, "metrics: label %d outside 0..%d", y, C - 1);
         }
-        for (int c = 1; c < C; c++)
-            if (p[c] > p[best]) best = c;
+        int best = probs_argmax(p, C);
         out->predicted[i] = best;
         out->confusion[(size_t)y * C + best]++;
         right += best == y;
@@ -100,9 +100,7 @@ double metrics_ece(const float *probs, const int *labels, size_t n, int n_classe
     size_t cnt[1000] = {0};
     for (size_t i = 0; i < n; i++) {
         const float *p = probs + i * (size_t)n_classes;
-        int best = 0;
-        for (int c = 1; c < n_classes; c++)
-            if (p[c] > p[best]) best = c;
+        int best = probs_argmax(p, n_classes);
         int b = (int)(p[best] * bins);
         if (b >= bins) b = bins - 1;
         if (b < 0) b = 0;
@@ -114,26 +112,11 @@ double metrics_ece(const float *probs, const int *labels, size_t n, int n_classe
     return ece;
 }
 
-void metrics_temper(const float *probs, size_t n, int n_classes, double t, float *out) {
-    for (size_t i = 0; i < n; i++) {
-        const float *p = probs + i * (size_t)n_classes;
-        float *o = out + i * (size_t)n_classes;
-        double l[64], mx = -INFINITY, s = 0;
-        int C = n_classes < 64 ? n_classes : 64;
-        for (int c = 0; c < C; c++) {
-            l[c] = log(p[c] > 1e-30f ? (double)p[c] : 1e-30) / t;
-            if (l[c] > mx) mx = l[c];
-        }
-        for (int c = 0; c < C; c++) s += exp(l[c] - mx);
-        for (int c = 0; c < C; c++) o[c] = (float)(exp(l[c] - mx) / s);
-    }
-}
-
 static double tempered_log_loss(const float *probs, const int *labels, size_t n, int C, double t) {
     double total = 0;
     float q[64];
     for (size_t i = 0; i < n; i++) {
-        metrics_temper(probs + i * (size_t)C, 1, C, t, q);
+        probs_temper(probs + i * (size_t)C, 1, C, t, q);
         total -= log(q[labels[i]] > 1e-30f ? (double)q[labels[i]] : 1e-30);
     }
     return n ? total / (double)n : 0;

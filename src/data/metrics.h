@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "genreid.h"
+#include "core/error.h"
+#include "pipeline/probs.h"
 
 typedef struct metrics {
     int n_classes;
@@ -32,10 +33,7 @@ void metrics_print(FILE *f, const metrics *m, const char *const *classes);
 /* ---- calibration (Guo et al. 2017, "On calibration of modern neural networks") ---------------- */
 /* Expected calibration error of the top-class confidence over `bins` equal-width bins. */
 double metrics_ece(const float *probs, const int *labels, size_t n, int n_classes, int bins);
-/* probs → softmax(log(probs) / t) into out (may alias): temperature scaling of the logits, since
- * log softmax differs from the logits by a per-row constant. */
-void metrics_temper(const float *probs, size_t n, int n_classes, double t, float *out);
-/* The temperature t in [0.05, 20] that minimises the log loss of metrics_temper(probs, t)
+/* The temperature t in [0.05, 20] that minimises the log loss of probs_temper(probs, t)
  * (golden-section search on log t; the log loss is unimodal in t). */
 double metrics_fit_temperature(const float *probs, const int *labels, size_t n, int n_classes);
 

@@ -9,6 +9,7 @@
 #include "model/sha256.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
+#include "pipeline/probs.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -545,10 +546,8 @@ static genreid_status validate(nn_model *m, nn_workspace *ws, const train_data *
     size_t wrong = 0;
     for (size_t i = 0; i < n_valid; i++) {
         const float *p = probs + i * (size_t)C;
-        int y = d->y[valid_idx[i]], best = 0;
-        for (int c = 1; c < C; c++)
-            if (p[c] > p[best]) best = c;
-        wrong += best != y;
+        int y = d->y[valid_idx[i]];
+        wrong += probs_argmax(p, C) != y;
         l -= log(p[y] > 1e-30f ? (double)p[y] : 1e-30);
     }
     *loss = l / (double)n_valid;

@@ -1,6 +1,6 @@
 /* data/train.h — fastai-style training of an nn_model on a loaded dataset (the notebook's
  * `learn = vision_learner(dls, resnet18, metrics=error_rate); learn.fine_tune(5)`):
- *   - the data: every item preprocessed once (data/preprocess.h) and kept in memory; unreadable
+ *   - the data: every item preprocessed once (pipeline/preprocess.h) and kept in memory; unreadable
  *     files are listed and skipped like fastai's verify_images;
  *   - batches: the training set shuffled every epoch, the last incomplete batch dropped (fastai's
  *     training DataLoader: shuffle=True, drop_last=True); validation in order, all items;
@@ -20,9 +20,9 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "data/dataset.h"
-#include "data/preprocess.h"
+#include "pipeline/preprocess.h"
 #include "nn/model.h"
 
 /* Items of a dataset as network inputs. */

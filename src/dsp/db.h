@@ -12,7 +12,7 @@
 #define GENREID_DSP_DB_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define DB_REF_MAX (-1.0) /* pass as ref for librosa's ref=np.max */
 

@@ -14,7 +14,7 @@
 #define GENREID_DSP_MEL_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 typedef struct mel_bank mel_bank;
 

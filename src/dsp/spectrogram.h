@@ -12,7 +12,7 @@
 #define GENREID_DSP_SPECTROGRAM_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 typedef struct spectrogram_config {
     int n_fft;      /* 2048 */

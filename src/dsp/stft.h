@@ -19,7 +19,7 @@
 #define GENREID_DSP_STFT_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 typedef struct stft_config {
     int n_fft;      /* FFT size, >= 2 and even (librosa default 2048) */

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 
 /* Decompression-bomb limits, checked on the header before pixels are allocated. */
 #define IMAGE_MAX_SIDE 8192

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "image/image.h"
 
 /* Figure geometry (matplotlib: 12x5 in at 100 dpi, subplot left .125 right .9 top .88 bottom .11). */

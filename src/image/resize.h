@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "image/image.h"
 
 typedef struct resize_plan resize_plan;

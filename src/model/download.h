@@ -9,7 +9,7 @@
 #define GENREID_MODEL_DOWNLOAD_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define DOWNLOAD_MAX_BYTES ((size_t)1 << 30)
 

@@ -13,7 +13,7 @@
 #define GENREID_MODEL_IMPORT_H
 
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "model/model_file.h"
 #include "model/tensors.h"
 #include "nn/model.h"

@@ -12,7 +12,7 @@
 #define GENREID_MODEL_JSON_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define JSON_MAX_DEPTH 64
 

@@ -19,7 +19,7 @@
 #define GENREID_MODEL_MODEL_FILE_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "model/tensors.h"
 #include "nn/model.h"
 #include "nn/param.h"

@@ -21,7 +21,7 @@
 #define GENREID_MODEL_PTH_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "model/tensors.h"
 
 #define PTH_MAX_FILE ((size_t)4 << 30)

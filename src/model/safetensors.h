@@ -17,7 +17,7 @@
 #define GENREID_MODEL_SAFETENSORS_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "model/json.h"
 #include "model/tensors.h"
 

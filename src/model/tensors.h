@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define MODEL_MAX_DIMS 8
 #define MODEL_MAX_TENSORS 100000

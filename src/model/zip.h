@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define ZIP_MAX_ENTRIES 1000000
 

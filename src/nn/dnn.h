@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 #include <oneapi/dnnl/dnnl.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define DN_MAX_ARGS 12
 #define DN_MAX_SCRATCH 512

@@ -25,7 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "nn/param.h"
 
 typedef struct nn_model nn_model;         /* weights + structure */

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "nn/param.h"
 
 #define OPTIM_MAX_GROUPS 8

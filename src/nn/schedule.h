@@ -23,7 +23,7 @@
 #ifndef GENREID_NN_SCHEDULE_H
 #define GENREID_NN_SCHEDULE_H
 
-#include "genreid.h"
+#include "core/error.h"
 
 #define SCHED_MAX_GROUPS 8
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "genreid.h"
+#include "core/error.h"
 #include "image/image.h"
 #include "plot/font.h"
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "genreid.h"
+#include "core/error.h"
 #include "plot/canvas.h"
 
 /* Pixel box: columns x..x+w-1, rows y..y+h-1. */

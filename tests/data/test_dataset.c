@@ -1,11 +1,11 @@
 /* tests/data/test_dataset.c — dataset scanning, splits and grouping; the folder walker; the
- * audio → spectrogram pipeline (data/spectro.h) on a committed corpus clip. */
+ * audio → spectrogram pipeline (pipeline/spectro.h) on a committed corpus clip. */
 #include "test.h"
 #include "core/npy.h"
 #include "core/rng.h"
 #include "data/dataset.h"
-#include "data/spectro.h"
-#include "data/walk.h"
+#include "pipeline/spectro.h"
+#include "pipeline/walk.h"
 
 #include <sys/stat.h>
 
@@ -36,11 +36,11 @@ int main(void) {
     touch(root, "electronic/e3.opus", "x");
     touch(root, "README.md", "x");
 
-    CHECK(dataset_kind_of("a/b.PNG") == DATASET_IMAGE);
-    CHECK(dataset_kind_of("a/b.jpeg") == DATASET_IMAGE);
-    CHECK(dataset_kind_of("a/b.oga") == DATASET_AUDIO);
-    CHECK(dataset_kind_of("a.b/c") == -1);
-    CHECK(dataset_kind_of("a/b.") == -1);
+    CHECK(input_kind_of_name("a/b.PNG") == INPUT_IMAGE);
+    CHECK(input_kind_of_name("a/b.jpeg") == INPUT_IMAGE);
+    CHECK(input_kind_of_name("a/b.oga") == INPUT_AUDIO);
+    CHECK(input_kind_of_name("a.b/c") == -1);
+    CHECK(input_kind_of_name("a/b.") == -1);
 
     dataset ds;
     const char *roots[1] = {root};
@@ -51,9 +51,9 @@ int main(void) {
     CHECKF(ds.n_items == 7, "items %zu", ds.n_items);
     CHECKF(ds.n_skipped == 1, "skipped %zu (rock/notes.txt; files beside class folders are not counted)", ds.n_skipped);
     CHECK(ds.n_items == 7 && !strcmp(ds.items[0].rel, "classical/c1.mp3") && ds.items[0].label == 0 &&
-          ds.items[0].kind == DATASET_AUDIO);
+          ds.items[0].kind == INPUT_AUDIO);
     CHECK(ds.n_items == 7 && !strcmp(ds.items[6].rel, "rock/sub/b.JPG") && ds.items[6].label == 2 &&
-          ds.items[6].kind == DATASET_IMAGE);
+          ds.items[6].kind == INPUT_IMAGE);
 
     /* RandomSplitter(0.2, seed=42) on 7 items: cut = int(1.4) = 1, the first of torch.randperm(7) */
     CHECK(dataset_split_random(&ds, 0.2, 42, &err) == GENREID_OK);
@@ -150,9 +150,9 @@ int main(void) {
 
     /* walker: a file argument keeps its base name; a folder its layout; kinds filter */
     walk_list wl = {0};
-    CHECK(walk_inputs(root, DATASET_AUDIO, &wl, &err) == GENREID_OK);
+    CHECK(walk_inputs(root, INPUT_AUDIO, &wl, &err) == GENREID_OK);
     CHECKF(wl.n == 5 && !strcmp(wl.v[0].rel, "classical/c1.mp3"), "%zu", wl.n);
-    CHECK(walk_inputs(test_data("reference/s1_sine440_22050.wav"), DATASET_AUDIO, &wl, &err) == GENREID_OK);
+    CHECK(walk_inputs(test_data("reference/s1_sine440_22050.wav"), INPUT_AUDIO, &wl, &err) == GENREID_OK);
     CHECK(wl.n == 6 && !strcmp(wl.v[5].rel, "s1_sine440_22050.wav"));
     CHECK(walk_inputs("/nonexistent.mp3", -1, &wl, &err) == GENREID_E_IO);
     CHECKF(strstr(err.message, "/nonexistent.mp3: No such file") != NULL, "%s", err.message);

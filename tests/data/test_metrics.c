@@ -30,9 +30,9 @@ static void hand_case(void) {
     CHECKF(fabs(metrics_ece(p, y, 4, 2, 15) - want) < 1e-6, "ece %g vs %g", metrics_ece(p, y, 4, 2, 15), want);
     /* temperature 1 changes nothing; 2 softens */
     float q[8];
-    metrics_temper(p, 4, 2, 1.0, q);
+    probs_temper(p, 4, 2, 1.0, q);
     for (int i = 0; i < 8; i++) CHECK(fabsf(q[i] - p[i]) < 1e-6f);
-    metrics_temper(p, 4, 2, 2.0, q);
+    probs_temper(p, 4, 2, 2.0, q);
     CHECK(q[0] < p[0] && q[0] > 0.5f && fabsf(q[0] + q[1] - 1) < 1e-6f);
 }
 
@@ -56,7 +56,7 @@ static void temperature_recovery(void) {
     printf("  temperature recovered: %.3f (made with 3)\n", t);
     CHECKF(fabs(t - 3) < 0.2, "fitted temperature %g", t);
     float *q = malloc(n * 2 * sizeof *q);
-    metrics_temper(p, n, 2, t, q);
+    probs_temper(p, n, 2, t, q);
     double before = metrics_ece(p, y, n, 2, 15), after = metrics_ece(q, y, n, 2, 15);
     printf("  ECE %.4f -> %.4f\n", before, after);
     CHECK(after < before / 3);

@@ -6,6 +6,7 @@
 #include "dsp/ref_compare.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 /* |DFT| of frame t of the centre-padded, Hann-windowed y, straight from the definitions
  * (scipy periodic Hann 0.5 - 0.5 cos(2 pi n / win), pad_center, zero padding), in double. */

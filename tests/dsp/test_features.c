@@ -4,6 +4,7 @@
  * the windows follow the clip (chord then noise); nothing depends on level (the same signal 20 dB
  * quieter gives the same features); every value is finite; too-short input is refused. */
 #include <math.h>
+#include <stdint.h>
 #include "test.h"
 #include "dsp/features.h"
 

@@ -5,8 +5,8 @@
  * entries). Prints the differences for all 40. Needs ../shared (make test-shared). */
 #include "test.h"
 #include "data/dataset.h"
-#include "data/spectro.h"
-#include "data/walk.h"
+#include "pipeline/spectro.h"
+#include "pipeline/walk.h"
 #include "image/colormap.h"
 
 #include <stdlib.h>
@@ -40,8 +40,8 @@ int main(void) {
         }
     walk_list clips = {0}, pngs = {0};
     genreid_error err;
-    CHECKF(walk_inputs(test_shared("seed/train"), DATASET_AUDIO, &clips, &err) == GENREID_OK, "%s", err.message);
-    CHECKF(walk_inputs(test_shared("seed/images"), DATASET_IMAGE, &pngs, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(walk_inputs(test_shared("seed/train"), INPUT_AUDIO, &clips, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(walk_inputs(test_shared("seed/images"), INPUT_IMAGE, &pngs, &err) == GENREID_OK, "%s", err.message);
     CHECKF(clips.n == 40 && pngs.n == 40, "found %zu clips, %zu seed images", clips.n, pngs.n);
     image *seed = calloc(pngs.n ? pngs.n : 1, sizeof *seed);
     int *taken = calloc(pngs.n ? pngs.n : 1, sizeof *taken);

@@ -1,11 +1,11 @@
-/* data/walk.h — the one folder walker: lists the image/audio files named on a command line or
+/* pipeline/walk.h — the one folder walker: lists the image/audio files named on a command line or
  * found below folders (recursively, hidden entries skipped, sorted by byte order), each with its
  * path relative to the folder it was found in, so outputs can mirror the input layout. */
-#ifndef GENREID_DATA_WALK_H
-#define GENREID_DATA_WALK_H
+#ifndef GENREID_PIPELINE_WALK_H
+#define GENREID_PIPELINE_WALK_H
 
 #include <stddef.h>
-#include "genreid.h"
+#include "core/error.h"
 
 #define WALK_MAX_FILES 1000000
 #define WALK_MAX_DEPTH 16
@@ -13,7 +13,7 @@
 typedef struct walk_file {
     char *path;  /* as opened */
     char *rel;   /* below the walked folder; a file argument's own base name */
-    int kind;    /* dataset_kind (data/dataset.h) */
+    int kind;    /* input_kind (pipeline/filekind.h) */
 } walk_file;
 
 typedef struct walk_list {
@@ -22,7 +22,7 @@ typedef struct walk_list {
     size_t skipped; /* files of other types below walked folders */
 } walk_list;
 
-/* kind_filter: a dataset_kind, or -1 for images and audio. A file argument is added whatever its
+/* kind_filter: an input_kind, or -1 for images and audio. A file argument is added whatever its
  * extension (the decoder will judge it); a folder contributes files whose extension matches.
  * Errors: GENREID_E_IO for a missing input (the list keeps what was added before). */
 genreid_status walk_inputs(const char *input, int kind_filter, walk_list *list, genreid_error *err);

@@ -1,15 +1,15 @@
-/* data/spectro.h — audio → spectrogram picture, the one pipeline every client uses (the
+/* pipeline/spectro.h — audio → spectrogram picture, the one pipeline every client uses (the
  * spectrogram command, fetch --render, training on audio, predict, serve):
  *   decode (audio/audio.h) → dB spectrogram (dsp/spectrogram.h) → picture (image/render.h).
  * Styles: "seed" = the notebook's figure (amplitude_to_db(|stft|), jet, 1200x500 RGBA), with
  * figure=0 only its 930x385 data box; "mel" = power_to_db(melspectrogram, ref=max), one pixel
  * per cell. Tests: tests/data/test_spectro.c; seed parity in tests/shared/test_seed_images.c. */
-#ifndef GENREID_DATA_SPECTRO_H
-#define GENREID_DATA_SPECTRO_H
+#ifndef GENREID_PIPELINE_SPECTRO_H
+#define GENREID_PIPELINE_SPECTRO_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "genreid.h"
+#include "core/error.h"
 #include "audio/audio.h"
 #include "dsp/spectrogram.h"
 #include "image/image.h"

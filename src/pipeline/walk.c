@@ -1,7 +1,7 @@
-/* data/walk.c — see walk.h. */
-#include "data/walk.h"
+/* pipeline/walk.c — see walk.h. */
+#include "pipeline/walk.h"
 #include "core/error.h"
-#include "data/dataset.h"
+#include "pipeline/filekind.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,7 +80,7 @@ static genreid_status walk_rec(const char *dir, const char *rel, int filter, wal
         else if (stat(p, &sb) != 0) l->skipped++; /* dangling link */
         else if (S_ISDIR(sb.st_mode)) st = walk_rec(p, r, filter, l, depth + 1, err);
         else {
-            int kind = dataset_kind_of(p);
+            int kind = input_kind_of_name(p);
             if (kind < 0 || (filter >= 0 && kind != filter)) l->skipped++;
             else st = push(l, p, r, kind, err);
         }
@@ -105,5 +105,5 @@ genreid_status walk_inputs(const char *input, int kind_filter, walk_list *list, 
     if (S_ISDIR(sb.st_mode)) return walk_dir(input, "", kind_filter, list, err);
     const char *base = strrchr(input, '/');
     base = base ? base + 1 : input;
-    return push(list, input, base, dataset_kind_of(input), err);
+    return push(list, input, base, input_kind_of_name(input), err);
 }

@@ -1,5 +1,5 @@
-/* data/modelio.c — see modelio.h. */
-#include "data/modelio.h"
+/* pipeline/modelio.c — see modelio.h. */
+#include "pipeline/modelio.h"
 #include "core/error.h"
 #include "image/colormap.h"
 

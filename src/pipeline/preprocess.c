@@ -1,7 +1,7 @@
-/* data/preprocess.c — see preprocess.h. */
-#include "data/preprocess.h"
+/* pipeline/preprocess.c — see preprocess.h. */
+#include "pipeline/preprocess.h"
 #include "core/error.h"
-#include "data/dataset.h"
+#include "pipeline/filekind.h"
 #include "image/resize.h"
 
 #include <stdlib.h>
@@ -59,7 +59,7 @@ genreid_status preprocess_samples(const preprocess_config *cfg, const float *y, 
 genreid_status preprocess_file(const preprocess_config *cfg, const char *path, float *out, genreid_error *err) {
     image img = {0};
     genreid_status st;
-    if (dataset_kind_of(path) == DATASET_AUDIO) {
+    if (input_kind_of_file(path) == INPUT_AUDIO) {
         audio_options ao = audio_options_default();
         ao.duration_s = cfg->clip_s;
         st = spectro_render_file(path, &ao, &cfg->style, &img, NULL, NULL, NULL, err);

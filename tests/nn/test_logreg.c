@@ -1,10 +1,10 @@
-/* tests/data/test_logreg.c — the logistic regression of the features classifier: on separable data
+/* tests/nn/test_logreg.c — the logistic regression of the features classifier: on separable data
  * it classifies every item, on data drawn from a known logistic model it recovers the weights
  * (large n, small L2), sample weights act as repeated items, three classes work, and a model
  * stored through featclass_save reads back with the same predictions. */
 #include <math.h>
 #include "test.h"
-#include "data/featclass.h"
+#include "data/featfit.h"
 #include "dsp/features.h"
 
 static uint64_t st = 88172645463325252ull;

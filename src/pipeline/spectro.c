@@ -1,5 +1,5 @@
-/* data/spectro.c — see spectro.h. */
-#include "data/spectro.h"
+/* pipeline/spectro.c — see spectro.h. */
+#include "pipeline/spectro.h"
 #include "core/error.h"
 #include "image/colormap.h"
 #include "image/render.h"

@@ -1,16 +1,16 @@
-/* data/preprocess.h — an input (image or audio) → the network's input tensor, the one path shared
+/* pipeline/preprocess.h — an input (image or audio) → the network's input tensor, the one path shared
  * by train, evaluate, predict and serve, equal to the notebook's fastai pipeline:
  *   PILImage.create → RGB (alpha dropped) → [resize_images(max_size) when preresize > 0]
  *   → Resize(size, method='squish') with PIL BILINEAR → /255 → Normalize(imagenet_stats).
- * Audio is first drawn as the model's spectrogram picture (data/spectro.h), exactly what the
+ * Audio is first drawn as the model's spectrogram picture (pipeline/spectro.h), exactly what the
  * notebook saved as PNG, so a clip and its seed-style PNG give the same tensor.
  * Tests: tests/data/test_preprocess.c. */
-#ifndef GENREID_DATA_PREPROCESS_H
-#define GENREID_DATA_PREPROCESS_H
+#ifndef GENREID_PIPELINE_PREPROCESS_H
+#define GENREID_PIPELINE_PREPROCESS_H
 
-#include "genreid.h"
+#include "core/error.h"
 #include "audio/audio.h"
-#include "data/spectro.h"
+#include "pipeline/spectro.h"
 #include "image/image.h"
 
 typedef struct preprocess_config {
@@ -26,7 +26,7 @@ preprocess_config preprocess_config_default(void);
 
 /* img (RGB or RGBA) → out[3][height][width]. */
 genreid_status preprocess_image(const preprocess_config *cfg, const image *img, float *out, genreid_error *err);
-/* An image file (PNG/JPEG) or an audio file (by extension) → out. Audio: the first clip_s
+/* An image file (PNG/JPEG) or an audio file (pipeline/filekind.h decides) → out. Audio: the first clip_s
  * seconds. Errors name the file. */
 genreid_status preprocess_file(const preprocess_config *cfg, const char *path, float *out, genreid_error *err);
 /* Audio samples (y, n at sr Hz) → out, drawn with cfg->style. */

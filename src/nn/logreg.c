@@ -1,5 +1,5 @@
-/* data/logreg.c — see logreg.h. */
-#include "data/logreg.h"
+/* nn/logreg.c — see logreg.h. */
+#include "nn/logreg.h"
 
 #include <math.h>
 #include <stdlib.h>

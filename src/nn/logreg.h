@@ -1,10 +1,10 @@
-/* data/logreg.h — multinomial logistic regression on standardised features: the classifier of the
+/* nn/logreg.h — multinomial logistic regression on standardised features: the classifier of the
  * hand-crafted audio features (dsp/features.h). Fit by Nesterov-accelerated gradient descent on
  *   sum_i w_i * CE(softmax(W z_i + b), y_i) + l2/2 * |W|^2,   z = (x - mean) / sd,
  * with sample weights w_i (the --balance weights, scaled to sum to n) and an L2 penalty on W (not
- * on b). Convex, so the answer does not depend on a seed. Tests: tests/data/test_logreg.c. */
-#ifndef GENREID_DATA_LOGREG_H
-#define GENREID_DATA_LOGREG_H
+ * on b). Convex, so the answer does not depend on a seed. Tests: tests/nn/test_logreg.c. */
+#ifndef GENREID_NN_LOGREG_H
+#define GENREID_NN_LOGREG_H
 
 #include <stddef.h>
 #include "core/error.h"

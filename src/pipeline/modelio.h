@@ -1,11 +1,11 @@
-/* data/modelio.h — between a trained model and its file: the preprocessing recorded in the
+/* pipeline/modelio.h — between a trained model and its file: the preprocessing recorded in the
  * model's metadata (model/model_file.h) ↔ preprocess_config, so that predict, evaluate and serve
  * prepare inputs exactly as training did. */
-#ifndef GENREID_DATA_MODELIO_H
-#define GENREID_DATA_MODELIO_H
+#ifndef GENREID_PIPELINE_MODELIO_H
+#define GENREID_PIPELINE_MODELIO_H
 
-#include "genreid.h"
-#include "data/preprocess.h"
+#include "core/error.h"
+#include "pipeline/preprocess.h"
 #include "model/model_file.h"
 
 /* Fills the input/spectrogram fields of meta from cfg (classes and training left alone). */
