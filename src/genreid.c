@@ -8,7 +8,7 @@
 #include "genreid.h"
 #include "audio/audio.h"
 #include "core/error.h"
-#include "core/progress.h"
+#include "core/clock.h"
 #include "pipeline/featclass.h"
 #include "pipeline/filekind.h"
 #include "pipeline/probs.h"
@@ -314,7 +314,7 @@ static void finish(const genreid_model *m, genreid_prediction *out, double t0) {
     out->n_classes = m->meta.n_classes;
     out->label = probs_argmax(out->probabilities, out->n_classes);
     out->uncertain = out->probabilities[out->label] < m->meta.uncertain_below;
-    out->timing_ms = (progress_now_s() - t0) * 1e3;
+    out->timing_ms = (clock_now_s() - t0) * 1e3;
 }
 
 /* ---- images ----------------------------------------------------------------------------- */
@@ -338,7 +338,7 @@ static genreid_status predict_image(const genreid_model *m, const image *img, in
 
 genreid_status genreid_predict_rgb(const genreid_model *m, const uint8_t *rgb, int width, int height, size_t stride,
                                    genreid_prediction *out, genreid_error *err) {
-    double t0 = progress_now_s();
+    double t0 = clock_now_s();
     memset(out, 0, sizeof *out);
     if (!rgb || stride < (size_t)width * 3) return err_set(err, GENREID_E_INVALID, "predict_rgb: bad buffer or stride");
     image img = {0};
@@ -354,7 +354,7 @@ genreid_status genreid_predict_rgb(const genreid_model *m, const uint8_t *rgb, i
 
 genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_t n, int sr,
                                    const genreid_predict_options *opt, genreid_prediction *out, genreid_error *err) {
-    double t0 = progress_now_s();
+    double t0 = clock_now_s();
     /* the default's audio classifier needs FEATURES_MIN_S seconds; shorter audio is drawn and
      * classified by the picture network */
     if (m->audio && sr > 0 && n >= (size_t)sr * FEATURES_MIN_S) m = m->audio;
@@ -434,7 +434,7 @@ genreid_status genreid_predict_pcm(const genreid_model *m, const float *y, size_
 
 genreid_status genreid_predict_memory(const genreid_model *m, const void *data, size_t len, const char *name,
                                       const genreid_predict_options *opt, genreid_prediction *out, genreid_error *err) {
-    double t0 = progress_now_s();
+    double t0 = clock_now_s();
     memset(out, 0, sizeof *out);
     char esc[256];
     err_escape(name ? name : "(memory)", esc, sizeof esc);
@@ -454,7 +454,7 @@ genreid_status genreid_predict_memory(const genreid_model *m, const void *data, 
         if (!st && !n) st = err_set(err, GENREID_E_FORMAT, "%s: no samples", esc);
         if (!st) st = genreid_predict_pcm(m, y, n, sr, opt, out, err);
         free(y);
-        if (!st) out->timing_ms = (progress_now_s() - t0) * 1e3;
+        if (!st) out->timing_ms = (clock_now_s() - t0) * 1e3;
     }
     if (st && err && !strstr(err->message, esc)) err_prefix(err, esc);
     return st;

@@ -4,6 +4,7 @@
  * With --valid-pct / --group-by it evaluates the validation split train would make (same seed). */
 #include "cli/cli.h"
 #include "cli/cli_dataset.h"
+#include "cli/cli_report.h"
 #include "core/atomic.h"
 #include "core/error.h"
 #include "data/featfit.h"
@@ -223,8 +224,10 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < ds.n_items; i++) ds.items[i].label = map[ds.items[i].label];
         if (valid_pct <= 0 && !ds.has_split)
             for (size_t i = 0; i < ds.n_items; i++) ds.items[i].valid = 1;
-        st = features ? featfit_load_data(&ds, meta.clip_s, (int)threads, stderr, quiet, &data, &err)
-                      : train_data_load(&ds, &prep, (int)threads, stderr, quiet, 0, &data, &err);
+        progress_report bar;
+        const report *rep = progress_report_init(&bar, quiet);
+        st = features ? featfit_load_data(&ds, meta.clip_s, (int)threads, rep, &data, &err)
+                      : train_data_load(&ds, &prep, (int)threads, rep, 0, &data, &err);
     }
     if (!st) {
         sel = malloc((data.n ? data.n : 1) * sizeof *sel);
@@ -253,7 +256,7 @@ static int run(int argc, char **argv) {
     if (!st) st = metrics_compute(probs, labels, ns, meta.n_classes, &mt, &err);
     if (!st) {
         /* print with the model's class order: ds.classes may be a subset, so name them from meta */
-        metrics_print(stdout, &mt, (const char *const *)meta.classes);
+        cli_print_metrics(stdout, &mt, (const char *const *)meta.classes);
         size_t nt = metrics_top_losses(&mt, (size_t)top_k, top);
         if (nt) printf("top %zu losses:\n", nt);
         for (size_t i = 0; i < nt; i++) {

@@ -13,7 +13,7 @@
 #include "cli/fetch_render.h"
 #include "cli/fetch_ytdlp.h"
 #include "core/error.h"
-#include "core/progress.h"
+#include "core/clock.h"
 #include "model/sha256.h"
 
 #define _XOPEN_SOURCE_EXTENDED 1
@@ -508,13 +508,13 @@ static int run(int argc, char **argv) {
         err_escape(it->url, url_esc, sizeof url_esc);
         err_escape(it->label, label_esc, sizeof label_esc);
         snprintf(shown, sizeof shown, "%s", url_esc);
-        double t0 = progress_now_s();
+        double t0 = clock_now_s();
         int skipped = 0;
         err_clear(&err);
         genreid_status st = fetch_one(&o, it, tmp_dir, &m, manifest_path, shown, sizeof shown, &skipped, &err);
         clear_dir(tmp_dir);
         if (cli_interrupted) break;
-        double dt = progress_now_s() - t0;
+        double dt = clock_now_s() - t0;
         if (!o.quiet)
             fprintf(stderr, "[%zu/%zu] %s %s %s %.1f s\n", i + 1, items.n, label_esc, shown,
                     st ? "FAILED" : skipped ? "skipped (already fetched)" : "ok", dt);

@@ -5,7 +5,8 @@
  * Collections: --shard K/N, a resumable --output FILE and --jobs N (cli/collection.h). */
 #include "cli/cli.h"
 #include "cli/collection.h"
-#include "core/progress.h"
+#include "cli/progress.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "pipeline/walk.h"

@@ -3,6 +3,7 @@
  * seed 42), bs 32, fine_tune(5) with base_lr 2e-3); the options go beyond it. */
 #include "cli/cli.h"
 #include "cli/cli_dataset.h"
+#include "cli/cli_report.h"
 #include "core/error.h"
 #include "core/atomic.h"
 #include "default_model.h"
@@ -10,7 +11,7 @@
 #include "data/dataset.h"
 #include "data/featfit.h"
 #include "data/metrics.h"
-#include "core/progress.h"
+#include "core/clock.h"
 #include "dsp/features.h"
 #include "pipeline/modelio.h"
 #include "data/train.h"
@@ -335,13 +336,13 @@ static int run_cv(char **roots, int n_roots, const char *group_by, const char *a
     dataset ds;
     train_data data = {0};
     float *probs = NULL;
-    tc->quiet = 1;
     genreid_status st = cli_dataset_open(roots, n_roots, group_by, 0.0, tc->seed, &ds, &err);
     if (st) {
         cli_error("%s", err.message);
         return 1;
     }
-    st = train_data_load(&ds, prep, threads, stderr, 1, 1, &data, &err);
+    progress_report notices;
+    st = train_data_load(&ds, prep, threads, progress_report_init(&notices, 1), 1, &data, &err);
     if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
     if (!st) {
         fprintf(stderr, "cross-validation: %zu items, %d sources, %s%s%s, %d threads\n", data.n, data.n_sources, arch,
@@ -395,9 +396,10 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         cli_error("%s", err.message);
         return 1;
     }
-    double t0 = progress_now_s();
-    st = featfit_load_data(&ds, 15.0, o->threads, stderr, o->quiet, &data, &err);
-    if (!st) fprintf(stderr, "features: %zu clips, %d sources (%.1f s)\n", data.n, data.n_sources, progress_now_s() - t0);
+    double t0 = clock_now_s();
+    progress_report bar;
+    st = featfit_load_data(&ds, 15.0, o->threads, progress_report_init(&bar, o->quiet), &data, &err);
+    if (!st) fprintf(stderr, "features: %zu clips, %d sources (%.1f s)\n", data.n, data.n_sources, clock_now_s() - t0);
     if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
     if (!st && o->cv) {
         st = featfit_cv(&data, o->l2, o->balance, probs, &err);
@@ -465,7 +467,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     preprocess_config prep = preprocess_config_default();
     double valid_pct = 0.2, d;
     long l, threads = sysconf(_SC_NPROCESSORS_ONLN);
-    int force = 0, c;
+    int force = 0, quiet = 0, c;
     genreid_precision precision = GENREID_PRECISION_FP32;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:a:w:e:b:s:t:fqh", opts, NULL)) != -1) {
@@ -570,7 +572,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
             break;
         }
         case 'f': force = 1; break;
-        case 'q': tc.quiet = 1; break;
+        case 'q': quiet = 1; break;
         case 'D':
             if (cli_parse_precision(optarg, &precision)) return cli_usage_error("train", "--precision needs fp32, bf16 or auto");
             break;
@@ -584,7 +586,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     if (optind >= argc) return cli_usage_error(cmdname, "no DATA folder");
     if (features) {
         featclass_opts fo = {group_by, valid_pct, fold, tc.seed, tc.balance, l2, cv, cv_out, out, force,
-                             calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, (int)threads, tc.quiet};
+                             calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, (int)threads, quiet};
         return run_features(argv + optind, argc - optind, &fo);
     }
     char def_arch[32];
@@ -609,6 +611,8 @@ static int run_mode(int argc, char **argv, int lr_find) {
     char *ckpt_default = with_suffix(out, ".ckpt"), *plot_default = with_suffix(out, "-curves.png");
     tc.checkpoint = checkpoint ? (strcmp(checkpoint, "none") ? checkpoint : NULL) : ckpt_default;
     tc.interrupted = &cli_interrupted;
+    cli_train_report table;
+    tc.observe = cli_train_report_init(&table, stdout, quiet);
     genreid_error err;
     err_clear(&err);
     dataset ds;
@@ -623,7 +627,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     fprintf(stderr, "dataset: %d classes (", ds.n_classes);
     for (int i = 0; i < ds.n_classes; i++) fprintf(stderr, "%s%s", i ? ", " : "", ds.classes[i]);
     fprintf(stderr, "), %zu items: %zu train, %zu valid%s\n", ds.n_items, ntr, nva, ds.has_split ? " (train/ and valid/ folders)" : "");
-    st = train_data_load(&ds, &prep, (int)threads, stderr, tc.quiet, 1, &data, &err);
+    st = train_data_load(&ds, &prep, (int)threads, tc.observe->progress, 1, &data, &err);
     if (st) goto done;
     if (data.n_failed) fprintf(stderr, "%zu unreadable files skipped\n", data.n_failed);
     m = nn_model_new(arch, ds.n_classes, tc.seed, &err);
@@ -647,7 +651,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
         }
         goto done;
     }
-    st = train_run(m, &data, &tc, stdout, &res, &err);
+    st = train_run(m, &data, &tc, &res, &err);
     if (st) goto done;
     if (res.interrupted) {
         rc = 1;

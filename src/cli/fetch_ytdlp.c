@@ -7,7 +7,7 @@
  * title with newlines on one line. Leaves out: progress from yt-dlp itself, retries. */
 #include "cli/fetch_ytdlp.h"
 #include "core/error.h"
-#include "core/progress.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -294,11 +294,11 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
     }
 
     struct pollfd fds[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
-    double t0 = progress_now_s();
+    double t0 = clock_now_s();
     int open_fds = 2;
     while (open_fds) {
         if (rq->cancel && *rq->cancel) { res->cancelled = 1; break; }
-        if (progress_now_s() - t0 > rq->timeout_s) { res->timed_out = 1; break; }
+        if (clock_now_s() - t0 > rq->timeout_s) { res->timed_out = 1; break; }
         int n = poll(fds, 2, 100);
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; n > 0 && i < 2; i++) {
@@ -328,7 +328,7 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
         if (w == pid || (w < 0 && errno != EINTR)) break;
         if (w == 0) {
             if (rq->cancel && *rq->cancel) res->cancelled = 1;
-            else if (progress_now_s() - t0 > rq->timeout_s) res->timed_out = 1;
+            else if (clock_now_s() - t0 > rq->timeout_s) res->timed_out = 1;
             if (res->cancelled || res->timed_out) { kill(-pid, SIGKILL); open_fds = 1; continue; }
             usleep(20000);
         }

@@ -21,9 +21,9 @@ static genreid_status features_item(void *ctx, const dataset_item *it, float *ou
     return st;
 }
 
-genreid_status featfit_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, int quiet, train_data *out,
-                                   genreid_error *err) {
-    genreid_status st = train_data_load_items(ds, FEATURES_N, features_item, &clip_s, "features", jobs, log, quiet, out, err);
+genreid_status featfit_load_data(const dataset *ds, double clip_s, int jobs, const report *rep, train_data *out,
+                                 genreid_error *err) {
+    genreid_status st = train_data_load_items(ds, FEATURES_N, features_item, &clip_s, "features", jobs, rep, out, err);
     if (!st && !out->n) {
         train_data_free(out);
         return err_set(err, GENREID_E_INVALID, "no readable audio item");

@@ -4,7 +4,6 @@
 #ifndef GENREID_DATA_FEATFIT_H
 #define GENREID_DATA_FEATFIT_H
 
-#include <stdio.h>
 #include "data/dataset.h"
 #include "data/train.h"
 #include "nn/logreg.h"
@@ -12,8 +11,8 @@
 
 /* The features of the first clip_s seconds of every audio item of ds (jobs threads), as a
  * train_data whose x is [n][FEATURES_N] (each clip's windows, dsp/features.h). Unreadable files
- * and images are listed on log and skipped, like train_data_load. */
-genreid_status featfit_load_data(const dataset *ds, double clip_s, int jobs, FILE *log, int quiet, train_data *out,
+ * and images are noticed on rep and skipped, like train_data_load. */
+genreid_status featfit_load_data(const dataset *ds, double clip_s, int jobs, const report *rep, train_data *out,
                                  genreid_error *err);
 /* Fits on the training items of d (valid == 0), balanced weights when balance. */
 genreid_status featfit_train(const train_data *d, double l2, int balance, logreg *out, genreid_error *err);

@@ -76,24 +76,6 @@ size_t metrics_top_losses(const metrics *m, size_t k, size_t *out) {
     return k;
 }
 
-void metrics_print(FILE *f, const metrics *m, const char *const *classes) {
-    fprintf(f, "items %zu  accuracy %.4f  error_rate %.4f  log_loss %.4f\n", m->n, m->accuracy, m->error_rate, m->log_loss);
-    fprintf(f, "%-16s %9s %9s %9s %7s\n", "class", "precision", "recall", "f1", "support");
-    for (int c = 0; c < m->n_classes; c++) {
-        int64_t support = 0;
-        for (int k = 0; k < m->n_classes; k++) support += m->confusion[(size_t)c * m->n_classes + k];
-        fprintf(f, "%-16s %9.4f %9.4f %9.4f %7lld\n", classes[c], m->precision[c], m->recall[c], m->f1[c], (long long)support);
-    }
-    fprintf(f, "confusion matrix (rows: actual, columns: predicted)\n%-16s", "");
-    for (int c = 0; c < m->n_classes; c++) fprintf(f, " %12.12s", classes[c]);
-    fputc('\n', f);
-    for (int r = 0; r < m->n_classes; r++) {
-        fprintf(f, "%-16s", classes[r]);
-        for (int c = 0; c < m->n_classes; c++) fprintf(f, " %12lld", (long long)m->confusion[(size_t)r * m->n_classes + c]);
-        fputc('\n', f);
-    }
-}
-
 double metrics_ece(const float *probs, const int *labels, size_t n, int n_classes, int bins) {
     if (!n || bins < 1 || bins > 1000) return 0;
     double conf[1000] = {0}, hit[1000] = {0};

@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "core/error.h"
 #include "pipeline/probs.h"
 
@@ -27,8 +26,6 @@ genreid_status metrics_compute(const float *probs, const int *labels, size_t n, 
 void metrics_free(metrics *m);
 /* Indices of the k largest losses, largest first (k clipped to n); returns how many were written. */
 size_t metrics_top_losses(const metrics *m, size_t k, size_t *out);
-/* Text report: accuracy, error, log loss, per-class table, confusion matrix. */
-void metrics_print(FILE *f, const metrics *m, const char *const *classes);
 
 /* ---- calibration (Guo et al. 2017, "On calibration of modern neural networks") ---------------- */
 /* Expected calibration error of the top-class confidence over `bins` equal-width bins. */

@@ -1,7 +1,7 @@
 /* data/train.c — see train.h. */
 #include "data/train.h"
 #include "core/error.h"
-#include "core/progress.h"
+#include "core/clock.h"
 #include "core/rng.h"
 #include "image/colormap.h"
 #include "model/json.h"
@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,7 @@ typedef struct load_job {
     float *x;
     int *ok;
     size_t next, item_floats;
-    FILE *log;
-    progress prog;
+    const report *rep;
     pthread_mutex_t lock;
 } load_job;
 
@@ -44,11 +44,8 @@ static void *load_worker(void *arg) {
         genreid_status st = j->fn(j->ctx, &j->ds->items[i], j->x + i * j->item_floats, &err);
         pthread_mutex_lock(&j->lock);
         j->ok[i] = st == GENREID_OK;
-        if (st && j->log) {
-            if (j->prog.enabled) fputs("\r\x1b[K", stderr);
-            fprintf(j->log, "genreid: %s (skipped)\n", err.message);
-        }
-        progress_step(&j->prog, 1, NULL);
+        if (st) report_notice(j->rep, "%s (skipped)", err.message);
+        report_step(j->rep, 1, NULL);
         pthread_mutex_unlock(&j->lock);
     }
     return NULL;
@@ -82,13 +79,13 @@ int train_data_index_sources(train_data *d, const dataset *ds) {
 }
 
 genreid_status train_data_load_items(const dataset *ds, size_t item, train_item_fn fn, void *ctx, const char *what,
-                                     int jobs, FILE *log, int quiet, train_data *out, genreid_error *err) {
+                                     int jobs, const report *rep, train_data *out, genreid_error *err) {
     memset(out, 0, sizeof *out);
     size_t n = ds->n_items;
     if (n && item > SIZE_MAX / sizeof(float) / n) return err_set(err, GENREID_E_LIMIT, "dataset too large for memory");
     load_job j;
     memset(&j, 0, sizeof j);
-    j.ds = ds, j.fn = fn, j.ctx = ctx, j.item_floats = item, j.log = log;
+    j.ds = ds, j.fn = fn, j.ctx = ctx, j.item_floats = item, j.rep = rep;
     j.x = malloc((n ? n : 1) * item * sizeof(float));
     j.ok = calloc(n ? n : 1, sizeof *j.ok);
     out->y = malloc((n ? n : 1) * sizeof *out->y);
@@ -101,7 +98,7 @@ genreid_status train_data_load_items(const dataset *ds, size_t item, train_item_
         return err_set(err, GENREID_E_NOMEM, "out of memory for %zu preprocessed items", n);
     }
     pthread_mutex_init(&j.lock, NULL);
-    progress_start(&j.prog, what, n, quiet);
+    report_begin(rep, what, n);
     if (jobs < 1) jobs = 1;
     if (jobs > 64) jobs = 64;
     pthread_t th[64];
@@ -110,7 +107,7 @@ genreid_status train_data_load_items(const dataset *ds, size_t item, train_item_
         if (pthread_create(&th[started], NULL, load_worker, &j) == 0) started++;
     load_worker(&j);
     for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-    progress_end(&j.prog);
+    report_end(rep);
     pthread_mutex_destroy(&j.lock);
     /* compact to the usable items */
     size_t k = 0;
@@ -139,10 +136,10 @@ static genreid_status preprocess_item(void *ctx, const dataset_item *it, float *
     return preprocess_file(ctx, it->path, out, err);
 }
 
-genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
-                               int quiet, int need_train, train_data *out, genreid_error *err) {
+genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, const report *rep,
+                               int need_train, train_data *out, genreid_error *err) {
     size_t item = 3 * (size_t)prep->width * (size_t)prep->height;
-    genreid_status st = train_data_load_items(ds, item, preprocess_item, (void *)prep, "loading", jobs, log, quiet, out, err);
+    genreid_status st = train_data_load_items(ds, item, preprocess_item, (void *)prep, "loading", jobs, rep, out, err);
     if (st) return st;
     size_t k = out->n;
     out->seed_figure = prep->style.kind == SPECTRO_SEED && prep->style.figure;
@@ -159,20 +156,6 @@ genreid_status train_data_load(const dataset *ds, const preprocess_config *prep,
         }
     }
     return GENREID_OK;
-}
-
-/* ---- table ------------------------------------------------------------------------------ */
-
-void train_print_header(FILE *out) {
-    if (out) fprintf(out, "%-7s %-11s %-11s %-11s %s\n", "epoch", "train_loss", "valid_loss", "error_rate", "time");
-}
-
-void train_print_epoch(FILE *out, const train_epoch *e) {
-    if (!out) return;
-    int s = (int)(e->seconds + 0.5);
-    fprintf(out, "%-7d %-11.6f %-11.6f %-11.6f %02d:%02d\n", e->epoch, e->train_loss, e->valid_loss, e->error_rate,
-            s / 60, s % 60);
-    fflush(out);
 }
 
 train_config train_config_default(void) {
@@ -522,11 +505,12 @@ static void copy_buffers(nn_param *params, size_t np, float *snap, int to_snapsh
 
 /* An interrupt (or stop_after_batches): marks the run interrupted and writes the checkpoint at pos. */
 static genreid_status stop_here(const train_config *cfg, nn_model *m, optim *o, const train_data *d, const position *pos,
-                                train_result *res, FILE *out, genreid_error *err) {
+                                train_result *res, genreid_error *err) {
     res->interrupted = 1;
     if (!cfg->checkpoint) return GENREID_OK;
     genreid_status st = write_checkpoint(cfg->checkpoint, m, o, cfg, d, pos, res, err);
-    if (!st && out) fprintf(out, "interrupted: checkpoint written to %s (continue with --resume)\n", cfg->checkpoint);
+    const train_observer *ob = cfg->observe;
+    if (!st && ob && ob->stopped) ob->stopped(ob->ctx, cfg->checkpoint);
     return st;
 }
 
@@ -555,10 +539,12 @@ static genreid_status validate(nn_model *m, nn_workspace *ws, const train_data *
     return GENREID_OK;
 }
 
-genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, FILE *out, train_result *res,
+genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, train_result *res,
                          genreid_error *err) {
+    const train_observer *ob = cfg->observe;
+    const report *bar = ob ? ob->progress : NULL;
     memset(res, 0, sizeof *res);
-    double t_start = progress_now_s();
+    double t_start = clock_now_s();
     size_t n_train = 0, n_valid = 0;
     for (size_t i = 0; i < d->n; i++) {
         if (d->valid[i]) n_valid++;
@@ -632,11 +618,11 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     }
     position pos = {0, 0, 0, 0};
     if (!st && cfg->resume) st = read_checkpoint(cfg->resume, m, o, cfg, d, &pos, res, err);
-    if (!st && out && cfg->resume) {
-        fprintf(out, "resuming after %ld batches\n", pos.k);
+    if (!st && ob && cfg->resume) {
+        if (ob->resumed) ob->resumed(ob->ctx, pos.k);
         for (int i = 0; i < res->n_epochs; i++) {
-            if (i == 0 || res->epochs[i].stage != res->epochs[i - 1].stage) train_print_header(out);
-            train_print_epoch(out, &res->epochs[i]);
+            if ((i == 0 || res->epochs[i].stage != res->epochs[i - 1].stage) && ob->stage) ob->stage(ob->ctx, res->epochs[i].stage);
+            if (ob->epoch) ob->epoch(ob->ctx, &res->epochs[i]);
         }
     }
     int done_epochs = res->n_epochs, ordinal = 0;
@@ -653,19 +639,19 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
         for (int e = 0; !st && e < sp->sched.n_epoch && !res->interrupted; e++, ordinal++) {
             long epoch_end = k + n_iter;
             if (ordinal < done_epochs) { k = epoch_end; continue; } /* recorded before the checkpoint */
-            if (printed_header != s && out && !(ordinal == done_epochs && done_epochs && res->epochs[done_epochs - 1].stage == s))
-                train_print_header(out);
+            if (printed_header != s && ob && ob->stage &&
+                !(ordinal == done_epochs && done_epochs && res->epochs[done_epochs - 1].stage == s))
+                ob->stage(ob->ctx, s);
             printed_header = s;
             if (pos.k > 0 && k <= pos.k && pos.stage == s) smooth = pos.smooth_val, smooth_count = pos.smooth_count;
-            double t0 = progress_now_s();
+            double t0 = clock_now_s();
             rng shuffle;
             rng_fork(&base, (uint64_t)(1000 * s + e + 1), &shuffle);
             if (cfg->balance) balance_draw(&shuffle, cdf, n_train, (size_t)n_iter * bs, perm);
             else rng_randperm(&shuffle, n_train, perm);
-            progress bar;
-            progress_start(&bar, "train", (size_t)n_iter, cfg->quiet);
+            report_begin(bar, "train", (size_t)n_iter);
             for (int b = 0; !st && b < n_iter; b++, k++) {
-                if (k < pos.k) { progress_step(&bar, 1, NULL); continue; }
+                if (k < pos.k) { report_step(bar, 1, NULL); continue; }
                 for (int i = 0; i < bs; i++) {
                     size_t item = train_idx[perm[(size_t)b * bs + i]];
                     memcpy(xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
@@ -698,8 +684,8 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                     copy_buffers(params, np, buf_before, 0);
                     err_clear(err);
                     position now = {k, s, smooth, smooth_count};
-                    progress_end(&bar);
-                    st = stop_here(cfg, m, o, d, &now, res, out, err);
+                    report_end(bar);
+                    st = stop_here(cfg, m, o, d, &now, res, err);
                     break;
                 }
                 if (!st) st = optim_step(o, err);
@@ -708,18 +694,18 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
                 smooth_count++;
                 char suffix[48];
                 snprintf(suffix, sizeof suffix, "loss %.4f", smooth / (1 - pow(SMOOTH_BETA, (double)smooth_count)));
-                progress_step(&bar, 1, suffix);
+                report_step(bar, 1, suffix);
                 int stop = (cfg->interrupted && *cfg->interrupted) ||
                            (cfg->stop_after_batches > 0 && k + 1 >= cfg->stop_after_batches);
                 if (stop) {
                     position now = {k + 1, s, smooth, smooth_count};
-                    progress_end(&bar);
-                    st = stop_here(cfg, m, o, d, &now, res, out, err);
+                    report_end(bar);
+                    st = stop_here(cfg, m, o, d, &now, res, err);
                     break;
                 }
             }
             if (res->interrupted || st) break;
-            progress_end(&bar);
+            report_end(bar);
             train_epoch *rec = &res->epochs[res->n_epochs];
             rec->stage = s;
             rec->epoch = e;
@@ -728,21 +714,21 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
             position now = {k, s, smooth, smooth_count};
             if (st == GENREID_E_CANCELLED) { /* every batch of the epoch is done; a resume validates again */
                 err_clear(err);
-                st = stop_here(cfg, m, o, d, &now, res, out, err);
+                st = stop_here(cfg, m, o, d, &now, res, err);
                 break;
             }
             if (st) break;
-            rec->seconds = progress_now_s() - t0;
+            rec->seconds = clock_now_s() - t0;
             res->n_epochs++;
             /* a checkpoint after every epoch, so a run killed outright (SIGKILL, power) loses at
              * most the epoch in flight; written before the epoch's line, which therefore promises it */
             if (cfg->checkpoint) st = write_checkpoint(cfg->checkpoint, m, o, cfg, d, &now, res, err);
             if (st) break;
-            train_print_epoch(out, rec);
+            if (ob && ob->epoch) ob->epoch(ob->ctx, rec);
         }
     }
     nn_set_frozen(m, 0);
-    res->seconds = progress_now_s() - t_start;
+    res->seconds = clock_now_s() - t_start;
     optim_free(o);
     nn_workspace_free(ws);
     free(train_idx), free(valid_idx), free(perm), free(xb), free(probs), free(yb), free(cdf), free(xorig), free(targets);
@@ -816,8 +802,8 @@ genreid_status train_lr_find(nn_model *m, const train_data *d, const train_confi
     double smooth = 0, best = INFINITY;
     rng base;
     rng_seed(&base, cfg->seed);
-    progress bar;
-    progress_start(&bar, "lr_find", (size_t)num_it, cfg->quiet);
+    const report *bar = cfg->observe ? cfg->observe->progress : NULL;
+    report_begin(bar, "lr_find", (size_t)num_it);
     for (int it = 0; !st && it < num_it; it++) {
         int b = it % per_epoch;
         if (b == 0) {
@@ -843,11 +829,11 @@ genreid_status train_lr_find(nn_model *m, const train_data *d, const train_confi
         lrs[it] = lr;
         losses[it] = sl;
         *n_out = it + 1;
-        progress_step(&bar, 1, NULL);
+        report_step(bar, 1, NULL);
         if (sl < best) best = sl;
         if (!isfinite(sl) || sl > 4 * best) break; /* stop_div */
     }
-    progress_end(&bar);
+    report_end(bar);
     if (!st && *n_out > 2) *suggestion = lrs[train_lr_valley(losses, *n_out)];
     for (size_t i = 0, off = 0; saved && i < np; i++) {
         memcpy(params[i].data, saved + off, params[i].n * sizeof(float));

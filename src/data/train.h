@@ -19,8 +19,8 @@
 #define GENREID_DATA_TRAIN_H
 
 #include <stdint.h>
-#include <stdio.h>
 #include "core/error.h"
+#include "core/report.h"
 #include "data/dataset.h"
 #include "pipeline/preprocess.h"
 #include "nn/model.h"
@@ -38,23 +38,23 @@ typedef struct train_data {
     int *source;               /* [n] index into sources: the item's reporting source */
     int n_sources;
     const char **sources;      /* [n_sources] names, borrowed from the dataset items */
-    size_t n_failed;           /* files that could not be read (listed on the log) */
+    size_t n_failed;           /* files that could not be read (noticed on the report) */
     int seed_figure;           /* items are the seed figure (augmentation keeps to its data box) */
     float floor_rgb[3];        /* the colormap's lowest colour, normalised: what -top_db looks like */
 } train_data;
 
-/* Preprocesses every item of ds with jobs threads. Failures are printed on log (if not NULL) as
- * "genreid: FILE: problem" and skipped; with need_train set, an error is returned when a class ends
- * up with no training item. */
-genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, FILE *log,
-                               int quiet, int need_train, train_data *out, genreid_error *err);
+/* Preprocesses every item of ds with jobs threads, reporting progress on rep (may be NULL).
+ * Failures are reported as notices "FILE: problem (skipped)" and skipped; with need_train set, an
+ * error is returned when a class ends up with no training item. */
+genreid_status train_data_load(const dataset *ds, const preprocess_config *prep, int jobs, const report *rep,
+                               int need_train, train_data *out, genreid_error *err);
 void train_data_free(train_data *d);
 /* The loader behind train_data_load, for any per-item input: fn fills item floats for one dataset
- * item (jobs threads call it at once); failures are listed on log and skipped. `what` labels the
- * progress bar. */
+ * item (jobs threads call it at once); failures are noticed on rep and skipped. `what` names the
+ * step on rep. */
 typedef genreid_status (*train_item_fn)(void *ctx, const dataset_item *it, float *out, genreid_error *err);
 genreid_status train_data_load_items(const dataset *ds, size_t item_floats, train_item_fn fn, void *ctx, const char *what,
-                                     int jobs, FILE *log, int quiet, train_data *out, genreid_error *err);
+                                     int jobs, const report *rep, train_data *out, genreid_error *err);
 /* Fills d->source / d->sources from the dataset items of d->item[0..n-1]; -1 when out of memory. */
 int train_data_index_sources(train_data *d, const dataset *ds);
 
@@ -79,7 +79,7 @@ typedef struct train_config {
     const char *resume;        /* checkpoint to continue from; NULL: start fresh */
     long stop_after_batches;   /* > 0: behave as interrupted after this many batches (tests) */
     volatile int *interrupted; /* polled between batches (SIGINT flag); may be NULL */
-    int quiet;                 /* no progress bar */
+    const struct train_observer *observe; /* what the run tells its caller; NULL: nothing */
     nn_precision precision;    /* the caller sets it on the models it makes (nn_set_precision) */
 } train_config;
 
@@ -102,9 +102,19 @@ typedef struct train_result {
  * same and, within a class, every source; they sum to 1 over the training items. */
 genreid_status train_balance_weights(const train_data *d, double *w, genreid_error *err);
 
-/* Trains m in place on d. The table goes to out (may be NULL). */
-genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, FILE *out,
-                         train_result *res, genreid_error *err);
+/* What a training run tells its caller as it goes (cfg->observe); every member may be NULL. */
+typedef struct train_observer {
+    const report *progress;                       /* the batches of each epoch, and of lr_find */
+    void *ctx;
+    void (*stage)(void *ctx, int stage);           /* a stage's epochs start (fastai prints its table header) */
+    void (*epoch)(void *ctx, const train_epoch *e); /* an epoch is done (a resumed run: the recorded ones first) */
+    void (*resumed)(void *ctx, long batches);      /* a checkpoint was read: this many batches were done */
+    void (*stopped)(void *ctx, const char *checkpoint); /* interrupted, and the checkpoint was written there */
+} train_observer;
+
+/* Trains m in place on d. */
+genreid_status train_run(nn_model *m, const train_data *d, const train_config *cfg, train_result *res,
+                         genreid_error *err);
 void train_result_free(train_result *r);
 
 /* fastai's lr_find(start_lr=1e-7, end_lr=10, num_it=100, stop_div=True): exponentially growing lr
@@ -120,9 +130,5 @@ int train_lr_valley(const double *losses, int n);
 /* Eval-mode forward of items sel[0..n_sel-1] of d: probs [n_sel][C] (softmax). */
 genreid_status train_predict(nn_model *m, const train_data *d, const size_t *sel, size_t n_sel, int bs,
                              float *probs, genreid_error *err);
-
-/* Prints fastai's table header / one row. */
-void train_print_header(FILE *out);
-void train_print_epoch(FILE *out, const train_epoch *e);
 
 #endif

@@ -17,6 +17,13 @@
 
 /* A 96x64 picture: class 0 = horizontal bands ("tones"), class 1 = vertical bands ("beats"),
  * with per-image random period, phase and noise. */
+/* A report's notice callback that appends each line to a 4 KiB buffer (ctx). */
+static void collect_notice(void *ctx, const char *line) {
+    char *buf = ctx;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 4096 - n, "%s\n", line);
+}
+
 static void make_picture(image *img, int cls, unsigned seed) {
     image_alloc(img, 96, 64, 3, NULL);
     unsigned s = seed * 2654435761u + 12345u;
@@ -100,7 +107,7 @@ int main(void) {
     preprocess_config prep = preprocess_config_default();
     prep.width = prep.height = 64;
     train_data data;
-    CHECKF(train_data_load(&ds, &prep, 2, NULL, 1, 1, &data, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(train_data_load(&ds, &prep, 2, NULL, 1, &data, &err) == GENREID_OK, "%s", err.message);
     CHECK(data.n == 24 && data.n_failed == 0);
 
     /* 1) loss goes down, error reaches 0 */
@@ -109,11 +116,10 @@ int main(void) {
     tc.epochs = 12;
     tc.lr = 5e-3;
     tc.bs = 6;
-    tc.quiet = 1;
     nn_model *m = nn_model_new("small", 2, 7, &err);
     CHECK(m != NULL);
     train_result res;
-    CHECKF(train_run(m, &data, &tc, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(train_run(m, &data, &tc, &res, &err) == GENREID_OK, "%s", err.message);
     CHECK(res.n_epochs == 12);
     if (res.n_epochs == 12) {
         printf("synthetic: train_loss %.4f -> %.4f, valid_loss %.4f -> %.4f, error %.3f -> %.3f\n", res.epochs[0].train_loss,
@@ -132,11 +138,10 @@ int main(void) {
     train_config ft = train_config_default();
     ft.epochs = 2;
     ft.bs = 6;
-    ft.quiet = 1;
     ft.seed = 5;
     ft.augment = TRAIN_AUG_SHIFT | TRAIN_AUG_MASK | TRAIN_AUG_LOWPASS; /* resumed runs must redraw the same augmentation */
     nn_model *full = nn_model_new("small", 2, 11, &err), *part = nn_model_new("small", 2, 11, &err);
-    CHECK(train_run(full, &data, &ft, NULL, &res, &err) == GENREID_OK);
+    CHECK(train_run(full, &data, &ft, &res, &err) == GENREID_OK);
     int full_epochs = res.n_epochs;
     double full_last = res.n_epochs ? res.epochs[res.n_epochs - 1].valid_loss : -1;
     train_result_free(&res);
@@ -145,14 +150,14 @@ int main(void) {
     train_config stop = ft;
     stop.checkpoint = ckpt;
     stop.stop_after_batches = 7; /* 3 batches per epoch: inside the second (unfrozen) stage */
-    CHECK(train_run(part, &data, &stop, NULL, &res, &err) == GENREID_OK);
+    CHECK(train_run(part, &data, &stop, &res, &err) == GENREID_OK);
     CHECK(res.interrupted == 1 && test_exists(ckpt));
     train_result_free(&res);
     nn_model_free(part);
     part = nn_model_new("small", 2, 99, &err); /* other init: the checkpoint must overwrite it */
     train_config resume = ft;
     resume.resume = ckpt;
-    CHECKF(train_run(part, &data, &resume, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(train_run(part, &data, &resume, &res, &err) == GENREID_OK, "%s", err.message);
     CHECKF(res.n_epochs == full_epochs, "%d epochs vs %d", res.n_epochs, full_epochs);
     CHECKF(res.n_epochs && res.epochs[res.n_epochs - 1].valid_loss == full_last, "valid loss %.9f vs %.9f",
            res.n_epochs ? res.epochs[res.n_epochs - 1].valid_loss : -1, full_last);
@@ -173,7 +178,7 @@ int main(void) {
             late_flag lf = {&flag, delays[t]};
             pthread_t th;
             pthread_create(&th, NULL, raise_late, &lf);
-            CHECKF(train_run(cut, &data, &c1, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+            CHECKF(train_run(cut, &data, &c1, &res, &err) == GENREID_OK, "%s", err.message);
             pthread_join(th, NULL);
             int was_cut = res.interrupted;
             hit += was_cut;
@@ -182,7 +187,7 @@ int main(void) {
                 train_config c2 = ft;
                 c2.resume = ckpt;
                 nn_model *rest = nn_model_new("small", 2, 99, &err);
-                CHECKF(train_run(rest, &data, &c2, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+                CHECKF(train_run(rest, &data, &c2, &res, &err) == GENREID_OK, "%s", err.message);
                 CHECKF(res.n_epochs == full_epochs, "cut at %d ms: %d epochs vs %d", delays[t], res.n_epochs, full_epochs);
                 CHECKF(params_equal(full, rest), "cut at %d ms: resumed parameters differ", delays[t]);
                 train_result_free(&res);
@@ -200,13 +205,13 @@ int main(void) {
         c1.checkpoint = ckpt;
         unlink(ckpt);
         nn_model *a = nn_model_new("small", 2, 11, &err);
-        CHECK(train_run(a, &data, &c1, NULL, &res, &err) == GENREID_OK);
+        CHECK(train_run(a, &data, &c1, &res, &err) == GENREID_OK);
         train_result_free(&res);
         CHECK(test_exists(ckpt));
         train_config c2 = ft;
         c2.resume = ckpt;
         nn_model *b = nn_model_new("small", 2, 99, &err);
-        CHECKF(train_run(b, &data, &c2, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+        CHECKF(train_run(b, &data, &c2, &res, &err) == GENREID_OK, "%s", err.message);
         CHECK(res.n_epochs == full_epochs && params_equal(full, b));
         train_result_free(&res);
         /* damaged: one flipped byte in the tensors, then the file cut short; both refused, and the
@@ -217,7 +222,7 @@ int main(void) {
         if (bytes && n > 1000) {
             bytes[n - 100] ^= 0x40;
             test_write_file(ckpt, bytes, n);
-            CHECK(train_run(b, &data, &c2, NULL, &res, &err) == GENREID_E_FORMAT);
+            CHECK(train_run(b, &data, &c2, &res, &err) == GENREID_E_FORMAT);
             CHECKF(strstr(err.message, "checksum") && strstr(err.message, ckpt), "%s", err.message);
             train_result_free(&res);
             size_t n2 = 0;
@@ -225,7 +230,7 @@ int main(void) {
             CHECK(again && n2 == n && !memcmp(again, bytes, n));
             free(again);
             test_write_file(ckpt, bytes, n / 2);
-            CHECK(train_run(b, &data, &c2, NULL, &res, &err) == GENREID_E_FORMAT);
+            CHECK(train_run(b, &data, &c2, &res, &err) == GENREID_E_FORMAT);
             CHECKF(strstr(err.message, ckpt) != NULL, "%s", err.message);
             train_result_free(&res);
             bytes[n - 100] ^= 0x40; /* the good checkpoint again, for the seed check below */
@@ -239,7 +244,7 @@ int main(void) {
     train_config other = ft;
     other.resume = ckpt;
     other.seed = 6;
-    CHECK(train_run(part, &data, &other, NULL, &res, &err) == GENREID_E_INVALID);
+    CHECK(train_run(part, &data, &other, &res, &err) == GENREID_E_INVALID);
     CHECKF(strstr(err.message, "another seed") != NULL, "%s", err.message);
     train_result_free(&res);
     nn_model_free(full);
@@ -272,7 +277,7 @@ int main(void) {
     mx.balance = 1;
     mx.mixup = 0.4;
     m = nn_model_new("small", 2, 7, &err);
-    CHECKF(train_run(m, &data, &mx, NULL, &res, &err) == GENREID_OK, "%s", err.message);
+    CHECKF(train_run(m, &data, &mx, &res, &err) == GENREID_OK, "%s", err.message);
     CHECK(res.n_epochs == 12);
     if (res.n_epochs == 12) {
         printf("balance+mixup: valid_loss %.4f -> %.4f, error %.3f -> %.3f\n", res.epochs[0].valid_loss,
@@ -295,7 +300,7 @@ int main(void) {
         const char *two[2] = {root, root2};
         CHECK(dataset_scan(two, 2, &ds, &err) == GENREID_OK);
         CHECK(dataset_split_random(&ds, 0.0, 42, &err) == GENREID_OK);
-        CHECKF(train_data_load(&ds, &prep, 2, NULL, 1, 1, &data, &err) == GENREID_OK, "%s", err.message);
+        CHECKF(train_data_load(&ds, &prep, 2, NULL, 1, &data, &err) == GENREID_OK, "%s", err.message);
         CHECKF(data.n_sources == 2, "%d sources", data.n_sources);
         float *probs = calloc(data.n * 2, sizeof *probs);
         int folds[2] = {0, 0};
@@ -318,7 +323,7 @@ int main(void) {
         /* one source only: refused */
         const char *one[1] = {root};
         CHECK(dataset_scan(one, 1, &ds, &err) == GENREID_OK);
-        CHECK(train_data_load(&ds, &prep, 2, NULL, 1, 0, &data, &err) == GENREID_OK);
+        CHECK(train_data_load(&ds, &prep, 2, NULL, 0, &data, &err) == GENREID_OK);
         float dummy[64];
         CHECK(cv_by_source(&data, &cc, cv_model, NULL, NULL, NULL, dummy, &err) == GENREID_E_INVALID);
         train_data_free(&data);
@@ -347,9 +352,8 @@ int main(void) {
     CHECK(dataset_scan(broots, 1, &ds, &err) == GENREID_OK);
     CHECK(dataset_split_random(&ds, 0.25, 42, &err) == GENREID_OK);
     char logbuf[4096] = "";
-    FILE *log = fmemopen(logbuf, sizeof logbuf, "w");
-    CHECKF(train_data_load(&ds, &prep, 2, log, 1, 1, &data, &err) == GENREID_OK, "%s", err.message);
-    fclose(log);
+    report rep = {logbuf, NULL, NULL, NULL, collect_notice};
+    CHECKF(train_data_load(&ds, &prep, 2, &rep, 1, &data, &err) == GENREID_OK, "%s", err.message);
     CHECKF(data.n == 8 && data.n_failed == 2, "%zu usable, %zu failed", data.n, data.n_failed);
     CHECKF(strstr(logbuf, "text.png") && strstr(logbuf, "cut.png") && strstr(logbuf, "(skipped)"), "log: %s", logbuf);
     train_data_free(&data);
@@ -366,7 +370,7 @@ int main(void) {
     test_write_file(p, "nope", 4);
     CHECK(dataset_scan(broots, 1, &ds, &err) == GENREID_OK);
     CHECK(dataset_split_random(&ds, 0.0, 42, &err) == GENREID_OK);
-    CHECK(train_data_load(&ds, &prep, 1, NULL, 1, 1, &data, &err) == GENREID_E_INVALID);
+    CHECK(train_data_load(&ds, &prep, 1, NULL, 1, &data, &err) == GENREID_E_INVALID);
     CHECKF(strstr(err.message, "class 'onlybad' has no readable training item") != NULL, "%s", err.message);
     dataset_free(&ds);
     TEST_END();

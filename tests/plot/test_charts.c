@@ -9,7 +9,7 @@
 #include "plot/charts.h"
 #include "core/error.h"
 #include "image/colormap.h"
-#include "core/progress.h"
+#include "core/clock.h"
 
 #include <libgen.h>
 #include <math.h>
@@ -438,13 +438,13 @@ static void test_timing(void) {
     for (int i = 0; i < 100; i++) cm[i] = i;
     const char *names[10] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
     const int reps = 20;
-    double t0 = progress_now_s();
+    double t0 = clock_now_s();
     for (int r = 0; r < reps; r++) CHECK(plot_curves(&c, NULL, &o1, &s1, 1, NULL, &err) == GENREID_OK);
-    double t1 = progress_now_s();
+    double t1 = clock_now_s();
     for (int r = 0; r < reps; r++) CHECK(plot_curves(&c, NULL, &o2, &s2, 1, NULL, &err) == GENREID_OK);
-    double t2 = progress_now_s();
+    double t2 = clock_now_s();
     for (int r = 0; r < reps; r++) CHECK(plot_confusion_matrix(&c, names, 10, cm, NULL, NULL, &err) == GENREID_OK);
-    double t3 = progress_now_s();
+    double t3 = clock_now_s();
     printf("timing 640x480: lr_find 100 pts %.2f ms, curve 3000 pts %.2f ms, confusion 10x10 %.2f ms\n",
            (t1 - t0) * 1e3 / reps, (t2 - t1) * 1e3 / reps, (t3 - t2) * 1e3 / reps);
     image_free(&c);
