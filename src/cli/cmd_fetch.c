@@ -245,13 +245,8 @@ static void file_stem(const char *id, double start_s, char *out) {
     if (n == 0) { out[n++] = '_'; changed = 1; }
     out[n] = '\0';
     if (changed) {
-        sha256_ctx c;
-        uint8_t d[32];
         char hex[65];
-        sha256_init(&c);
-        sha256_update(&c, id, strlen(id));
-        sha256_final(&c, d);
-        sha256_hex(d, hex);
+        sha256_hex_of(id, strlen(id), hex);
         snprintf(out + n, 10, "-%.8s", hex);
     }
     if (start_s > 0) {

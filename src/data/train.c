@@ -401,12 +401,12 @@ static genreid_status write_checkpoint(const char *path, nn_model *m, optim *o, 
      * rather than resumed */
     char hex[65] = "";
     if (!st) {
-        sha256_ctx h;
+        struct sha256_ctx h;
         sha256_init(&h);
-        for (size_t i = 0; i < nt; i++) sha256_update(&h, t[i].data, shape_floats(&t[i]) * sizeof(float));
-        sha256_update(&h, json, strlen(json));
-        uint8_t digest[32];
-        sha256_final(&h, digest);
+        for (size_t i = 0; i < nt; i++) sha256_update(&h, shape_floats(&t[i]) * sizeof(float), (const uint8_t *)t[i].data);
+        sha256_update(&h, strlen(json), (const uint8_t *)json);
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        sha256_digest(&h, sizeof digest, digest);
         sha256_hex(digest, hex);
     }
     st_kv meta[3] = {{"genreid.checkpoint", "1"}, {"position", json}, {"sha256", hex}};
@@ -443,20 +443,21 @@ static genreid_status read_checkpoint(const char *path, nn_model *m, optim *o, c
                        *oc = st ? NULL : model_tensors_find(&ts, "optim.steps");
     /* check everything before the model is touched: shapes, then the checksum over the tensors in
      * the order write_checkpoint hashed them */
-    sha256_ctx h;
+    struct sha256_ctx h;
     sha256_init(&h);
     for (size_t i = 0; !st && i < np; i++) {
         const model_tensor *t = model_tensors_find(&ts, params[i].name);
         if (!t || t->n != params[i].n) st = err_set(err, GENREID_E_FORMAT, "%s: %s missing or mis-shaped", esc, params[i].name);
-        else sha256_update(&h, t->data, t->n * sizeof(float));
+        else sha256_update(&h, t->n * sizeof(float), (const uint8_t *)t->data);
     }
-    if (!st && os && oc) sha256_update(&h, os->data, os->n * sizeof(float)), sha256_update(&h, oc->data, oc->n * sizeof(float));
+    if (!st && os && oc)
+        sha256_update(&h, os->n * sizeof(float), (const uint8_t *)os->data), sha256_update(&h, oc->n * sizeof(float), (const uint8_t *)oc->data);
     const char *want = st ? NULL : json_get_string(meta, "sha256");
     if (!st) {
-        sha256_update(&h, ptext, strlen(ptext));
-        uint8_t digest[32];
+        sha256_update(&h, strlen(ptext), (const uint8_t *)ptext);
+        uint8_t digest[SHA256_DIGEST_SIZE];
         char hex[65];
-        sha256_final(&h, digest);
+        sha256_digest(&h, sizeof digest, digest);
         sha256_hex(digest, hex);
         if (!want || strcmp(want, hex)) st = err_set(err, GENREID_E_FORMAT, "%s: checkpoint is damaged (checksum mismatch)", esc);
     }

@@ -1,6 +1,6 @@
 /* pipeline/modelio.h — between a trained model and its file: the preprocessing recorded in the
  * model's metadata (model/model_file.h) ↔ preprocess_config, so that predict, evaluate and serve
- * prepare inputs exactly as training did. */
+ * prepare inputs exactly as training did. Tests: tests/pipeline/test_pipeline.c. */
 #ifndef GENREID_PIPELINE_MODELIO_H
 #define GENREID_PIPELINE_MODELIO_H
 

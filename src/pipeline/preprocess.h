@@ -4,7 +4,7 @@
  *   → Resize(size, method='squish') with PIL BILINEAR → /255 → Normalize(imagenet_stats).
  * Audio is first drawn as the model's spectrogram picture (pipeline/spectro.h), exactly what the
  * notebook saved as PNG, so a clip and its seed-style PNG give the same tensor.
- * Tests: tests/data/test_preprocess.c. */
+ * Tests: tests/pipeline/test_pipeline.c; against torch in tests/lib/test_lib.c. */
 #ifndef GENREID_PIPELINE_PREPROCESS_H
 #define GENREID_PIPELINE_PREPROCESS_H
 

@@ -3,7 +3,8 @@
  *   decode (audio/audio.h) → dB spectrogram (dsp/spectrogram.h) → picture (image/render.h).
  * Styles: "seed" = the notebook's figure (amplitude_to_db(|stft|), jet, 1200x500 RGBA), with
  * figure=0 only its 930x385 data box; "mel" = power_to_db(melspectrogram, ref=max), one pixel
- * per cell. Tests: tests/data/test_spectro.c; seed parity in tests/shared/test_seed_images.c. */
+ * per cell. Tests: tests/data/test_dataset.c, tests/pipeline/test_pipeline.c; seed parity in
+ * tests/shared/test_seed_images.c. */
 #ifndef GENREID_PIPELINE_SPECTRO_H
 #define GENREID_PIPELINE_SPECTRO_H
 

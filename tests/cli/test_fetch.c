@@ -155,27 +155,15 @@ static void test_sha256(void) {
         const char *p = test_path(tmp, "sha.bin");
         test_write_file(p, bytes, lens[k]);
         char ref[65], got[65], got2[65];
-        uint8_t d[32];
-        sha256_ctx c;
         sha256sum(p, ref);
         CHECK(sha256_file(p, got, NULL) == GENREID_OK);
-        sha256_init(&c);
-        for (size_t o = 0; o < lens[k]; o += 13) sha256_update(&c, bytes + o, lens[k] - o < 13 ? lens[k] - o : 13);
-        sha256_final(&c, d);
-        sha256_hex(d, got2);
+        sha256_hex_of(bytes, lens[k], got2);
         CHECKF(ref[0] && !strcmp(got, ref) && !strcmp(got2, ref), "len %zu: %s / %s vs sha256sum %s", lens[k], got, got2, ref);
     }
 }
 
 /* sha256 of a string as hex (for the expected file stems) */
-static void sha256_hex_str(const char *s, char hex[65]) {
-    sha256_ctx c;
-    uint8_t d[32];
-    sha256_init(&c);
-    sha256_update(&c, s, strlen(s));
-    sha256_final(&c, d);
-    sha256_hex(d, hex);
-}
+static void sha256_hex_str(const char *s, char hex[65]) { sha256_hex_of(s, strlen(s), hex); }
 
 static void test_json(void) {
     char *id, *title, *fp;

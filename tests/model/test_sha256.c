@@ -5,11 +5,11 @@
 #include "model/sha256.h"
 
 static void hash_str(const void *s, size_t n, size_t piece, char hex[65]) {
-    sha256_ctx c;
-    uint8_t d[32];
+    struct sha256_ctx c;
+    uint8_t d[SHA256_DIGEST_SIZE];
     sha256_init(&c);
-    for (size_t i = 0; i < n; i += piece) sha256_update(&c, (const char *)s + i, n - i < piece ? n - i : piece);
-    sha256_final(&c, d);
+    for (size_t i = 0; i < n; i += piece) sha256_update(&c, n - i < piece ? n - i : piece, (const uint8_t *)s + i);
+    sha256_digest(&c, sizeof d, d);
     sha256_hex(d, hex);
 }
 
@@ -34,6 +34,8 @@ int main(void) {
     CHECKF(!strcmp(hex, million), "%s", hex);
     hash_str("abd", 3, 3, hex);
     CHECK(strcmp(hex, abc) != 0);
+    sha256_hex_of("abc", 3, hex);
+    CHECKF(!strcmp(hex, abc), "%s", hex);
     const char *path = test_path(test_tmpdir(), "m.bin");
     CHECK(test_write_file(path, a, 1000000) == 0);
     genreid_error err;
