@@ -36,7 +36,7 @@ SAN_FLAGS = $(if $(SANITIZE),-fsanitize=$(SAN_LIST) -fno-omit-frame-pointer -fno
 GR_CFLAGS = $(OPT) -fno-math-errno -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fPIC -pthread $(WERROR) $(SAN_FLAGS) $(CFLAGS)
 GR_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE $(PKG_CFLAGS) -MMD -MP $(CPPFLAGS)
 GR_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-GR_LDLIBS = $(PKG_LIBS) -ldnnl -lfftw3f_threads -lpthread -lmvec -lm $(LDLIBS)
+GR_LDLIBS = $(PKG_LIBS) -ldnnl -lgomp -lfftw3f_threads -lpthread -lmvec -lm $(LDLIBS)
 
 LIB_MODULES = core audio dsp image nn model pipeline data plot serve
 LIB_SRC := $(sort $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) $(wildcard src/*.c))
@@ -62,6 +62,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(GR_CPPFLAGS) -Itests $(GR_CFLAGS) -c $< -o $@
+
+# nn's own parallel loops are OpenMP, on the libgomp pool that Debian's oneDNN already runs on
+$(BUILD)/obj/src/nn/par.o: GR_CFLAGS += -fopenmp
 
 $(BUILD)/libgenreid.a: $(LIB_OBJ)
 	@rm -f $@

@@ -1,8 +1,7 @@
 /* nn/par.h — threads for nn: one process-wide thread count shared by oneDNN (Debian's libdnnl is
  * the OpenMP build, so it runs on libgomp's pool) and by nn's own loops, which run on that same
- * pool through libgomp's GOMP_parallel entry point (found with dlsym: libgomp is only an indirect
- * dependency through libdnnl, and the Makefile does not build with -fopenmp). Without libgomp the
- * loops run serially. Same thread count → same partition of work → repeatable results. */
+ * pool through OpenMP (nn/par.c is built with -fopenmp). Same thread count → same partition of
+ * work → repeatable results. */
 #ifndef GENREID_NN_PAR_H
 #define GENREID_NN_PAR_H
 
