@@ -441,7 +441,19 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
     return st ? 1 : 0;
 }
 
-static int run_mode(int argc, char **argv, int lr_find) {
+/* Everything train and lr-find take from the command line. */
+typedef struct train_args {
+    const char *out, *arch, *weights, *group_by, *checkpoint, *plot, *fold, *cv_out;
+    int cv, calibrate, features, force, quiet;
+    double cal_t, cal_u, l2, valid_pct;
+    long threads;
+    train_config tc;
+    preprocess_config prep;
+    genreid_precision precision;
+} train_args;
+
+/* Parses the options into *a; returns -1 to go on, or the exit status (help, misuse). */
+static int parse_args(int argc, char **argv, int lr_find, train_args *a) {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"arch", required_argument, 0, 'a'},
         {"weights", required_argument, 0, 'w'}, {"policy", required_argument, 0, 'P'},
@@ -584,26 +596,52 @@ static int run_mode(int argc, char **argv, int lr_find) {
     if (lr_find && !out) out = "lr_find.png";
     if (!out && !cv) return cli_usage_error(cmdname, "missing -o MODEL");
     if (optind >= argc) return cli_usage_error(cmdname, "no DATA folder");
-    if (features) {
-        featclass_opts fo = {group_by, valid_pct, fold, tc.seed, tc.balance, l2, cv, cv_out, out, force,
-                             calibrate ? cal_t : 1.0, calibrate ? cal_u : 0.0, (int)threads, quiet};
-        return run_features(argv + optind, argc - optind, &fo);
+    *a = (train_args){out, arch, weights, group_by, checkpoint, plot, fold, cv_out, cv, calibrate, features, force, quiet,
+                      cal_t, cal_u, l2, valid_pct, threads, tc, prep, precision};
+    return -1;
+}
+
+/* Validation accuracy per source (with --group-by manifest:...:package: per package), on stdout. */
+static void print_valid_by_source(nn_model *m, const train_data *data, const dataset *ds, int bs) {
+    genreid_error err;
+    size_t *sel = malloc((data->n ? data->n : 1) * sizeof *sel), ns = 0;
+    float *probs = NULL;
+    if (sel) {
+        for (size_t i = 0; i < data->n; i++)
+            if (data->valid[i]) sel[ns++] = i;
+        probs = malloc((ns ? ns : 1) * (size_t)ds->n_classes * sizeof *probs);
     }
-    char def_arch[32];
-    if (default_arch(def_arch, sizeof def_arch)) def_arch[0] = '\0';
-    if (weights && !strcmp(weights, "none")) {
-        weights = NULL;
-    } else if (!weights && !cv) {
-        /* transfer learning as the notebook did, from our own pretrained network */
-        if (!arch && def_arch[0]) arch = def_arch;
-        if (arch && !strcmp(arch, def_arch)) weights = DEFAULT_WEIGHTS;
-        else fprintf(stderr, "note: no pretrained %s weights are shipped; training from random init (see --weights)\n",
-                     arch ? arch : "resnet18");
+    if (ns && probs && train_predict(m, data, sel, ns, bs, probs, &err) == GENREID_OK) {
+        printf("validation by source:\n");
+        for (size_t i = 0; i < ns; i++) {
+            const char *src = ds->items[data->item[sel[i]]].source;
+            int seen = 0;
+            for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(ds->items[data->item[sel[k]]].source, src);
+            if (seen) continue;
+            size_t tot = 0, right = 0;
+            for (size_t k = i; k < ns; k++) {
+                if (strcmp(ds->items[data->item[sel[k]]].source, src)) continue;
+                const float *p = probs + k * (size_t)ds->n_classes;
+                tot++;
+                right += probs_argmax(p, ds->n_classes) == data->y[sel[k]];
+            }
+            printf("  %-28s %3zu/%-3zu %.3f\n", src, right, tot, (double)right / (double)tot);
+        }
     }
-    if (!arch) arch = def_arch[0] ? def_arch : "resnet18";
-    tc.precision = cli_precision_bf16(precision) ? NN_BF16 : NN_FP32;
-    if (cv) return run_cv(argv + optind, argc - optind, group_by, arch, weights, &tc, &prep, (int)threads, cv_out);
-    if (!force && access(out, F_OK) == 0) {
+    free(sel);
+    free(probs);
+}
+
+/* Trains (or, lr_find, runs the lr finder on) the network on roots with a's settings. */
+static int run_network(char **roots, int n_roots, const train_args *a, int lr_find) {
+    const char *out = a->out, *arch = a->arch, *weights = a->weights, *group_by = a->group_by, *checkpoint = a->checkpoint,
+               *plot = a->plot, *fold = a->fold;
+    int calibrate = a->calibrate;
+    double cal_t = a->cal_t, cal_u = a->cal_u, valid_pct = a->valid_pct;
+    long threads = a->threads;
+    train_config tc = a->tc;
+    preprocess_config prep = a->prep;
+    if (!a->force && access(out, F_OK) == 0) {
         cli_error("%s: output exists (use -f to overwrite)", out);
         return 1;
     }
@@ -612,7 +650,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     tc.checkpoint = checkpoint ? (strcmp(checkpoint, "none") ? checkpoint : NULL) : ckpt_default;
     tc.interrupted = &cli_interrupted;
     cli_train_report table;
-    tc.observe = cli_train_report_init(&table, stdout, quiet);
+    tc.observe = cli_train_report_init(&table, stdout, a->quiet);
     genreid_error err;
     err_clear(&err);
     dataset ds;
@@ -620,7 +658,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     nn_model *m = NULL;
     train_data data = {0};
     train_result res = {0};
-    genreid_status st = cli_dataset_open_fold(argv + optind, argc - optind, group_by, valid_pct, fold, tc.seed, &ds, &err);
+    genreid_status st = cli_dataset_open_fold(roots, n_roots, group_by, valid_pct, fold, tc.seed, &ds, &err);
     if (st) goto done_noset;
     size_t ntr, nva;
     dataset_counts(&ds, &ntr, &nva);
@@ -666,33 +704,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
         genreid_error perr;
         if (write_curves(pp, &res, &perr)) cli_error("%s", perr.message);
         else fprintf(stderr, "curves: %s\n", pp);
-        /* per-source validation accuracy (with --group-by manifest:...:package this is per package) */
-        size_t *sel = malloc((data.n ? data.n : 1) * sizeof *sel), ns = 0;
-        float *probs = NULL;
-        if (sel) {
-            for (size_t i = 0; i < data.n; i++)
-                if (data.valid[i]) sel[ns++] = i;
-            probs = malloc((ns ? ns : 1) * (size_t)ds.n_classes * sizeof *probs);
-        }
-        if (ns && probs && train_predict(m, &data, sel, ns, tc.bs, probs, &err) == GENREID_OK) {
-            printf("validation by source:\n");
-            for (size_t i = 0; i < ns; i++) {
-                const char *src = ds.items[data.item[sel[i]]].source;
-                int seen = 0;
-                for (size_t k = 0; k < i && !seen; k++) seen = !strcmp(ds.items[data.item[sel[k]]].source, src);
-                if (seen) continue;
-                size_t tot = 0, right = 0;
-                for (size_t k = i; k < ns; k++) {
-                    if (strcmp(ds.items[data.item[sel[k]]].source, src)) continue;
-                    const float *p = probs + k * (size_t)ds.n_classes;
-                    tot++;
-                    right += probs_argmax(p, ds.n_classes) == data.y[sel[k]];
-                }
-                printf("  %-28s %3zu/%-3zu %.3f\n", src, right, tot, (double)right / (double)tot);
-            }
-        }
-        free(sel);
-        free(probs);
+        print_valid_by_source(m, &data, &ds, tc.bs);
         fprintf(stderr, "model: %s (%.1f s)\n", out, res.seconds);
         rc = 0;
     }
@@ -706,6 +718,34 @@ done_noset:
     free(ckpt_default);
     free(plot_default);
     return rc;
+}
+
+static int run_mode(int argc, char **argv, int lr_find) {
+    train_args a;
+    int rc = parse_args(argc, argv, lr_find, &a);
+    if (rc >= 0) return rc;
+    char **roots = argv + optind;
+    int n_roots = argc - optind;
+    if (a.features) {
+        featclass_opts fo = {a.group_by, a.valid_pct, a.fold, a.tc.seed, a.tc.balance, a.l2, a.cv, a.cv_out, a.out, a.force,
+                             a.calibrate ? a.cal_t : 1.0, a.calibrate ? a.cal_u : 0.0, (int)a.threads, a.quiet};
+        return run_features(roots, n_roots, &fo);
+    }
+    char def_arch[32];
+    if (default_arch(def_arch, sizeof def_arch)) def_arch[0] = '\0';
+    if (a.weights && !strcmp(a.weights, "none")) {
+        a.weights = NULL;
+    } else if (!a.weights && !a.cv) {
+        /* transfer learning as the notebook did, from our own pretrained network */
+        if (!a.arch && def_arch[0]) a.arch = def_arch;
+        if (a.arch && !strcmp(a.arch, def_arch)) a.weights = DEFAULT_WEIGHTS;
+        else fprintf(stderr, "note: no pretrained %s weights are shipped; training from random init (see --weights)\n",
+                     a.arch ? a.arch : "resnet18");
+    }
+    if (!a.arch) a.arch = def_arch[0] ? def_arch : "resnet18";
+    a.tc.precision = cli_precision_bf16(a.precision) ? NN_BF16 : NN_FP32;
+    if (a.cv) return run_cv(roots, n_roots, a.group_by, a.arch, a.weights, &a.tc, &a.prep, (int)a.threads, a.cv_out);
+    return run_network(roots, n_roots, &a, lr_find);
 }
 
 static int run(int argc, char **argv) { return run_mode(argc, argv, 0); }
