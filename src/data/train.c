@@ -515,10 +515,90 @@ static genreid_status stop_here(const train_config *cfg, nn_model *m, optim *o, 
     return st;
 }
 
+/* One training batch: the items it draws, augmented and mixed, and what the loss reads. */
+typedef struct batch {
+    const train_data *d;
+    const train_config *cfg;
+    const size_t *train_idx;
+    const int64_t *perm;
+    float *xb, *xorig; /* [bs][item]; xorig: mixup's scratch */
+    int *yb;           /* [bs] */
+    float *targets;    /* [bs][C] soft labels (mixup) */
+    int bs, H, W;
+} batch;
+
+/* Batch b of the epoch's order, global batch k: copy the items, then augment and mix them with
+ * their own rng streams (forked from base by k), so a resumed run draws the same batches. */
+static void batch_fill(batch *bt, const rng *base, int b, long k) {
+    const train_data *d = bt->d;
+    const train_config *cfg = bt->cfg;
+    for (int i = 0; i < bt->bs; i++) {
+        size_t item = bt->train_idx[bt->perm[(size_t)b * bt->bs + i]];
+        memcpy(bt->xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
+        bt->yb[i] = d->y[item];
+    }
+    if (cfg->augment) {
+        rng ar;
+        rng_fork(base, 0x100000000ull + (uint64_t)k, &ar);
+        for (int i = 0; i < bt->bs; i++)
+            augment_item(bt->xb + (size_t)i * d->item_floats, bt->H, bt->W, cfg->augment, d->seed_figure, d->floor_rgb, &ar);
+    }
+    if (cfg->mixup > 0) {
+        rng mr;
+        rng_fork(base, 0x200000000ull + (uint64_t)k, &mr);
+        mixup_batch(bt->xb, bt->xorig, bt->yb, bt->bs, d->item_floats, d->n_classes, cfg->mixup, &mr, bt->targets);
+    }
+}
+
+/* The schedule's lrs and momentum at (epoch e, batch b), then forward, loss and backward of the
+ * filled batch: the gradients are ready for optim_step. GENREID_E_CANCELLED when interrupted. */
+static genreid_status batch_forward_backward(batch *bt, nn_model *m, nn_workspace *ws, optim *o, const sched_one_cycle *sched,
+                                             int e, int b, int n_groups, float *loss, genreid_error *err) {
+    double lrs[SCHED_MAX_GROUPS], mom;
+    genreid_status st = sched_one_cycle_at(sched, e, b, lrs, &mom);
+    if (st) return err_set(err, st, "schedule: position outside the fit");
+    if (!st) st = optim_set_lrs(o, lrs, n_groups);
+    if (!st) st = optim_set_mom(o, mom);
+    if (st) return st;
+    optim_zero_grad(o);
+    st = nn_forward(m, ws, bt->xb, bt->bs, NULL, 1, err);
+    if (!st) st = bt->cfg->mixup > 0 ? nn_loss_backward_soft(m, ws, bt->targets, loss, err) : nn_loss_backward(m, ws, bt->yb, loss, err);
+    return st;
+}
+
 typedef struct stage_plan {
     sched_one_cycle sched;
     int frozen;
 } stage_plan;
+
+/* The stages of cfg's policy: fine_tune's frozen then unfrozen one_cycle (a stage with no epoch
+ * left out), or one one_cycle at cfg->lr for every group. */
+static genreid_status plan_stages(const train_config *cfg, int n_iter, int n_groups, stage_plan stages[2], int *n_stages,
+                                  genreid_error *err) {
+    *n_stages = 0;
+    if (cfg->policy == TRAIN_FINE_TUNE) {
+        sched_fine_tune ft;
+        genreid_status st = sched_fine_tune_plan(&ft, cfg->epochs, cfg->lr, cfg->freeze_epochs, n_iter, n_groups, err);
+        for (int s = 0; !st && s < 2; s++)
+            if (ft.stage[s].n_epoch > 0) stages[*n_stages].sched = ft.stage[s], stages[(*n_stages)++].frozen = ft.frozen[s];
+        return st;
+    }
+    double lrs[SCHED_MAX_GROUPS];
+    for (int g = 0; g < SCHED_MAX_GROUPS; g++) lrs[g] = cfg->lr;
+    stages[0].sched = sched_one_cycle_default(cfg->epochs, n_iter, lrs, n_groups);
+    stages[0].frozen = 0;
+    *n_stages = 1;
+    return GENREID_OK;
+}
+
+/* A resumed run tells its observer where it stands: the batches done, then the recorded epochs. */
+static void replay_resumed(const train_observer *ob, const train_result *res, long batches) {
+    if (ob->resumed) ob->resumed(ob->ctx, batches);
+    for (int i = 0; i < res->n_epochs; i++) {
+        if ((i == 0 || res->epochs[i].stage != res->epochs[i - 1].stage) && ob->stage) ob->stage(ob->ctx, res->epochs[i].stage);
+        if (ob->epoch) ob->epoch(ob->ctx, &res->epochs[i]);
+    }
+}
 
 static genreid_status validate(nn_model *m, nn_workspace *ws, const train_data *d, const size_t *valid_idx, size_t n_valid,
                                int bs, float *xb, float *probs, double *loss, double *error, genreid_error *err) {
@@ -605,32 +685,16 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
     int n_groups = o ? optim_groups(o) : 1;
     stage_plan stages[2];
     int n_stages = 0;
-    if (!st && cfg->policy == TRAIN_FINE_TUNE) {
-        sched_fine_tune ft;
-        st = sched_fine_tune_plan(&ft, cfg->epochs, cfg->lr, cfg->freeze_epochs, n_iter, n_groups, err);
-        for (int s = 0; !st && s < 2; s++)
-            if (ft.stage[s].n_epoch > 0) stages[n_stages].sched = ft.stage[s], stages[n_stages++].frozen = ft.frozen[s];
-    } else if (!st) {
-        double lrs[SCHED_MAX_GROUPS];
-        for (int g = 0; g < SCHED_MAX_GROUPS; g++) lrs[g] = cfg->lr;
-        stages[0].sched = sched_one_cycle_default(cfg->epochs, n_iter, lrs, n_groups);
-        stages[0].frozen = 0;
-        n_stages = 1;
-    }
+    if (!st) st = plan_stages(cfg, n_iter, n_groups, stages, &n_stages, err);
     position pos = {0, 0, 0, 0};
     if (!st && cfg->resume) st = read_checkpoint(cfg->resume, m, o, cfg, d, &pos, res, err);
-    if (!st && ob && cfg->resume) {
-        if (ob->resumed) ob->resumed(ob->ctx, pos.k);
-        for (int i = 0; i < res->n_epochs; i++) {
-            if ((i == 0 || res->epochs[i].stage != res->epochs[i - 1].stage) && ob->stage) ob->stage(ob->ctx, res->epochs[i].stage);
-            if (ob->epoch) ob->epoch(ob->ctx, &res->epochs[i]);
-        }
-    }
+    if (!st && ob && cfg->resume) replay_resumed(ob, res, pos.k);
     int done_epochs = res->n_epochs, ordinal = 0;
     long k = 0;
     rng base;
     rng_seed(&base, cfg->seed);
     int printed_header = -1;
+    batch bt = {d, cfg, train_idx, perm, xb, xorig, yb, targets, bs, H, W};
     for (int s = 0; !st && s < n_stages && !res->interrupted; s++) {
         stage_plan *sp = &stages[s];
         nn_set_frozen(m, sp->frozen);
@@ -653,34 +717,11 @@ genreid_status train_run(nn_model *m, const train_data *d, const train_config *c
             report_begin(bar, "train", (size_t)n_iter);
             for (int b = 0; !st && b < n_iter; b++, k++) {
                 if (k < pos.k) { report_step(bar, 1, NULL); continue; }
-                for (int i = 0; i < bs; i++) {
-                    size_t item = train_idx[perm[(size_t)b * bs + i]];
-                    memcpy(xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
-                    yb[i] = d->y[item];
-                }
-                if (cfg->augment) {
-                    rng ar;
-                    rng_fork(&base, 0x100000000ull + (uint64_t)k, &ar);
-                    for (int i = 0; i < bs; i++) augment_item(xb + (size_t)i * d->item_floats, H, W, cfg->augment, d->seed_figure, d->floor_rgb, &ar);
-                }
-                if (cfg->mixup > 0) {
-                    rng mr;
-                    rng_fork(&base, 0x200000000ull + (uint64_t)k, &mr);
-                    mixup_batch(xb, xorig, yb, bs, d->item_floats, d->n_classes, cfg->mixup, &mr, targets);
-                }
+                batch_fill(&bt, &base, b, k);
                 copy_buffers(params, np, buf_before, 1);
                 nn_workspace_seed(ws, cfg->seed * 0x9E3779B97F4A7C15ull + (uint64_t)k);
-                double lrs[SCHED_MAX_GROUPS], mom;
-                st = sched_one_cycle_at(&sp->sched, e, b, lrs, &mom);
-                if (st) err_set(err, st, "schedule: position outside the fit");
-                if (!st) st = optim_set_lrs(o, lrs, n_groups);
-                if (!st) st = optim_set_mom(o, mom);
-                if (st) break;
-                optim_zero_grad(o);
                 float loss = 0;
-                st = nn_forward(m, ws, xb, bs, NULL, 1, err);
-                if (!st) st = cfg->mixup > 0 ? nn_loss_backward_soft(m, ws, targets, &loss, err)
-                                             : nn_loss_backward(m, ws, yb, &loss, err);
+                st = batch_forward_backward(&bt, m, ws, o, &sp->sched, e, b, n_groups, &loss, err);
                 if (st == GENREID_E_CANCELLED) { /* stopped inside the batch: undo it, keep k batches */
                     copy_buffers(params, np, buf_before, 0);
                     err_clear(err);
