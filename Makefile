@@ -95,6 +95,7 @@ run: deps
 	@scripts/run-examples $(BUILD)
 
 test: deps
+	@scripts/check-layering src
 	@$(MAKE) --no-print-directory $(BUILD)/genreid $(TEST_BIN)
 	@tests/run-tests $(BUILD) $(TEST_BIN)
 
