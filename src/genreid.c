@@ -16,7 +16,7 @@
 #include "pipeline/preprocess.h"
 #include "default_model.h"
 #include "dsp/features.h"
-#include "model/json.h"
+#include "core/json.h"
 #include "model/model_file.h"
 #include "model/safetensors.h"
 #include "nn/dnn.h"

@@ -12,7 +12,7 @@
 #include "dsp/features.h"
 #include "pipeline/modelio.h"
 #include "data/train.h"
-#include "model/json.h"
+#include "core/json.h"
 #include "model/model_file.h"
 #include "plot/charts.h"
 

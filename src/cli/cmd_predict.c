@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "pipeline/walk.h"
-#include "model/json.h"
+#include "core/json.h"
 
 #include <getopt.h>
 #include <pthread.h>

@@ -13,7 +13,7 @@
 #include "data/dataset.h"
 #include "pipeline/spectro.h"
 #include "image/colormap.h"
-#include "model/json.h"
+#include "core/json.h"
 #include "image/image.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* cli/collection.c — see collection.h. */
 #include "cli/collection.h"
 #include "core/error.h"
-#include "model/json.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <fcntl.h>

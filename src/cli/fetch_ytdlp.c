@@ -8,6 +8,8 @@
 #include "cli/fetch_ytdlp.h"
 #include "core/error.h"
 #include "core/clock.h"
+#include "core/json.h"
+#include "core/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,176 +37,43 @@ void fetch_format_seconds(double s, char buf[32]) {
     if (e == dot) *e = '\0';
 }
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-} buf;
-
-/* Appends, keeping at most max bytes: when full, tail mode drops the oldest half, head mode
+/* Appends to b, keeping at most max bytes: when full, tail mode drops the oldest half, head mode
  * drops the new bytes. */
-static int buf_add(buf *b, const char *s, size_t n, size_t max, int tail) {
-    if (b->n + n + 1 > max) {
+static int keep_bounded(strbuf *b, const char *s, size_t n, size_t max, int tail) {
+    if (b->len + n + 1 > max) {
         if (!tail) {
-            n = b->n + 1 < max ? max - b->n - 1 : 0;
+            n = b->len + 1 < max ? max - b->len - 1 : 0;
         } else {
-            size_t keep = max / 2 < b->n ? max / 2 : b->n;
-            memmove(b->p, b->p + b->n - keep, keep);
-            b->n = keep;
+            size_t keep = max / 2 < b->len ? max / 2 : b->len;
+            memmove(b->data, b->data + b->len - keep, keep);
+            b->len = keep;
             if (n > max / 2) { s += n - max / 2; n = max / 2; }
         }
     }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
+    strbuf_append(b, s, n);
+    return b->oom ? -1 : 0;
 }
 
-/* ---- JSON: just enough for one flat object of strings ---- */
+/* ---- the JSON line ---- */
 
-static const char *skip_ws(const char *p) {
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-    return p;
-}
-
-static int hex4(const char *p, unsigned *out) {
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *o, unsigned cp) {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 63)); return 2; }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | (cp >> 6 & 63)); o[2] = (char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | (cp >> 12 & 63));
-    o[2] = (char)(0x80 | (cp >> 6 & 63)); o[3] = (char)(0x80 | (cp & 63));
-    return 4;
-}
-
-/* Parses a JSON string at *pp (at the opening quote). Returns malloc'ed UTF-8 or NULL. A NUL
- * or lone surrogate becomes U+FFFD, so the result is always a proper C string. */
-static char *parse_string(const char **pp) {
-    const char *p = *pp;
-    if (*p != '"') return NULL;
-    p++;
-    size_t len = 0;
-    while (p[len] && p[len] != '"') len += p[len] == '\\' && p[len + 1] ? 2 : 1;
-    if (p[len] != '"') return NULL;
-    char *out = malloc(len * 2 + 1);   /* \uXXXX (6 bytes) → at most 3; pairs (12) → 4 */
-    if (!out) return NULL;
-    size_t o = 0;
-    while (*p != '"') {
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20) goto bad;
-        if (c != '\\') { out[o++] = *p++; continue; }
-        p++;
-        switch (*p++) {
-        case '"': out[o++] = '"'; break;
-        case '\\': out[o++] = '\\'; break;
-        case '/': out[o++] = '/'; break;
-        case 'b': out[o++] = '\b'; break;
-        case 'f': out[o++] = '\f'; break;
-        case 'n': out[o++] = '\n'; break;
-        case 'r': out[o++] = '\r'; break;
-        case 't': out[o++] = '\t'; break;
-        case 'u': {
-            unsigned cp, lo;
-            if (hex4(p, &cp)) goto bad;
-            p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u' && !hex4(p + 2, &lo) &&
-                lo >= 0xDC00 && lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                p += 6;
-            } else if (cp >= 0xD800 && cp < 0xE000) {
-                cp = 0xFFFD;
-            }
-            if (cp == 0) cp = 0xFFFD;
-            o += put_utf8(out + o, cp);
-            break;
-        }
-        default: goto bad;
-        }
-    }
-    out[o] = '\0';
-    *pp = p + 1;
-    return out;
-bad:
-    free(out);
-    return NULL;
-}
-
-/* Skips a non-string JSON value (number, literal, nested object/array). */
-static const char *skip_value(const char *p) {
-    int depth = 0;
-    while (*p) {
-        if (*p == '"') {
-            char *s = parse_string(&p);
-            if (!s) return NULL;
-            free(s);
-            continue;
-        }
-        if (*p == '{' || *p == '[') depth++;
-        else if (*p == '}' || *p == ']') {
-            if (depth == 0) return p;
-            depth--;
-        } else if (*p == ',' && depth == 0) return p;
-        p++;
-    }
-    return depth ? NULL : p;
+static int dup_field(const json_value *v, const char *key, char **out) {
+    const char *s = json_get_string(v, key);
+    return s && !(*out = strdup(s)) ? -1 : 0;
 }
 
 int fetch_json_fields(const char *line, char **id, char **title, char **filepath) {
     *id = *title = *filepath = NULL;
-    const char *p = skip_ws(line);
-    if (*p++ != '{') return -1;
-    p = skip_ws(p);
-    if (*p == '}') return 0;
-    for (;;) {
-        char *key = parse_string(&p);
-        if (!key) goto bad;
-        p = skip_ws(p);
-        if (*p++ != ':') { free(key); goto bad; }
-        p = skip_ws(p);
-        char **slot = !strcmp(key, "id") ? id : !strcmp(key, "title") ? title : !strcmp(key, "filepath") ? filepath : NULL;
-        free(key);
-        if (*p == '"') {
-            char *v = parse_string(&p);
-            if (!v) goto bad;
-            if (slot && !*slot) *slot = v;
-            else free(v);
-        } else {
-            const char *q = skip_value(p);
-            if (!q || q == p) goto bad;
-            p = q;
-        }
-        p = skip_ws(p);
-        if (*p == ',') { p = skip_ws(p + 1); continue; }
-        if (*p == '}') return 0;
-        goto bad;
+    json_value *v = NULL;
+    /* yt-dlp's strings may hold lone surrogates or NULs: they become U+FFFD, never a cut C string */
+    int bad = json_parse_flags(line, strlen(line), JSON_REPLACE_BAD_ESCAPES, &v, NULL) != GENREID_OK || v->type != JSON_OBJECT;
+    if (!bad) bad = dup_field(v, "id", id) || dup_field(v, "title", title) || dup_field(v, "filepath", filepath);
+    json_free(v);
+    if (bad) {
+        free(*id), free(*title), free(*filepath);
+        *id = *title = *filepath = NULL;
+        return -1;
     }
-bad:
-    free(*id); free(*title); free(*filepath);
-    *id = *title = *filepath = NULL;
-    return -1;
+    return 0;
 }
 
 /* ---- the child ---- */
@@ -256,7 +125,7 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
     };
 
     int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-    buf out = {0}, errb = {0};
+    strbuf out = {0}, errb = {0};
     genreid_status st = GENREID_OK;
     pid_t pid = -1;
     if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
@@ -313,7 +182,7 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
                 open_fds--;
                 continue;
             }
-            if (buf_add(i == 0 ? &out : &errb, tmp, (size_t)r, i == 0 ? OUT_MAX : ERR_KEEP, i == 1)) {
+            if (keep_bounded(i == 0 ? &out : &errb, tmp, (size_t)r, i == 0 ? OUT_MAX : ERR_KEEP, i == 1)) {
                 st = err_set(err, GENREID_E_NOMEM, "out of memory");
                 res->cancelled = 1;
             }
@@ -343,7 +212,7 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
     if (res->cancelled) { st = err_set(err, GENREID_E_IO, "interrupted"); goto done; }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char line[512];
-        last_error_line(errb.p, line, sizeof line);
+        last_error_line(errb.data, line, sizeof line);
         if (WIFSIGNALED(status))
             st = err_set(err, GENREID_E_IO, "yt-dlp killed by signal %d%s%s", WTERMSIG(status), *line ? ": " : "", line);
         else
@@ -353,10 +222,10 @@ genreid_status fetch_ytdlp_run(const fetch_ytdlp_request *rq, fetch_ytdlp_result
 
     /* the last stdout line that is a JSON object is ours */
     const char *json = NULL;
-    for (char *p = out.p; p && *p;) {
+    for (char *p = out.data; p && *p;) {
         char *nl = strchr(p, '\n');
         if (nl) *nl = '\0';
-        if (*skip_ws(p) == '{') json = p;
+        if (*(p + strspn(p, " \t\r")) == '{') json = p;
         p = nl ? nl + 1 : NULL;
     }
     char *fp = NULL;
@@ -390,8 +259,8 @@ done:
         if (outp[i] >= 0) close(outp[i]);
         if (errp[i] >= 0) close(errp[i]);
     }
-    free(out.p);
-    free(errb.p);
+    strbuf_free(&out);
+    strbuf_free(&errb);
     free(tmpl);
     if (st) {
         int t = res->timed_out, c = res->cancelled;

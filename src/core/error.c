@@ -1,5 +1,6 @@
 /* core/error.c — see error.h. */
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,21 +55,12 @@ void err_clear(genreid_error *err) {
     err->message[0] = '\0';
 }
 
-/* Length of a valid UTF-8 sequence starting at s, or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s) {
-    if (s[0] < 0x80) return 1;
-    size_t n = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    return n;
-}
-
 char *err_escape(const char *s, char *out, size_t cap) {
     if (!cap) return out;
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)(s ? s : "(null)");
     while (*p && o + 1 < cap) {
-        size_t n = utf8_len(p);
+        size_t n = utf8_seq_len(p, strnlen((const char *)p, 4));
         if (n == 1 && *p >= 0x20 && *p != 0x7f) {
             out[o++] = (char)*p++;
         } else if (n > 1) {

@@ -4,7 +4,7 @@
 #include "core/clock.h"
 #include "core/rng.h"
 #include "image/colormap.h"
-#include "model/json.h"
+#include "core/json.h"
 #include "model/safetensors.h"
 #include "model/sha256.h"
 #include "nn/optim.h"

@@ -1,7 +1,7 @@
 /* model/model_file.c — genreid model files = safetensors + metadata; layout in model_file.h. */
 #include "model/model_file.h"
 #include "core/error.h"
-#include "model/json.h"
+#include "core/json.h"
 #include "model/safetensors.h"
 
 #include <math.h>

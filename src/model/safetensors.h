@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 #include "core/error.h"
-#include "model/json.h"
+#include "core/json.h"
 #include "model/tensors.h"
 
 #define ST_MAX_HEADER ((size_t)100 << 20) /* the reference implementation's limit */

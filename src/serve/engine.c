@@ -2,7 +2,7 @@
  * images are told from audio by their bytes, the Content-Type only screens out what is neither. */
 #include "serve/engine.h"
 #include "core/error.h"
-#include "model/json.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>

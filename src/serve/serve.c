@@ -9,7 +9,8 @@
  * thread, on its own condition variable in a FIFO list (slot_release hands the slot over). */
 #include "serve/serve.h"
 #include "serve/assets.h"
-#include "serve/jsonbuf.h"
+#include "core/json.h"
+#include "core/strbuf.h"
 #include "serve/multipart.h"
 #include "core/error.h"
 
@@ -279,20 +280,20 @@ static enum MHD_Result respond(struct MHD_Connection *c, request *r, unsigned st
     return ret;
 }
 
-static enum MHD_Result respond_json(struct MHD_Connection *c, request *r, unsigned status, jbuf *b,
+static enum MHD_Result respond_json(struct MHD_Connection *c, request *r, unsigned status, strbuf *b,
                                     const char *hname, const char *hvalue) {
     size_t n;
-    char *d = jbuf_take(b, &n);
+    char *d = strbuf_take(b, &n);
     if (!d) return MHD_NO;
     return respond(c, r, status, "application/json", d, n, MHD_RESPMEM_MUST_FREE, hname, hvalue);
 }
 
 static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, unsigned status,
                                      const char *allow, const char *msg) {
-    jbuf b = {0};
-    jbuf_puts(&b, "{\"error\":");
-    jbuf_json_string(&b, msg);
-    jbuf_puts(&b, "}\n");
+    strbuf b = {0};
+    strbuf_puts(&b, "{\"error\":");
+    json_put_string(&b, msg, strlen(msg), JSON_HTML_SAFE);
+    strbuf_puts(&b, "}\n");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) return respond_json(c, r, status, &b, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
         char ra[16];
@@ -366,13 +367,13 @@ static const char *kind_name(const char *content_type) {
 
 static enum MHD_Result handle_get(struct MHD_Connection *c, request *r) {
     serve_server *s = r->s;
-    jbuf b = {0};
+    strbuf b = {0};
     switch (r->route) {
     case R_ASSET:
         return respond(c, r, MHD_HTTP_OK, r->asset->content_type, (void *)r->asset->data, r->asset->len,
                        MHD_RESPMEM_PERSISTENT, NULL, NULL);
     case R_HEALTH:
-        jbuf_puts(&b, "{\"status\":\"ok\"}\n");
+        strbuf_puts(&b, "{\"status\":\"ok\"}\n");
         return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
     case R_MODEL: {
         const char *m = s->be.model_json(s->be.ctx);
@@ -383,15 +384,15 @@ static enum MHD_Result handle_get(struct MHD_Connection *c, request *r) {
     case R_EXAMPLES: {
         size_t n = 0;
         const serve_example *ex = s->be.examples ? s->be.examples(s->be.ctx, &n) : NULL;
-        jbuf_puts(&b, "[");
+        strbuf_puts(&b, "[");
         for (size_t i = 0; ex && i < n; i++) {
-            jbuf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-            jbuf_json_string(&b, ex[i].name);
-            jbuf_puts(&b, ",\"content_type\":");
-            jbuf_json_string(&b, ex[i].content_type);
-            jbuf_printf(&b, ",\"kind\":\"%s\",\"bytes\":%zu}", kind_name(ex[i].content_type), ex[i].len);
+            strbuf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            json_put_string(&b, ex[i].name, strlen(ex[i].name), JSON_HTML_SAFE);
+            strbuf_puts(&b, ",\"content_type\":");
+            json_put_string(&b, ex[i].content_type, strlen(ex[i].content_type), JSON_HTML_SAFE);
+            strbuf_printf(&b, ",\"kind\":\"%s\",\"bytes\":%zu}", kind_name(ex[i].content_type), ex[i].len);
         }
-        jbuf_puts(&b, "]\n");
+        strbuf_puts(&b, "]\n");
         return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
     }
     case R_EXAMPLE:
@@ -412,9 +413,9 @@ static enum MHD_Result respond_prediction(struct MHD_Connection *c, request *r, 
     }
     size_t k = n - 1;   /* is the object empty? */
     while (k > 1 && (json[k - 1] == ' ' || json[k - 1] == '\n')) k--;
-    jbuf b = {0};
-    jbuf_append(&b, json, n - 1);
-    jbuf_printf(&b, "%s\"timing_ms\":%.3f}\n", k == 1 ? "" : ",", ms);
+    strbuf b = {0};
+    strbuf_append(&b, json, n - 1);
+    strbuf_printf(&b, "%s\"timing_ms\":%.3f}\n", k == 1 ? "" : ",", ms);
     free(json);
     return respond_json(c, r, MHD_HTTP_OK, &b, NULL, NULL);
 }

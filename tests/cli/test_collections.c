@@ -6,7 +6,7 @@
  * record is dropped; --embeddings adds the vector per file and per window. */
 #include "test.h"
 #include "image/image.h"
-#include "model/json.h"
+#include "core/json.h"
 
 #include <math.h>
 #include <signal.h>

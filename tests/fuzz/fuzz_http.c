@@ -7,8 +7,8 @@
  * (no hang: the server closes within HANG_MS); nothing leaks. */
 #include "fuzz.h"
 #include "core/error.h"
-#include "model/json.h"
-#include "serve/jsonbuf.h"
+#include "core/json.h"
+#include "core/strbuf.h"
 #include "serve/serve.h"
 
 #include <arpa/inet.h>
@@ -61,14 +61,14 @@ static genreid_status fake_predict(void *ctx, const void *data, size_t len, cons
     int kind;
     genreid_status st = check_upload(data, len, ct, filename, &kind, err);
     if (st) return st;
-    jbuf b = {0};
-    jbuf_printf(&b, "{\"label\":\"classical\",\"probabilities\":{\"classical\":0.6,\"electronic\":0.4},\"windows\":[]");
-    jbuf_puts(&b, kind == 2 ? ",\"name\":" : "}");
+    strbuf b = {0};
+    strbuf_printf(&b, "{\"label\":\"classical\",\"probabilities\":{\"classical\":0.6,\"electronic\":0.4},\"windows\":[]");
+    strbuf_puts(&b, kind == 2 ? ",\"name\":" : "}");
     if (kind == 2) {
-        jbuf_json_string(&b, filename ? filename : "");
-        jbuf_puts(&b, "}");
+        json_put_string(&b, filename ? filename : "", filename ? strlen(filename) : 0, JSON_HTML_SAFE);
+        strbuf_puts(&b, "}");
     }
-    *json_out = jbuf_take(&b, NULL);
+    *json_out = strbuf_take(&b, NULL);
     return *json_out ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
 }
 

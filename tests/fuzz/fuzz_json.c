@@ -1,12 +1,13 @@
-/* tests/fuzz/fuzz_json.c — json_parse (model/json.h) on arbitrary bytes. Promises checked: a failure
+/* tests/fuzz/fuzz_json.c — json_parse (core/json.h) on arbitrary bytes. Promises checked: a failure
  * leaves *out NULL with a message; a success is a tree that the writer (jw_*) turns back into JSON
  * which parses again to the same tree (the writer promises valid JSON for any string).
- * The same bytes also go through the server's string escaper (serve/jsonbuf.h), which promises
+ * The same bytes also go through the string escaper as the server uses it (json_put_string with
+ * JSON_HTML_SAFE), which promises
  * valid JSON whatever comes in: the result must parse as one string, equal to the input when the
  * input is valid UTF-8. */
 #include "fuzz.h"
-#include "model/json.h"
-#include "serve/jsonbuf.h"
+#include "core/json.h"
+#include "core/strbuf.h"
 
 #include <math.h>
 
@@ -99,17 +100,17 @@ static int valid_utf8(const uint8_t *s, size_t n) {
 }
 
 static void check_escaper(const uint8_t *data, size_t size) {
-    jbuf b = {0};
-    jbuf_json_string_n(&b, (const char *)data, size);
+    strbuf b = {0};
+    json_put_string(&b, (const char *)data, size, JSON_HTML_SAFE);
     size_t len = 0;
-    char *text = jbuf_take(&b, &len);
+    char *text = strbuf_take(&b, &len);
     FUZZ_REQUIRE(text != NULL);
     FUZZ_REQUIRE(!memchr(text, '<', len) && !memchr(text, '>', len) && !memchr(text, '&', len));
     json_value *v = NULL;
     genreid_error err;
     fuzz_err_init(&err);
     genreid_status st = json_parse(text, len, &v, &err);
-    if (st) fprintf(stderr, "fuzz: jbuf_json_string output does not parse (%s): %s\n", err.message, text);
+    if (st) fprintf(stderr, "fuzz: json_put_string output does not parse (%s): %s\n", err.message, text);
     FUZZ_REQUIRE(st == GENREID_OK && v->type == JSON_STRING);
     if (valid_utf8(data, size)) FUZZ_REQUIRE(v->string_len == size && !memcmp(v->string, data, size));
     json_free(v);

@@ -20,7 +20,8 @@
  * "listening on http://H:PORT/" on stderr like `genreid serve`. Run from the repo root. */
 #include "test.h"
 #include "serve/assets.h"
-#include "serve/jsonbuf.h"
+#include "core/json.h"
+#include "core/strbuf.h"
 #include "serve/multipart.h"
 #include "serve/serve.h"
 #include "core/error.h"
@@ -102,17 +103,17 @@ static genreid_status fake_predict(void *ctx, const void *data, size_t len, cons
         return st;
     }
     double pe = 0.05 + 0.9 * (fnv1a(data, len) % 1001) / 1000.0;
-    jbuf b = {0};
-    jbuf_printf(&b, "{\"label\":\"%s\",\"probabilities\":{\"classical\":%.6f,\"electronic\":%.6f},\"windows\":[",
+    strbuf b = {0};
+    strbuf_printf(&b, "{\"label\":\"%s\",\"probabilities\":{\"classical\":%.6f,\"electronic\":%.6f},\"windows\":[",
                 pe > 0.5 ? "electronic" : "classical", 1 - pe, pe);
     for (int i = 0; kind == KIND_AUDIO && i < 3; i++) {
         double w = i == 1 ? 1 - pe : pe;   /* the middle window flips, so the timeline shows both */
-        jbuf_printf(&b, "%s{\"start_s\":%d,\"duration_s\":5,\"label\":\"%s\",\"probabilities\":"
+        strbuf_printf(&b, "%s{\"start_s\":%d,\"duration_s\":5,\"label\":\"%s\",\"probabilities\":"
                     "{\"classical\":%.6f,\"electronic\":%.6f}}", i ? "," : "", 5 * i,
                     w > 0.5 ? "electronic" : "classical", 1 - w, w);
     }
-    jbuf_puts(&b, "]}");
-    *json_out = jbuf_take(&b, NULL);
+    strbuf_puts(&b, "]}");
+    *json_out = strbuf_take(&b, NULL);
     atomic_fetch_sub(&f->running, 1);
     return *json_out ? GENREID_OK : err_set(err, GENREID_E_NOMEM, "out of memory");
 }
@@ -164,12 +165,12 @@ static serve_backend fake_backend(fake *f) {
 /* ---------------------------------------------------------------- access log capture */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static jbuf log_text;
+static strbuf log_text;
 
 static void capture_log(void *ctx, const char *line) {
     pthread_mutex_lock(&log_mu);
-    jbuf_puts(&log_text, line);
-    jbuf_puts(&log_text, "\n");
+    strbuf_puts(&log_text, line);
+    strbuf_puts(&log_text, "\n");
     pthread_mutex_unlock(&log_mu);
 }
 
@@ -336,28 +337,34 @@ static int raw_read_until_close(int fd, char *out, size_t cap, int wait_ms) {
 
 /* ---------------------------------------------------------------- unit tests */
 
-static void test_jsonbuf(void) {
-    jbuf b = {0};
-    jbuf_json_string(&b, "plain");
+static void put_html(strbuf *b, const char *s) { json_put_string(b, s, strlen(s), JSON_HTML_SAFE); }
+
+/* the string escaper as the server uses it (JSON_HTML_SAFE), and plain */
+static void test_json_escape(void) {
+    strbuf b = {0};
+    put_html(&b, "plain");
     CHECKF(!strcmp(b.data, "\"plain\""), "%s", b.data);
-    jbuf_free(&b);
-    jbuf_json_string(&b, "q\"b\\s/\n\r\t\x01\x7f<a>&");
+    strbuf_free(&b);
+    put_html(&b, "q\"b\\s/\n\r\t\x01\x7f<a>&");
     CHECKF(!strcmp(b.data, "\"q\\\"b\\\\s/\\n\\r\\t\\u0001\\u007f\\u003ca\\u003e\\u0026\""), "%s", b.data);
-    jbuf_free(&b);
+    strbuf_free(&b);
     /* valid UTF-8 passes (é, €, 𝄞), invalid bytes become U+FFFD, U+2028 is escaped */
-    jbuf_json_string(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e|\xff|\xc3|\xe2\x80\xa8|\xed\xa0\x80|\xc0\xaf");
+    put_html(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e|\xff|\xc3|\xe2\x80\xa8|\xed\xa0\x80|\xc0\xaf");
     CHECKF(!strcmp(b.data, "\"\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e|\\ufffd|\\ufffd|\\u2028|\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\""),
            "%s", b.data);
-    jbuf_free(&b);
-    jbuf_json_string_n(&b, "a\0b", 3);   /* embedded NUL */
+    strbuf_free(&b);
+    json_put_string(&b, "a\0b", 3, JSON_HTML_SAFE);   /* embedded NUL */
     CHECKF(!strcmp(b.data, "\"a\\u0000b\""), "%s", b.data);
     size_t n = 0;
-    char *t = jbuf_take(&b, &n);
+    char *t = strbuf_take(&b, &n);
     CHECK(t && n == 10 && b.data == NULL);
     free(t);
-    jbuf_printf(&b, "%d-%s", 42, "x");
+    strbuf_printf(&b, "%d-%s", 42, "x");
     CHECK(b.len == 4 && !strcmp(b.data, "42-x"));
-    jbuf_free(&b);
+    strbuf_free(&b);
+    json_put_string(&b, "<a>&\x7f\xe2\x80\xa8\n", 9, 0); /* plain: only what JSON needs */
+    CHECKF(!strcmp(b.data, "\"<a>&\x7f\xe2\x80\xa8\\n\""), "%s", b.data);
+    strbuf_free(&b);
 }
 
 static const char MP_CT[] = "multipart/form-data; boundary=XyZ";
@@ -1224,7 +1231,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     test_signal_shutdown();      /* first: fork while this process has no other threads */
-    test_jsonbuf();
+    test_json_escape();
     test_multipart();
     test_assets();
     test_server();
@@ -1232,6 +1239,6 @@ int main(int argc, char **argv) {
     test_slowloris();
     test_stop_with_queue();
     curl_global_cleanup();
-    jbuf_free(&log_text);
+    strbuf_free(&log_text);
     TEST_END();
 }

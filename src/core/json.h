@@ -1,20 +1,25 @@
-/* model/json.h — a small JSON (RFC 8259) parser into a tree and a streaming writer. Used for the
- * safetensors header, the model file's metadata and anyone's JSON output.
+/* core/json.h — the one JSON (RFC 8259) code of libgenreid and its clients: a parser into a tree
+ * and a streaming writer, for the safetensors header, the model file's metadata, yt-dlp's output,
+ * the web server's answers and every --json output.
  * Parser limits (untrusted input): nesting depth JSON_MAX_DEPTH, strings must be valid UTF-8
  * (\u escapes incl. surrogate pairs are decoded), numbers are read as double (integers exact up to
  * 2^53), trailing garbage is an error. Duplicate object keys are kept in order (json_get finds the
  * first; callers that need uniqueness check with json_has_duplicate_keys).
- * Writer: commas and nesting are tracked for you; strings are escaped (control bytes as \u00XX,
- * invalid UTF-8 bytes as U+FFFD) so the output is always valid JSON; non-finite numbers become null.
+ * Writer: commas and nesting are tracked for you; strings go through json_put_string, so the
+ * output is always valid JSON; non-finite numbers become null.
  * Leaves out: comments, NaN/Infinity literals, streaming parse, pretty printing.
- * Tests: tests/model/test_json.c. */
-#ifndef GENREID_MODEL_JSON_H
-#define GENREID_MODEL_JSON_H
+ * Tests: tests/core/test_json.c. */
+#ifndef GENREID_CORE_JSON_H
+#define GENREID_CORE_JSON_H
 
 #include <stddef.h>
+#include "core/strbuf.h"
 #include "core/error.h"
 
 #define JSON_MAX_DEPTH 64
+/* Writer flag: also escape < > & DEL U+2028 U+2029, so that a string stays inert if a page
+ * inlines it in HTML or a <script> (the web server's answers echo untrusted names). */
+#define JSON_HTML_SAFE 1
 
 typedef enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 
@@ -32,6 +37,10 @@ typedef struct json_value {
 /* Parses text[len]. *out gets a tree to free with json_free. Errors are GENREID_E_FORMAT
  * ("json: line L col C: problem") or GENREID_E_NOMEM / GENREID_E_LIMIT (depth). */
 genreid_status json_parse(const char *text, size_t len, json_value **out, genreid_error *err);
+/* The same with flags: JSON_REPLACE_BAD_ESCAPES decodes a lone surrogate escape or \u0000 as
+ * U+FFFD instead of refusing it (text from other programs that must become a proper C string). */
+#define JSON_REPLACE_BAD_ESCAPES 1
+genreid_status json_parse_flags(const char *text, size_t len, int flags, json_value **out, genreid_error *err);
 void json_free(json_value *v); /* NULL ok */
 
 /* Member lookup on an object (NULL if v is not an object or has no such key). */
@@ -42,9 +51,8 @@ const char *json_get_string(const json_value *v, const char *key);
 int json_has_duplicate_keys(const json_value *v, const char **dup);
 
 typedef struct json_writer {
-    char *buf;
-    size_t len, cap;
-    int oom;                     /* sticky allocation failure */
+    strbuf out;                  /* the text so far (its oom is sticky) */
+    int flags;                   /* JSON_HTML_SAFE: set after jw_init */
     int depth;
     int count[JSON_MAX_DEPTH];   /* values written at each depth (for commas) */
     int after_key;
@@ -68,5 +76,10 @@ void jw_raw(json_writer *w, const char *json);
  * allocation failed. */
 char *jw_finish(json_writer *w, size_t *len);
 void jw_free(json_writer *w); /* drops the buffer (after an error) */
+
+/* Appends s (n bytes, any bytes) to b as a quoted JSON string: the one string escaper. " and \
+ * escaped, \n \r \t and the other control bytes as \n, \r, \t, \u00XX; an invalid UTF-8 byte
+ * as \ufffd; flags JSON_HTML_SAFE as above. The output is always valid UTF-8 JSON. */
+void json_put_string(strbuf *b, const char *s, size_t n, int flags);
 
 #endif

@@ -1,5 +1,6 @@
-/* model/json.c — recursive-descent JSON parser (RFC 8259) and writer; see json.h. */
-#include "model/json.h"
+/* core/json.c — recursive-descent JSON parser (RFC 8259) and writer; see json.h. */
+#include "core/json.h"
+#include "core/utf8.h"
 #include "core/error.h"
 
 #include <math.h>
@@ -12,6 +13,7 @@
 typedef struct parser {
     const char *s;
     size_t len, pos;
+    int flags;
     genreid_error *err;
     genreid_status st;
 } parser;
@@ -31,37 +33,6 @@ static void skip_ws(parser *p) {
     while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n' ||
                                p->s[p->pos] == '\r'))
         p->pos++;
-}
-
-static int put_utf8(char *o, uint32_t c) {
-    if (c < 0x80) { o[0] = (char)c; return 1; }
-    if (c < 0x800) { o[0] = (char)(0xC0 | (c >> 6)); o[1] = (char)(0x80 | (c & 0x3F)); return 2; }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12)); o[1] = (char)(0x80 | ((c >> 6) & 0x3F)); o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18)); o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F)); o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
-/* length of a valid UTF-8 sequence at s[0..n), 0 if invalid (overlongs, surrogates, > U+10FFFF) */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (s[0] == 0xE0 && s[1] < 0xA0) return 0;
-        if (s[0] == 0xED && s[1] >= 0xA0) return 0;
-        return 3;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        if (s[0] == 0xF0 && s[1] < 0x90) return 0;
-        if (s[0] == 0xF4 && s[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
 }
 
 static int hex4(parser *p, uint32_t *out) {
@@ -107,28 +78,31 @@ static genreid_status parse_string(parser *p, char **out, size_t *out_len) {
             case 'u': {
                 uint32_t u, lo;
                 if (hex4(p, &u)) { free(o); return perr(p, GENREID_E_FORMAT, "bad \\u escape"); }
-                if (u >= 0xD800 && u <= 0xDBFF) {
-                    if (p->len - p->pos < 6 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
-                        free(o);
-                        return perr(p, GENREID_E_FORMAT, "lone surrogate");
-                    }
+                int lenient = p->flags & JSON_REPLACE_BAD_ESCAPES;
+                int paired = u >= 0xD800 && u <= 0xDBFF && p->len - p->pos >= 6 && p->s[p->pos] == '\\' &&
+                             p->s[p->pos + 1] == 'u';
+                if (paired) {
+                    size_t at = p->pos;
                     p->pos += 2;
                     if (hex4(p, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
-                        free(o);
-                        return perr(p, GENREID_E_FORMAT, "bad surrogate pair");
+                        if (!lenient) { free(o); return perr(p, GENREID_E_FORMAT, "bad surrogate pair"); }
+                        p->pos = at, paired = 0; /* the next escape stands on its own */
+                    } else {
+                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
                     }
-                    u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-                } else if (u >= 0xDC00 && u <= 0xDFFF) {
-                    free(o);
-                    return perr(p, GENREID_E_FORMAT, "lone surrogate");
                 }
-                k += (size_t)put_utf8(o + k, u); /* ≤ 4 bytes from ≥ 6 source bytes */
+                if (!paired && u >= 0xD800 && u <= 0xDFFF) {
+                    if (!lenient) { free(o); return perr(p, GENREID_E_FORMAT, "lone surrogate"); }
+                    u = 0xFFFD;
+                }
+                if (u == 0 && lenient) u = 0xFFFD;
+                k += (size_t)utf8_put(o + k, u); /* ≤ 4 bytes from ≥ 6 source bytes */
                 break;
             }
             default: free(o); return perr(p, GENREID_E_FORMAT, "bad escape");
             }
         } else {
-            size_t n = utf8_len((const unsigned char *)p->s + p->pos, end - p->pos);
+            size_t n = utf8_seq_len((const unsigned char *)p->s + p->pos, end - p->pos);
             if (!n) { free(o); return perr(p, GENREID_E_FORMAT, "invalid UTF-8 in string"); }
             memcpy(o + k, p->s + p->pos, n);
             k += n;
@@ -263,8 +237,12 @@ void json_free(json_value *v) {
 }
 
 genreid_status json_parse(const char *text, size_t len, json_value **out, genreid_error *err) {
+    return json_parse_flags(text, len, 0, out, err);
+}
+
+genreid_status json_parse_flags(const char *text, size_t len, int flags, json_value **out, genreid_error *err) {
     *out = NULL;
-    parser p = {text, len, 0, err, GENREID_OK};
+    parser p = {text, len, 0, flags, err, GENREID_OK};
     json_value *v = calloc(1, sizeof *v);
     if (!v) return err_set(err, GENREID_E_NOMEM, "json: out of memory");
     if (!text) len = 0, p.len = 0;
@@ -319,20 +297,7 @@ int json_has_duplicate_keys(const json_value *v, const char **dup) {
 
 void jw_init(json_writer *w) { memset(w, 0, sizeof *w); }
 
-static void put(json_writer *w, const char *s, size_t n) {
-    if (w->oom) return;
-    if (w->len + n + 1 > w->cap) {
-        size_t nc = w->cap ? w->cap : 256;
-        while (nc < w->len + n + 1) nc *= 2;
-        char *b = realloc(w->buf, nc);
-        if (!b) { w->oom = 1; return; }
-        w->buf = b;
-        w->cap = nc;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = 0;
-}
+static void put(json_writer *w, const char *s, size_t n) { strbuf_append(&w->out, s, n); }
 
 static void sep(json_writer *w) {
     if (w->after_key) { w->after_key = 0; return; }
@@ -356,27 +321,46 @@ void jw_end_object(json_writer *w) { close_(w, "}"); }
 void jw_begin_array(json_writer *w) { open_(w, "["); }
 void jw_end_array(json_writer *w) { close_(w, "]"); }
 
-static void put_escaped(json_writer *w, const char *s, size_t n) {
-    put(w, "\"", 1);
+void json_put_string(strbuf *b, const char *s, size_t n, int flags) {
+    const unsigned char *p = (const unsigned char *)s;
+    int html = flags & JSON_HTML_SAFE;
+    strbuf_append(b, "\"", 1);
     for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned c = p[i];
+        size_t len = utf8_seq_len(p + i, n - i);
         char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
-            put(w, esc, 2);
+        if (len == 0) {
+            strbuf_puts(b, "\\ufffd");
             i++;
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            put(w, esc, 6);
-            i++;
+        } else if (len > 1) {
+            /* U+2028/U+2029 (E2 80 A8/A9) end lines in older JavaScript */
+            if (html && len == 3 && c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9))
+                strbuf_puts(b, p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+            else
+                strbuf_append(b, p + i, len);
+            i += len;
         } else {
-            size_t k = utf8_len((const unsigned char *)s + i, n - i);
-            if (k) put(w, s + i, k), i += k;
-            else put(w, "\xEF\xBF\xBD", 3), i++;
+            switch (c) {
+            case '"': strbuf_puts(b, "\\\""); break;
+            case '\\': strbuf_puts(b, "\\\\"); break;
+            case '\n': strbuf_puts(b, "\\n"); break;
+            case '\r': strbuf_puts(b, "\\r"); break;
+            case '\t': strbuf_puts(b, "\\t"); break;
+            default:
+                if (c < 0x20 || (html && (c == 0x7F || c == '<' || c == '>' || c == '&'))) {
+                    snprintf(esc, sizeof esc, "\\u%04x", c);
+                    strbuf_puts(b, esc);
+                } else {
+                    strbuf_append(b, p + i, 1);
+                }
+            }
+            i++;
         }
     }
-    put(w, "\"", 1);
+    strbuf_append(b, "\"", 1);
 }
+
+static void put_escaped(json_writer *w, const char *s, size_t n) { json_put_string(&w->out, s, n, w->flags); }
 
 void jw_key(json_writer *w, const char *key) {
     sep(w);
@@ -404,19 +388,12 @@ void jw_null(json_writer *w) { sep(w); put(w, "null", 4); }
 void jw_raw(json_writer *w, const char *json) { sep(w); put(w, json, strlen(json)); }
 
 char *jw_finish(json_writer *w, size_t *len) {
-    if (w->oom) {
-        jw_free(w);
-        return NULL;
-    }
-    if (!w->buf) put(w, "", 0);
-    char *b = w->buf;
-    if (len) *len = w->len;
-    if (w->oom) b = NULL;
+    char *b = strbuf_take(&w->out, len);
     jw_init(w);
     return b;
 }
 
 void jw_free(json_writer *w) {
-    free(w->buf);
+    strbuf_free(&w->out);
     jw_init(w);
 }
