@@ -8,6 +8,7 @@
 #include "genreid.h"
 #include "audio/audio.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/clock.h"
 #include "pipeline/featclass.h"
 #include "pipeline/filekind.h"
@@ -443,7 +444,7 @@ genreid_status genreid_predict_memory(const genreid_model *m, const void *data, 
     if (input_kind_of(name, data, len) == INPUT_IMAGE) {
         image img = {0};
         st = image_load_memory(data, len, name ? name : "(memory)", &img, err);
-        if (!st) st = predict_image(m, &img, opt && opt->embeddings, out, err);
+        if (!st && (st = predict_image(m, &img, opt && opt->embeddings, out, err))) err_prefix(err, esc);
         image_free(&img);
         if (!st) finish(m, out, t0);
     } else {
@@ -452,12 +453,11 @@ genreid_status genreid_predict_memory(const genreid_model *m, const void *data, 
         int sr = 0;
         st = audio_load_memory(data, len, name ? name : "(memory)", NULL, &y, &n, &sr, err);
         if (!st && !n) st = err_set(err, GENREID_E_FORMAT, "%s: no samples", esc);
-        if (!st) st = genreid_predict_pcm(m, y, n, sr, opt, out, err);
+        if (!st && (st = genreid_predict_pcm(m, y, n, sr, opt, out, err))) err_prefix(err, esc);
         free(y);
         if (!st) out->timing_ms = (clock_now_s() - t0) * 1e3;
     }
-    if (st && err && !strstr(err->message, esc)) err_prefix(err, esc);
-    return st;
+    return st; /* the loaders name the input; the steps after them are prefixed with it above */
 }
 
 /* Memory first, path as a wrapper (STYLE.md): the file is read whole (songs are at most an hour of
@@ -467,7 +467,7 @@ genreid_status genreid_predict_file(const genreid_model *m, const char *path, co
     memset(out, 0, sizeof *out);
     void *buf = NULL;
     size_t len = 0;
-    genreid_status st = model_read_file(path, (size_t)1 << 30, &buf, &len, err);
+    genreid_status st = read_all(path, (size_t)1 << 30, &buf, &len, err);
     if (!st) st = genreid_predict_memory(m, buf, len, path, opt, out, err);
     free(buf);
     return st;

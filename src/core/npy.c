@@ -1,5 +1,6 @@
 /* core/npy.c — see npy.h. Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html */
 #include "core/npy.h"
+#include "core/file.h"
 #include "core/atomic.h"
 #include "core/error.h"
 
@@ -82,22 +83,11 @@ done:
 }
 
 genreid_status npy_read(const char *path, npy_array *out, genreid_error *err) {
-    char esc[256];
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return err_set(err, GENREID_E_IO, "%s: cannot open", err_escape(path, esc, sizeof esc));
-    long sz = -1;
-    if (fseek(fp, 0, SEEK_END) == 0) sz = ftell(fp);
-    if (sz < 0 || (size_t)sz > NPY_MAX_BYTES || fseek(fp, 0, SEEK_SET) != 0) {
-        fclose(fp);
-        return err_set(err, GENREID_E_IO, "%s: cannot read", err_escape(path, esc, sizeof esc));
-    }
-    void *buf = malloc(sz ? (size_t)sz : 1);
-    if (!buf) { fclose(fp); return err_set(err, GENREID_E_NOMEM, "%s: out of memory", err_escape(path, esc, sizeof esc)); }
-    size_t got = fread(buf, 1, (size_t)sz, fp);
-    fclose(fp);
-    genreid_status st = got == (size_t)sz ? npy_parse(buf, got, path, out, err)
-                                           : err_set(err, GENREID_E_IO, "%s: read failed", err_escape(path, esc, sizeof esc));
+    void *buf = NULL;
+    size_t len = 0;
+    genreid_status st = read_all(path, NPY_MAX_BYTES, &buf, &len, err);
+    if (!st) st = npy_parse(buf, len, path, out, err);
     free(buf);
     return st;
 }

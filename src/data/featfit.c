@@ -14,9 +14,11 @@ static genreid_status features_item(void *ctx, const dataset_item *it, float *ou
     float *y = NULL;
     size_t n = 0;
     int sr = 0;
-    genreid_status st = audio_load(it->path, &o, &y, &n, &sr, err);
-    if (!st) st = features_compute(y, n, sr, out, err);
-    if (st && err && !strstr(err->message, it->path)) err_prefix(err, it->path);
+    genreid_status st = audio_load(it->path, &o, &y, &n, &sr, err); /* names the file itself */
+    if (!st && (st = features_compute(y, n, sr, out, err))) {
+        char esc[256];
+        err_prefix(err, err_escape(it->path, esc, sizeof esc));
+    }
     free(y);
     return st;
 }

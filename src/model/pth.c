@@ -4,6 +4,7 @@
  * here in C; every other global is refused when it is loaded. */
 #include "model/pth.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "model/safetensors.h"
 #include "model/zip.h"
 
@@ -624,7 +625,7 @@ genreid_status pth_read(const char *path, model_tensors *out, genreid_error *err
     void *buf;
     size_t len;
     memset(out, 0, sizeof *out);
-    genreid_status st = model_read_file(path, PTH_MAX_FILE, &buf, &len, err);
+    genreid_status st = read_all(path, PTH_MAX_FILE, &buf, &len, err);
     if (st) return st;
     st = pth_parse(buf, len, path, out, err);
     free(buf);

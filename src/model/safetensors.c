@@ -1,5 +1,6 @@
 /* model/safetensors.c — safetensors reader and writer; rules in safetensors.h. */
 #include "model/safetensors.h"
+#include "core/file.h"
 #include "core/atomic.h"
 #include "core/error.h"
 
@@ -10,40 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-genreid_status model_read_file(const char *path, size_t max, void **buf, size_t *len, genreid_error *err) {
-    char esc[256];
-    err_escape(path, esc, sizeof esc);
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, GENREID_E_IO, "%s: cannot open (%s)", esc, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return err_set(err, GENREID_E_IO, "%s: not a regular file", esc);
-    }
-    if ((unsigned long long)sb.st_size > max) {
-        fclose(f);
-        return err_set(err, GENREID_E_LIMIT, "%s: file too large (%lld bytes, limit %zu)", esc,
-                       (long long)sb.st_size, max);
-    }
-    size_t n = (size_t)sb.st_size;
-    char *b = malloc(n ? n : 1);
-    if (!b) {
-        fclose(f);
-        return err_set(err, GENREID_E_NOMEM, "%s: out of memory", esc);
-    }
-    if (fread(b, 1, n, f) != n) {
-        free(b);
-        fclose(f);
-        return err_set(err, GENREID_E_IO, "%s: read error", esc);
-    }
-    fclose(f);
-    *buf = b;
-    *len = n;
-    return GENREID_OK;
-}
 
 /* in model_dtype order */
 static const struct { const char *name; size_t size; int is_int; } DTYPES[] = {
@@ -251,7 +218,7 @@ genreid_status st_read(const char *path, model_tensors *out, json_value **meta, 
     size_t len;
     memset(out, 0, sizeof *out);
     if (meta) *meta = NULL;
-    genreid_status st = model_read_file(path, ST_MAX_FILE, &buf, &len, err);
+    genreid_status st = read_all(path, ST_MAX_FILE, &buf, &len, err);
     if (st) return st;
     st = st_parse(buf, len, path, out, meta, err);
     free(buf);

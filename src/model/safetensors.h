@@ -50,7 +50,4 @@ genreid_status st_serialize(const st_tensor_in *t, size_t n, const st_kv *meta, 
 genreid_status st_write(const char *path, const st_tensor_in *t, size_t n, const st_kv *meta, size_t n_meta,
                         genreid_error *err);
 
-/* Reads a whole file with a size limit (shared with the .pth reader): GENREID_E_IO / E_LIMIT. */
-genreid_status model_read_file(const char *path, size_t max, void **buf, size_t *len, genreid_error *err);
-
 #endif

@@ -2,9 +2,12 @@
 #include "test.h"
 #include "core/atomic.h"
 #include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
 #include "core/npy.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 static int count_entries(const char *dir) {
     DIR *d = opendir(dir);
@@ -14,6 +17,48 @@ static int count_entries(const char *dir) {
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
     if (d) closedir(d);
     return n;
+}
+
+/* read_all: sizes at and over the limit, a folder, a missing file, a file whose size stat does not
+ * know (procfs), and the NUL after the data. */
+static void test_read_all(void) {
+    genreid_error err;
+    void *b = NULL;
+    size_t n = 0;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/read_all", test_tmpdir());
+    mkdir(dir, 0755);
+    const char *p = test_path(dir, "ra.bin");
+    test_write_file(p, "0123456789", 10);
+    CHECKF(read_all(p, 10, &b, &n, &err) == GENREID_OK && n == 10 && !memcmp(b, "0123456789", 10) && ((char *)b)[10] == 0,
+           "%s", err.message);
+    free(b);
+    CHECK(read_all(p, 9, &b, &n, &err) == GENREID_E_LIMIT && !b && n == 0 && strstr(err.message, "ra.bin: larger than"));
+    test_write_file(p, "", 0);
+    CHECK(read_all(p, 9, &b, &n, &err) == GENREID_OK && n == 0 && b && ((char *)b)[0] == 0);
+    free(b);
+    CHECK(read_all(dir, 100, &b, &n, &err) == GENREID_E_IO && strstr(err.message, "is a folder"));
+    CHECK(read_all(test_path(test_tmpdir(), "missing\n.bin"), 100, &b, &n, &err) == GENREID_E_IO);
+    CHECKF(strstr(err.message, "cannot open (No such file") && !strchr(err.message, '\n'), "%s", err.message);
+    /* procfs reports size 0 for a file with content: read to its end all the same */
+    CHECKF(read_all("/proc/self/status", 1 << 20, &b, &n, &err) == GENREID_OK && n > 10 && !memcmp(b, "Name:", 5), "%s", err.message);
+    free(b);
+    CHECK(read_all("/proc/self/status", 8, &b, &n, &err) == GENREID_E_LIMIT && !b);
+}
+
+/* utf8_seq_len: RFC 3629's edges */
+static void test_utf8(void) {
+    const struct { const char *s; size_t n, want; } cases[] = {
+        {"a", 1, 1}, {"\xc3\xa9", 2, 2}, {"\xc3", 1, 0}, {"\xc0\xaf", 2, 0} /* overlong */, {"\xe2\x82\xac", 3, 3},
+        {"\xe0\x80\xaf", 3, 0} /* overlong */, {"\xed\xa0\x80", 3, 0} /* surrogate */, {"\xf0\x9d\x84\x9e", 4, 4},
+        {"\xf4\x90\x80\x80", 4, 0} /* > U+10FFFF */, {"\xff", 1, 0}, {"\x80", 1, 0}, {"\xe2\x82", 2, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t got = utf8_seq_len((const unsigned char *)cases[i].s, cases[i].n);
+        CHECKF(got == cases[i].want, "case %zu: %zu, want %zu", i, got, cases[i].want);
+    }
+    char o[4];
+    CHECK(utf8_put(o, 0xE9) == 2 && !memcmp(o, "\xc3\xa9", 2));
+    CHECK(utf8_put(o, 0x1D11E) == 4 && !memcmp(o, "\xf0\x9d\x84\x9e", 4));
 }
 
 int main(void) {
@@ -76,5 +121,7 @@ int main(void) {
     CHECKF(strstr(err.message, "float32") != NULL, "%s", err.message);
     free(raw);
     CHECK(npy_read(test_path(dir, "missing.npy"), &a, &err) == GENREID_E_IO);
+    test_read_all(); /* after the atomic checks, which count the entries of the temp folder */
+    test_utf8();
     TEST_END();
 }
