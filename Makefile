@@ -21,11 +21,11 @@ SANITIZE ?=
 SOVERSION = 0
 VERSION = 0.1.0
 
-PKGS = sndfile soxr fftw3f fftw3 libpng libjpeg libmicrohttpd libcurl zlib libdeflate nettle
+PKGS = sndfile soxr fftw3f fftw3 libpng libjpeg libmicrohttpd libcurl zlib libdeflate nettle libzip
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-PKG_LIBS = -lsndfile -lsoxr -lfftw3f -lfftw3 -lpng16 -ljpeg -lmicrohttpd -lcurl -lz -ldeflate -lnettle
+PKG_LIBS = -lsndfile -lsoxr -lfftw3f -lfftw3 -lpng16 -ljpeg -lmicrohttpd -lcurl -lz -ldeflate -lnettle -lzip
 endif
 
 # OPT is the optimisation level; CFLAGS/LDFLAGS given on the command line are added last, never

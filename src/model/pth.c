@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "model/safetensors.h"
-#include "model/zip.h"
+#include "model/zipfile.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -449,8 +449,9 @@ static int is_tensor_dict(const pk_obj *d) {
     return 1;
 }
 
-static genreid_status materialise(const char *esc, const zip_archive *z, const char *prefix, const pk_obj *d,
-                                  model_tensors *out, unsigned char *seen, genreid_error *err) {
+/* cache[entry]: each storage entry read (inflated, CRC-checked) once, however many views use it */
+static genreid_status materialise(const char *esc, const zipfile *z, const char *prefix, const pk_obj *d,
+                                  model_tensors *out, unsigned char **cache, genreid_error *err) {
     char path[512];
     uint64_t stored = 0, produced = 0;   /* storage elements in the archive (each entry once), view elements */
     for (size_t i = 0; i < d->n; i += 2) {
@@ -481,26 +482,25 @@ static genreid_status materialise(const char *esc, const zip_archive *z, const c
         if ((uint64_t)s->numel > MODEL_MAX_ELEMENTS)
             return err_set(err, GENREID_E_LIMIT, "%s: tensor '%s': storage too large", esc, ek);
         snprintf(path, sizeof path, "%s/data/%s", prefix, s->s);
-        const zip_entry *e = zip_find(z, path);
+        const zipfile_entry *e = zipfile_find(z, path);
         if (!e) return err_set(err, GENREID_E_FORMAT, "%s: tensor '%s': storage '%s' missing from the archive", esc, ek,
                                err_escape(s->s, path, 64));
         if (e->size != (uint64_t)s->numel * esz)
             return err_set(err, GENREID_E_FORMAT, "%s: tensor '%s': storage holds %llu bytes, needs %llu", esc, ek,
                            (unsigned long long)e->size, (unsigned long long)((uint64_t)s->numel * esz));
         size_t ei = (size_t)(e - z->e);
-        if (!seen[ei]) stored += (uint64_t)s->numel;
-        seen[ei] = 1;
+        if (!cache[ei]) stored += (uint64_t)s->numel;
         produced += count;
         if (produced > stored + PTH_MAX_EXPANDED)
             return err_set(err, GENREID_E_LIMIT, "%s: tensor '%s': views repeat their storages by more than %llu elements",
                            esc, ek, (unsigned long long)PTH_MAX_EXPANDED);
-        const unsigned char *data;
-        int owned;
-        genreid_status st = zip_read(z, e, (size_t)s->numel * esz, &data, &owned, err);
-        if (st) return st;
+        if (!cache[ei]) {
+            genreid_status st = zipfile_read(z, e, (size_t)s->numel * esz, &cache[ei], err);
+            if (st) return st;
+        }
+        const unsigned char *data = cache[ei];
         model_tensor *mt = model_tensors_add(out, key, t->ndim, shape, err);
         if (!mt) {
-            if (owned) free((void *)data);
             err_prefix(err, esc);
             return err ? err->code : GENREID_E_NOMEM;
         }
@@ -519,7 +519,6 @@ static genreid_status materialise(const char *esc, const zip_archive *z, const c
                 idx[dd] = 0;
             }
         }
-        if (owned) free((void *)data);
     }
     return GENREID_OK;
 }
@@ -534,11 +533,11 @@ genreid_status pth_parse(const void *buf, size_t len, const char *name, model_te
                        "%s: legacy (pre-1.6, non-zip) torch.save format; re-save it with a newer torch", esc);
     if (len < 4 || memcmp(b, "PK\x03\x04", 4))
         return err_set(err, GENREID_E_FORMAT, "%s: not a PyTorch checkpoint (no zip signature)", esc);
-    zip_archive z;
-    genreid_status st = zip_open(&z, buf, len, name, err);
+    zipfile z;
+    genreid_status st = zipfile_open(&z, buf, len, name, err);
     if (st) return st;
     /* the pickle is the one entry named <prefix>/data.pkl */
-    const zip_entry *pk = NULL;
+    const zipfile_entry *pk = NULL;
     for (size_t i = 0; i < z.n; i++) {
         const char *n = z.e[i].name, *slash = strchr(n, '/');
         if (slash && !strcmp(slash, "/data.pkl")) {
@@ -547,38 +546,36 @@ genreid_status pth_parse(const void *buf, size_t len, const char *name, model_te
         }
     }
     if (!pk) {
-        zip_close(&z);
+        zipfile_close(&z);
         return err_set(err, GENREID_E_FORMAT, "%s: no data.pkl in the archive (not a torch.save file?)", esc);
     }
     char prefix[256];
     size_t pl = (size_t)(strchr(pk->name, '/') - pk->name);
     if (pl >= sizeof prefix) {
-        zip_close(&z);
+        zipfile_close(&z);
         return err_set(err, GENREID_E_FORMAT, "%s: archive prefix too long", esc);
     }
     memcpy(prefix, pk->name, pl);
     prefix[pl] = 0;
     char bo_name[300];
     snprintf(bo_name, sizeof bo_name, "%s/byteorder", prefix);
-    const zip_entry *bo = zip_find(&z, bo_name);
+    const zipfile_entry *bo = zipfile_find(&z, bo_name);
     if (bo) {
-        const unsigned char *d;
-        int owned;
-        if ((st = zip_read(&z, bo, 16, &d, &owned, err))) {
-            zip_close(&z);
+        unsigned char *d;
+        if ((st = zipfile_read(&z, bo, 16, &d, err))) {
+            zipfile_close(&z);
             return st;
         }
         int little = bo->size >= 6 && !memcmp(d, "little", 6);
-        if (owned) free((void *)d);
+        free(d);
         if (!little) {
-            zip_close(&z);
+            zipfile_close(&z);
             return err_set(err, GENREID_E_UNSUPPORTED, "%s: big-endian checkpoint", esc);
         }
     }
-    const unsigned char *pkl;
-    int owned;
-    if ((st = zip_read(&z, pk, PTH_MAX_PICKLE, &pkl, &owned, err))) {
-        zip_close(&z);
+    unsigned char *pkl;
+    if ((st = zipfile_read(&z, pk, PTH_MAX_PICKLE, &pkl, err))) {
+        zipfile_close(&z);
         err_prefix(err, esc);
         return st;
     }
@@ -602,10 +599,11 @@ genreid_status pth_parse(const void *buf, size_t len, const char *name, model_te
             v.st = err_set(err, GENREID_E_UNSUPPORTED, "%s: not a state_dict (a dict of tensors, or one under 'model')",
                            esc);
         } else {
-            unsigned char *seen = calloc(z.n ? z.n : 1, 1); /* storage entries already counted */
-            v.st = seen ? materialise(esc, &z, prefix, sd, out, seen, err)
-                        : err_set(err, GENREID_E_NOMEM, "%s: out of memory", esc);
-            free(seen);
+            unsigned char **cache = calloc(z.n ? z.n : 1, sizeof *cache);
+            v.st = cache ? materialise(esc, &z, prefix, sd, out, cache, err)
+                         : err_set(err, GENREID_E_NOMEM, "%s: out of memory", esc);
+            for (size_t i = 0; cache && i < z.n; i++) free(cache[i]);
+            free(cache);
         }
         const char *dup;
         if (!v.st && model_tensors_duplicate(out, &dup)) {
@@ -615,8 +613,8 @@ genreid_status pth_parse(const void *buf, size_t len, const char *name, model_te
     }
     st = v.st;
     vm_free(&v);
-    if (owned) free((void *)pkl);
-    zip_close(&z);
+    free(pkl);
+    zipfile_close(&z);
     if (st) model_tensors_free(out);
     return st;
 }
