@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define AUDIO_CHUNK_FRAMES 8192
 /* The output grows from this many frames (doubling, up to the header's count) as audio is
@@ -182,7 +185,18 @@ static genreid_status decode(SNDFILE *sf, const SF_INFO *info, const char *nm, c
             memcpy(y + done, buf, (size_t)got * sizeof(float));
         } else {
             const float inv_c = (float)C;
-            for (sf_count_t i = 0; i < got; i++) {
+            sf_count_t i = 0;
+#if defined(__x86_64__)
+            if (C == 2) { /* most files: SSE2, the same two float ops per sample (was 5% of a clip's spectrogram) */
+                const __m128 cv = _mm_set1_ps(inv_c);
+                for (; i + 4 <= got; i += 4) {
+                    __m128 a = _mm_loadu_ps(buf + 2 * i), b = _mm_loadu_ps(buf + 2 * i + 4);
+                    __m128 l = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), r = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+                    _mm_storeu_ps(y + done + i, _mm_div_ps(_mm_add_ps(l, r), cv));
+                }
+            }
+#endif
+            for (; i < got; i++) {
                 const float *f = buf + (size_t)i * C;
                 float acc = f[0];
                 for (int c = 1; c < C; c++) acc += f[c];
