@@ -61,6 +61,67 @@ static sf_count_t mem_write(const void *ptr, sf_count_t count, void *u) {
 }
 static sf_count_t mem_tell(void *u) { return ((mem_io *)u)->pos; }
 
+/* ---- libsndfile virtual I/O over a regular file, through a read buffer ----
+ * sf_open_fd reads with one read() per request, and libmpg123 asks for each frame's header and
+ * body apart, twice over (mpg123_scan for the length, then the decode): 1300 syscalls for a 15-s
+ * mp3. pread into FILE_IO_BUF bytes makes it a handful. */
+#define FILE_IO_BUF ((size_t)64 << 10)
+typedef struct file_io {
+    int fd;
+    sf_count_t len, pos;
+    unsigned char *buf;
+    sf_count_t buf_at; /* file offset of buf[0] */
+    size_t buf_n;      /* valid bytes in buf */
+} file_io;
+
+static sf_count_t file_len(void *u) { return ((file_io *)u)->len; }
+static sf_count_t file_seek(sf_count_t off, int whence, void *u) {
+    file_io *f = u;
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos : f->len;
+    sf_count_t p = base + off;
+    if (p < 0) return -1;
+    f->pos = p;
+    return p;
+}
+/* pread until n bytes, end of file or an error; returns the bytes read. */
+static size_t pread_full(int fd, void *dst, size_t n, sf_count_t at) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (unsigned char *)dst + got, n - got, (off_t)(at + (sf_count_t)got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+static sf_count_t file_read(void *ptr, sf_count_t count, void *u) {
+    file_io *f = u;
+    unsigned char *dst = ptr;
+    sf_count_t done = 0;
+    while (done < count) {
+        sf_count_t at = f->pos;
+        if (at >= f->buf_at && at < f->buf_at + (sf_count_t)f->buf_n) {
+            size_t off = (size_t)(at - f->buf_at), k = f->buf_n - off;
+            if ((sf_count_t)k > count - done) k = (size_t)(count - done);
+            memcpy(dst + done, f->buf + off, k);
+            done += (sf_count_t)k;
+            f->pos += (sf_count_t)k;
+            continue;
+        }
+        if ((size_t)(count - done) >= FILE_IO_BUF) { /* large reads straight into the caller's buffer */
+            size_t k = pread_full(f->fd, dst + done, (size_t)(count - done), at);
+            done += (sf_count_t)k;
+            f->pos += (sf_count_t)k;
+            break;
+        }
+        f->buf_at = at;
+        f->buf_n = pread_full(f->fd, f->buf, FILE_IO_BUF, at);
+        if (f->buf_n == 0) break;
+    }
+    return done;
+}
+static sf_count_t file_tell(void *u) { return ((file_io *)u)->pos; }
+
 /* Escaped copy of a name for messages. */
 typedef struct { char s[300]; } esc_name;
 static esc_name escape_name(const char *name) {
@@ -299,11 +360,22 @@ genreid_status audio_load(const char *path, const audio_options *opt, float **ou
     }
     SF_INFO info;
     memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1 /* sf_close closes fd */);
-    /* with close_desc set, libsndfile also closes fd when the open fails: closing it again here
-     * closed whatever file another thread had just opened under the same number */
-    if (!sf) return open_error(NULL, e.s, err);
-    return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
+    file_io f = {fd, (sf_count_t)sb.st_size, 0, NULL, 0, 0};
+    if (S_ISREG(sb.st_mode)) f.buf = malloc(FILE_IO_BUF);
+    if (!f.buf) { /* pipes and devices (or no memory for the buffer): libsndfile's own reads */
+        SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1 /* sf_close closes fd */);
+        /* with close_desc set, libsndfile also closes fd when the open fails: closing it again
+         * here closed whatever file another thread had just opened under the same number */
+        if (!sf) return open_error(NULL, e.s, err);
+        return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
+    }
+    SF_VIRTUAL_IO vio = {file_len, file_seek, file_read, mem_write, file_tell};
+    SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &f);
+    if (!sf) st = open_error(NULL, e.s, err);
+    else st = decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err); /* closes sf */
+    free(f.buf);
+    close(fd);
+    return st;
 }
 
 #define RESAMPLE_SLACK 16 /* floats */
