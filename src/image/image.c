@@ -343,6 +343,81 @@ static uint8_t *put_chunk(uint8_t *p, const char *type, size_t len) {
     return put_u32(p + 8 + len, crc);
 }
 
+/* Leading rows of one colour: libdeflate level 1 costs ~2.5 ns a byte even inside a run (it
+ * hashes every position), and the seed figure's 59 white rows above the axes are 12% of its bytes.
+ * Those rows go out here as a fixed-Huffman block of long matches, an empty stored block
+ * byte-aligns the stream, and libdeflate compresses the rest as raw deflate after it (its blocks
+ * need no back-references into the prefix). Encode 5.8 -> 5.1 ms on the figure, same pixels. */
+typedef struct bits {
+    uint8_t *p;
+    uint64_t acc;
+    int n;
+} bits;
+
+static void bits_put(bits *b, uint32_t v, int n) { /* n <= 32, LSB first */
+    b->acc |= (uint64_t)v << b->n;
+    for (b->n += n; b->n >= 8; b->n -= 8, b->acc >>= 8) *b->p++ = (uint8_t)b->acc;
+}
+
+/* A Huffman code (MSB first by RFC 1951) into the LSB-first stream. */
+static void bits_code(bits *b, uint32_t code, int len) {
+    uint32_t r = 0;
+    for (int i = 0; i < len; i++) r = (r << 1) | ((code >> i) & 1);
+    bits_put(b, r, len);
+}
+
+static void fixed_literal(bits *b, unsigned v) { /* RFC 1951 3.2.6 */
+    if (v < 144) bits_code(b, 0x30 + v, 8);
+    else bits_code(b, 0x190 + (v - 144), 9);
+}
+
+/* A match of 3..258 bytes at distance 1..4 (one pixel back), fixed codes. */
+static void fixed_match(bits *b, unsigned len, unsigned dist) {
+    static const uint16_t base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+                                      35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+    static const uint8_t extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+                                      3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+    int s = 28;
+    while (base[s] > len) s--;
+    unsigned sym = 257 + (unsigned)s;
+    if (sym < 280) bits_code(b, sym - 256, 7);
+    else bits_code(b, 0xc0 + (sym - 280), 8);
+    if (extra[s]) bits_put(b, len - base[s], extra[s]);
+    bits_code(b, dist - 1, 5); /* distances 1..4: codes 0..3, no extra bits */
+}
+
+/* Rows 0..k-1 with every pixel equal to row 0's first one (filter bytes 0), k < height. */
+static size_t uniform_rows(const uint8_t *raw, size_t row_len, size_t height, size_t ch) {
+    const uint8_t *px = raw + 1;
+    for (size_t i = ch; i + 1 < row_len; i++)
+        if (px[i] != px[i % ch]) return 0;
+    size_t k = 1;
+    while (k + 1 < height && memcmp(raw + k * row_len, raw, row_len) == 0) k++;
+    return k;
+}
+
+/* The k uniform rows as deflate data with no final block, ending byte-aligned; returns the end. */
+static uint8_t *uniform_prefix(uint8_t *o, const uint8_t *raw, size_t row_len, size_t k, size_t ch) {
+    bits b = {o, 0, 0};
+    bits_put(&b, 1 << 1, 3); /* BFINAL 0, BTYPE 01: fixed Huffman */
+    for (size_t y = 0; y < k; y++) {
+        fixed_literal(&b, 0); /* filter byte */
+        for (size_t c = 0; c < ch; c++) fixed_literal(&b, raw[1 + c]);
+        size_t rem = row_len - 1 - ch, at = ch;
+        while (rem >= 3) {
+            size_t len = rem < 258 ? rem : 258;
+            fixed_match(&b, (unsigned)len, (unsigned)ch);
+            rem -= len, at += len;
+        }
+        for (; rem > 0; rem--, at++) fixed_literal(&b, raw[1 + at % ch]);
+    }
+    bits_code(&b, 0, 7);  /* end of block (256) */
+    bits_put(&b, 0, 3);   /* BFINAL 0, BTYPE 00: stored, empty, to reach a byte boundary */
+    if (b.n) bits_put(&b, 0, 8 - b.n);
+    bits_put(&b, 0xffff0000u, 32); /* LEN 0, NLEN 0xffff */
+    return b.p;
+}
+
 genreid_status image_encode_png_memory(const image *img, uint8_t **out, size_t *out_len,
                                        genreid_error *err) {
     *out = NULL;
@@ -354,7 +429,10 @@ genreid_status image_encode_png_memory(const image *img, uint8_t **out, size_t *
     uint8_t *raw = malloc(raw_len);
     struct libdeflate_compressor *z = libdeflate_alloc_compressor(IMAGE_PNG_LEVEL);
     size_t bound = z ? libdeflate_zlib_compress_bound(z, raw_len) : 0;
-    uint8_t *buf = raw && z ? malloc(8 + 25 + 12 + bound + 12) : NULL;
+    /* room for the uniform-row prefix too: per row 1 + ch literals (< 2 bytes each) and
+     * matches of 258 (< 4 bytes each), plus 8 for the block ends */
+    size_t prefix_cap = (size_t)img->height * (2 * (1 + (size_t)img->channels) + 4 * (stride / 258 + 2)) + 8;
+    uint8_t *buf = raw && z ? malloc(8 + 25 + 12 + bound + prefix_cap + 12) : NULL;
     if (!buf) {
         free(raw);
         if (z) libdeflate_free_compressor(z);
@@ -371,7 +449,20 @@ genreid_status image_encode_png_memory(const image *img, uint8_t **out, size_t *
     d = put_u32(d, (uint32_t)img->width), d = put_u32(d, (uint32_t)img->height);
     d[0] = 8, d[1] = img->channels == 4 ? 6 : 2, d[2] = 0, d[3] = 0, d[4] = 0; /* 8-bit RGB(A), deflate, no interlace */
     p = put_chunk(p, "IHDR", 13);
-    size_t zlen = libdeflate_zlib_compress(z, raw, raw_len, p + 8, bound);
+    size_t k = uniform_rows(raw, stride + 1, (size_t)img->height, (size_t)img->channels), zlen;
+    if (k == 0) {
+        zlen = libdeflate_zlib_compress(z, raw, raw_len, p + 8, bound);
+    } else {
+        uint8_t *o = p + 8;
+        o[0] = 0x78, o[1] = 0x01; /* zlib: deflate, 32K window, fastest; 0x7801 % 31 == 0 */
+        uint8_t *zd = uniform_prefix(o + 2, raw, stride + 1, k, (size_t)img->channels);
+        size_t skip = k * (stride + 1), dlen = libdeflate_deflate_compress(z, raw + skip, raw_len - skip, zd, bound);
+        zlen = 0;
+        if (dlen) {
+            put_u32(zd + dlen, libdeflate_adler32(1, raw, raw_len));
+            zlen = (size_t)(zd + dlen + 4 - o);
+        }
+    }
     libdeflate_free_compressor(z);
     free(raw);
     if (!zlen || zlen > 0x7fffffffu) {

@@ -321,6 +321,38 @@ static void test_hostile(void) {
     CHECK(image_alloc(&im, 2, 2, 2, &err) == GENREID_E_INVALID);
 }
 
+/* The encoder's uniform-rows prefix (image.c): images whose top rows are one colour, in shapes
+ * that take each path of it (remainder as match / as literals / none, whole image one colour),
+ * must decode to the same pixels. */
+static void test_png_uniform_rows(void) {
+    static const int shapes[][4] = {/* width, height, channels, uniform top rows */
+                                    {37, 9, 4, 4}, {66, 5, 4, 3}, {1, 4, 4, 2}, {5, 3, 3, 3}, {300, 6, 3, 6},
+                                    {1200, 70, 4, 59}, {64, 4, 3, 0}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int w = shapes[s][0], h = shapes[s][1], ch = shapes[s][2], top = shapes[s][3];
+        image img = {0}, back = {0};
+        genreid_error err;
+        CHECK(image_alloc(&img, w, h, ch, &err) == GENREID_OK);
+        if (!img.pixels) continue;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < ch; c++)
+                    img.pixels[((size_t)y * w + x) * ch + c] =
+                        y < top ? (uint8_t)(c == 3 ? 255 : 40 + 70 * c) : (uint8_t)((x * 7 + y * 13 + c * 29) % 251);
+        uint8_t *png = NULL;
+        size_t n = 0;
+        CHECK(image_encode_png_memory(&img, &png, &n, &err) == GENREID_OK);
+        CHECKF(png && image_load_memory(png, n, "u.png", &back, &err) == GENREID_OK, "shape %zu: %s", s, err.message);
+        int same = back.pixels && back.width == w && back.height == h;
+        for (size_t i = 0; same && i < (size_t)w * h; i++)
+            same = memcmp(back.pixels + i * 3, img.pixels + i * ch, 3) == 0;
+        CHECKF(same, "shape %zu (%dx%dx%d, %d uniform rows): pixels differ after a round trip", s, w, h, ch, top);
+        free(png);
+        image_free(&img);
+        image_free(&back);
+    }
+}
+
 /* Fuzz: random byte flips and cuts of a PNG and a JPEG must never crash (ASan checks the rest). */
 static void test_fuzz(void) {
     const char *files[] = {"image/dec_palette.png", "image/dec_q85.jpg", "image/dec_rgb16.png"};
@@ -448,6 +480,7 @@ int main(void) {
     test_render_edges();
     test_decoders();
     test_hostile();
+    test_png_uniform_rows();
     test_fuzz();
     test_resize();
     test_normalise();
