@@ -122,13 +122,6 @@ static sf_count_t file_read(void *ptr, sf_count_t count, void *u) {
 }
 static sf_count_t file_tell(void *u) { return ((file_io *)u)->pos; }
 
-/* Escaped copy of a name for messages. */
-typedef struct { char s[300]; } esc_name;
-static esc_name escape_name(const char *name) {
-    esc_name e;
-    err_escape(name ? name : "(null)", e.s, sizeof e.s);
-    return e;
-}
 
 static genreid_status check_options(const audio_options *o, const char *nm, genreid_error *err) {
     if (!(o->offset_s >= 0) || !isfinite(o->offset_s))
@@ -310,53 +303,55 @@ beach:
 genreid_status audio_load_memory(const void *buf, size_t len, const char *name, const audio_options *opt,
                                  float **out_mono, size_t *out_n, int *out_sr, genreid_error *err) {
     audio_options o = opt ? *opt : audio_options_default();
-    esc_name e = escape_name(name);
-    if (!out_mono || !out_n || !out_sr) return err_set(err, GENREID_E_INVALID, "%s: NULL output pointer", e.s);
+    char nm[300]; /* the name, escaped once for every message below */
+    err_escape(name ? name : "(null)", nm, sizeof nm);
+    if (!out_mono || !out_n || !out_sr) return err_set(err, GENREID_E_INVALID, "%s: NULL output pointer", nm);
     *out_mono = NULL;
     *out_n = 0;
     *out_sr = 0;
-    genreid_status st = check_options(&o, e.s, err);
+    genreid_status st = check_options(&o, nm, err);
     if (st) return st;
-    if (!buf && len) return err_set(err, GENREID_E_INVALID, "%s: NULL buffer", e.s);
-    if (len == 0) return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", e.s);
-    if ((uint64_t)len > (uint64_t)INT64_MAX) return err_set(err, GENREID_E_LIMIT, "%s: buffer too large", e.s);
+    if (!buf && len) return err_set(err, GENREID_E_INVALID, "%s: NULL buffer", nm);
+    if (len == 0) return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
+    if ((uint64_t)len > (uint64_t)INT64_MAX) return err_set(err, GENREID_E_LIMIT, "%s: buffer too large", nm);
 
     mem_io m = {buf, (sf_count_t)len, 0};
     SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
-    if (!sf) return open_error(NULL, e.s, err);
-    return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
+    if (!sf) return open_error(NULL, nm, err);
+    return decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err);
 }
 
 genreid_status audio_load(const char *path, const audio_options *opt, float **out_mono, size_t *out_n,
                           int *out_sr, genreid_error *err) {
     audio_options o = opt ? *opt : audio_options_default();
-    esc_name e = escape_name(path);
-    if (!out_mono || !out_n || !out_sr) return err_set(err, GENREID_E_INVALID, "%s: NULL output pointer", e.s);
+    char nm[300]; /* the name, escaped once for every message below */
+    err_escape(path ? path : "(null)", nm, sizeof nm);
+    if (!out_mono || !out_n || !out_sr) return err_set(err, GENREID_E_INVALID, "%s: NULL output pointer", nm);
     *out_mono = NULL;
     *out_n = 0;
     *out_sr = 0;
     if (!path) return err_set(err, GENREID_E_INVALID, "(null): no path given");
-    genreid_status st = check_options(&o, e.s, err);
+    genreid_status st = check_options(&o, nm, err);
     if (st) return st;
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_set(err, GENREID_E_IO, "%s: cannot open: %s", e.s, strerror(errno));
+    if (fd < 0) return err_set(err, GENREID_E_IO, "%s: cannot open: %s", nm, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int en = errno;
         close(fd);
-        return err_set(err, GENREID_E_IO, "%s: cannot stat: %s", e.s, strerror(en));
+        return err_set(err, GENREID_E_IO, "%s: cannot stat: %s", nm, strerror(en));
     }
     if (S_ISDIR(sb.st_mode)) {
         close(fd);
-        return err_set(err, GENREID_E_IO, "%s: is a directory", e.s);
+        return err_set(err, GENREID_E_IO, "%s: is a directory", nm);
     }
     if (S_ISREG(sb.st_mode) && sb.st_size == 0) {
         close(fd);
-        return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", e.s);
+        return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
     }
     SF_INFO info;
     memset(&info, 0, sizeof info);
@@ -366,13 +361,13 @@ genreid_status audio_load(const char *path, const audio_options *opt, float **ou
         SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1 /* sf_close closes fd */);
         /* with close_desc set, libsndfile also closes fd when the open fails: closing it again
          * here closed whatever file another thread had just opened under the same number */
-        if (!sf) return open_error(NULL, e.s, err);
-        return decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err);
+        if (!sf) return open_error(NULL, nm, err);
+        return decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err);
     }
     SF_VIRTUAL_IO vio = {file_len, file_seek, file_read, mem_write, file_tell};
     SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &f);
-    if (!sf) st = open_error(NULL, e.s, err);
-    else st = decode(sf, &info, e.s, &o, out_mono, out_n, out_sr, err); /* closes sf */
+    if (!sf) st = open_error(NULL, nm, err);
+    else st = decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err); /* closes sf */
     free(f.buf);
     close(fd);
     return st;

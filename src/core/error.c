@@ -35,6 +35,16 @@ genreid_status err_set(genreid_error *err, genreid_status code, const char *fmt,
     return code;
 }
 
+genreid_status err_set_at(genreid_error *err, genreid_status code, const char *name, const char *fmt, ...) {
+    if (!err) return code;
+    char esc[256], what[GENREID_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return err_set(err, code, "%s: %s", err_escape(name, esc, sizeof esc), what);
+}
+
 void err_prefix(genreid_error *err, const char *prefix) {
     if (!err || !prefix) return;
     char old[GENREID_ERROR_MESSAGE_MAX];

@@ -12,6 +12,11 @@
 genreid_status err_set(genreid_error *err, genreid_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same for a message about a file or input: "NAME: message", the name escaped (err_escape)
+ * here, once, so no caller escapes it again. name NULL reads "(null)". */
+genreid_status err_set_at(genreid_error *err, genreid_status code, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Prefixes the existing message with "prefix: " (for adding a file name at a higher level). */
 void err_prefix(genreid_error *err, const char *prefix);
 

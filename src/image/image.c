@@ -14,6 +14,7 @@
  * adaptive 46 ms; zlib levels 2-3 slower for 4-9 % smaller files). libdeflate level 1 replaced
  * zlib level 1 when it was the slowest step of a spectrogram (bench/spectro_bench). */
 #include "image/image.h"
+#include "core/file.h"
 #include "core/atomic.h"
 #include "core/error.h"
 
@@ -28,9 +29,8 @@
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
 
-static const char *safe_name(const char *name, char *buf, size_t cap) {
-    return err_escape(name ? name : "image", buf, cap);
-}
+/* What messages call an input given without a name. */
+static const char *image_name(const char *name) { return name ? name : "image"; }
 
 genreid_status image_alloc(image *out, int width, int height, int channels, genreid_error *err) {
     memset(out, 0, sizeof *out);
@@ -56,12 +56,10 @@ void image_free(image *img) {
 
 static genreid_status check_limits(uint64_t w, uint64_t h, const char *name, const char *kind,
                                    genreid_error *err) {
-    char nb[256];
     if (w == 0 || h == 0)
-        return err_set(err, GENREID_E_FORMAT, "%s: %s with zero size", safe_name(name, nb, sizeof nb), kind);
+        return err_set_at(err, GENREID_E_FORMAT, image_name(name), "%s with zero size", kind);
     if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || w * h > IMAGE_MAX_PIXELS)
-        return err_set(err, GENREID_E_LIMIT, "%s: %s of %llux%llu px exceeds the limit (%d px a side, %u Mpx)",
-                       safe_name(name, nb, sizeof nb), kind, (unsigned long long)w,
+        return err_set_at(err, GENREID_E_LIMIT, image_name(name), "%s of %llux%llu px exceeds the limit (%d px a side, %u Mpx)", kind, (unsigned long long)w,
                        (unsigned long long)h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS >> 20);
     return GENREID_OK;
 }
@@ -139,8 +137,7 @@ static int png_dec_run(png_dec *d) {
     }
     d->code = image_alloc(d->out, (int)w, (int)h, 3, d->err);
     if (d->code) {
-        char nb[256];
-        d->code = err_set(d->err, d->code, "%s: out of memory", safe_name(d->name, nb, sizeof nb));
+        d->code = err_set_at(d->err, d->code, image_name(d->name), "out of memory");
         return 0;
     }
     d->raw = malloc(rowbytes * h);
@@ -159,7 +156,6 @@ static int png_dec_run(png_dec *d) {
 static genreid_status png_decode(const uint8_t *buf, size_t len, const char *name, image *out,
                                  genreid_error *err) {
     png_dec d = {.buf = buf, .len = len, .name = name, .out = out, .err = err};
-    char nb[256];
     /* Size check straight from the IHDR bytes: libpng's png_read_info reads on past IHDR, so a
      * header-only bomb would otherwise be reported as truncated rather than too large. */
     if (len >= 24 && memcmp(buf + 12, "IHDR", 4) == 0) {
@@ -172,9 +168,9 @@ static genreid_status png_decode(const uint8_t *buf, size_t len, const char *nam
     if (d.png) d.info = png_create_info_struct(d.png);
     genreid_status st;
     if (!d.png || !d.info) {
-        st = err_set(err, GENREID_E_NOMEM, "%s: out of memory", safe_name(name, nb, sizeof nb));
+        st = err_set_at(err, GENREID_E_NOMEM, image_name(name), "out of memory");
     } else if (png_dec_run(&d) != 0) {
-        st = err_set(err, GENREID_E_FORMAT, "%s: corrupt PNG (%s)", safe_name(name, nb, sizeof nb), d.msg);
+        st = err_set_at(err, GENREID_E_FORMAT, image_name(name), "corrupt PNG (%s)", d.msg);
     } else {
         st = d.code;
     }
@@ -222,9 +218,7 @@ static int jpeg_dec_run(jpeg_dec *d) {
     d->code = check_limits(d->cinfo.image_width, d->cinfo.image_height, d->name, "JPEG", d->err);
     if (d->code) return 0;
     if (d->cinfo.jpeg_color_space == JCS_CMYK || d->cinfo.jpeg_color_space == JCS_YCCK) {
-        char nb[256];
-        d->code = err_set(d->err, GENREID_E_UNSUPPORTED, "%s: CMYK JPEG is not supported",
-                          safe_name(d->name, nb, sizeof nb));
+        d->code = err_set_at(d->err, GENREID_E_UNSUPPORTED, image_name(d->name), "CMYK JPEG is not supported");
         return 0;
     }
     d->cinfo.out_color_space = JCS_RGB;
@@ -235,8 +229,7 @@ static int jpeg_dec_run(jpeg_dec *d) {
     }
     d->code = image_alloc(d->out, (int)d->cinfo.output_width, (int)d->cinfo.output_height, 3, d->err);
     if (d->code) {
-        char nb[256];
-        d->code = err_set(d->err, d->code, "%s: out of memory", safe_name(d->name, nb, sizeof nb));
+        d->code = err_set_at(d->err, d->code, image_name(d->name), "out of memory");
         return 0;
     }
     while (d->cinfo.output_scanline < d->cinfo.output_height) {
@@ -250,8 +243,7 @@ static int jpeg_dec_run(jpeg_dec *d) {
 static genreid_status jpeg_decode(const uint8_t *buf, size_t len, const char *name, image *out,
                                   genreid_error *err) {
     jpeg_dec *d = calloc(1, sizeof *d);
-    char nb[256];
-    if (!d) return err_set(err, GENREID_E_NOMEM, "%s: out of memory", safe_name(name, nb, sizeof nb));
+    if (!d) return err_set_at(err, GENREID_E_NOMEM, image_name(name), "out of memory");
     d->buf = buf;
     d->len = len;
     d->name = name;
@@ -264,7 +256,7 @@ static genreid_status jpeg_decode(const uint8_t *buf, size_t len, const char *na
     if (jpeg_dec_run(d) != 0) {
         const char *why = d->msg;
         if (d->jerr.msg_code == JWRN_JPEG_EOF) why = "truncated JPEG";
-        st = err_set(err, GENREID_E_FORMAT, "%s: corrupt JPEG (%s)", safe_name(name, nb, sizeof nb), why);
+        st = err_set_at(err, GENREID_E_FORMAT, image_name(name), "corrupt JPEG (%s)", why);
     } else {
         st = d->code;
     }
@@ -279,47 +271,19 @@ static genreid_status jpeg_decode(const uint8_t *buf, size_t len, const char *na
 genreid_status image_load_memory(const void *buf, size_t len, const char *name, image *out,
                                  genreid_error *err) {
     static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    char nb[256];
     memset(out, 0, sizeof *out);
     if (!buf && len) return err_set(err, GENREID_E_INVALID, "image_load_memory: NULL buffer");
     const uint8_t *b = buf;
     if (len >= 8 && memcmp(b, png_magic, 8) == 0) return png_decode(b, len, name, out, err);
     if (len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return jpeg_decode(b, len, name, out, err);
-    return err_set(err, GENREID_E_FORMAT, "%s: not a PNG or JPEG image", safe_name(name, nb, sizeof nb));
+    return err_set_at(err, GENREID_E_FORMAT, image_name(name), "not a PNG or JPEG image");
 }
 
 genreid_status image_load(const char *path, image *out, genreid_error *err) {
-    char nb[256];
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, GENREID_E_IO, "%s: cannot open", safe_name(path, nb, sizeof nb));
-    uint8_t *data = NULL;
-    size_t n = 0, cap = 0;
-    genreid_status st = GENREID_OK;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= IMAGE_MAX_FILE_BYTES) {
-                st = err_set(err, GENREID_E_LIMIT, "%s: file larger than %zu MiB",
-                             safe_name(path, nb, sizeof nb), IMAGE_MAX_FILE_BYTES >> 20);
-                break;
-            }
-            size_t ncap = cap ? cap * 2 : 1 << 16;
-            uint8_t *p = realloc(data, ncap);
-            if (!p) {
-                st = err_set(err, GENREID_E_NOMEM, "%s: out of memory", safe_name(path, nb, sizeof nb));
-                break;
-            }
-            data = p;
-            cap = ncap;
-        }
-        size_t got = fread(data + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) st = err_set(err, GENREID_E_IO, "%s: read error", safe_name(path, nb, sizeof nb));
-            break;
-        }
-    }
-    fclose(f);
+    void *data = NULL;
+    size_t n = 0;
+    genreid_status st = read_all(path, IMAGE_MAX_FILE_BYTES, &data, &n, err);
     if (!st) st = image_load_memory(data, n, path, out, err);
     free(data);
     return st;
@@ -482,7 +446,7 @@ genreid_status image_write_png(const char *path, const image *img, genreid_error
     genreid_status st = image_encode_png_memory(img, &buf, &n, err);
     if (st) {
         char nb[256];
-        err_prefix(err, safe_name(path, nb, sizeof nb));
+        err_prefix(err, err_escape(path, nb, sizeof nb));
         return st;
     }
     st = atomic_write_file(path, buf, n, err);
