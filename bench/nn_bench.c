@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "bench_util.h"
+#include "genreid.h"
 #include "nn/model.h"
 #include "nn/optim.h"
 
