@@ -38,14 +38,19 @@ typedef struct mem_io {
     sf_count_t len, pos;
 } mem_io;
 
+/* lseek's rule for both virtual I/Os: past the end is allowed, reads there return 0. */
+static sf_count_t seek_in(sf_count_t *pos, sf_count_t len, sf_count_t off, int whence) {
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? *pos : len;
+    sf_count_t p = base + off;
+    if (p < 0) return -1;
+    *pos = p;
+    return p;
+}
+
 static sf_count_t mem_len(void *u) { return ((mem_io *)u)->len; }
 static sf_count_t mem_seek(sf_count_t off, int whence, void *u) {
     mem_io *m = u;
-    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->len;
-    sf_count_t p = base + off;
-    if (p < 0) return -1;
-    m->pos = p; /* past the end is allowed (like lseek); reads there return 0 */
-    return p;
+    return seek_in(&m->pos, m->len, off, whence);
 }
 static sf_count_t mem_read(void *ptr, sf_count_t count, void *u) {
     mem_io *m = u;
@@ -77,11 +82,7 @@ typedef struct file_io {
 static sf_count_t file_len(void *u) { return ((file_io *)u)->len; }
 static sf_count_t file_seek(sf_count_t off, int whence, void *u) {
     file_io *f = u;
-    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? f->pos : f->len;
-    sf_count_t p = base + off;
-    if (p < 0) return -1;
-    f->pos = p;
-    return p;
+    return seek_in(&f->pos, f->len, off, whence);
 }
 /* pread until n bytes, end of file or an error; returns the bytes read. */
 static size_t pread_full(int fd, void *dst, size_t n, sf_count_t at) {
