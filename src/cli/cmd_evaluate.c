@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "data/featfit.h"
 #include "data/metrics.h"
+#include "pipeline/probs.h"
 #include "dsp/features.h"
 #include "pipeline/modelio.h"
 #include "data/train.h"

@@ -8,7 +8,7 @@
 
 static genreid_status features_item(void *ctx, const dataset_item *it, float *out, genreid_error *err) {
     const double *clip_s = ctx;
-    if (it->kind != INPUT_AUDIO) return err_set(err, GENREID_E_UNSUPPORTED, "%s: the features classifier takes audio, not images", it->path);
+    if (it->kind != INPUT_AUDIO) return err_set_at(err, GENREID_E_UNSUPPORTED, it->path, "the features classifier takes audio, not images");
     audio_options o = audio_options_default();
     o.duration_s = *clip_s;
     float *y = NULL;

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/error.h"
-#include "pipeline/probs.h"
 
 typedef struct metrics {
     int n_classes;

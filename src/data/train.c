@@ -527,16 +527,22 @@ typedef struct batch {
     int bs, H, W;
 } batch;
 
-/* Batch b of the epoch's order, global batch k: copy the items, then augment and mix them with
- * their own rng streams (forked from base by k), so a resumed run draws the same batches. */
-static void batch_fill(batch *bt, const rng *base, int b, long k) {
+/* Batch b of the epoch's order: its items into xb and their labels into yb. */
+static void batch_gather(batch *bt, int b) {
     const train_data *d = bt->d;
-    const train_config *cfg = bt->cfg;
     for (int i = 0; i < bt->bs; i++) {
         size_t item = bt->train_idx[bt->perm[(size_t)b * bt->bs + i]];
         memcpy(bt->xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
         bt->yb[i] = d->y[item];
     }
+}
+
+/* Batch b of the epoch's order, global batch k: gathered, then augmented and mixed with their own
+ * rng streams (forked from base by k), so a resumed run draws the same batches. */
+static void batch_fill(batch *bt, const rng *base, int b, long k) {
+    const train_data *d = bt->d;
+    const train_config *cfg = bt->cfg;
+    batch_gather(bt, b);
     if (cfg->augment) {
         rng ar;
         rng_fork(base, 0x100000000ull + (uint64_t)k, &ar);
@@ -557,7 +563,7 @@ static genreid_status batch_forward_backward(batch *bt, nn_model *m, nn_workspac
     double lrs[SCHED_MAX_GROUPS], mom;
     genreid_status st = sched_one_cycle_at(sched, e, b, lrs, &mom);
     if (st) return err_set(err, st, "schedule: position outside the fit");
-    if (!st) st = optim_set_lrs(o, lrs, n_groups);
+    st = optim_set_lrs(o, lrs, n_groups);
     if (!st) st = optim_set_mom(o, mom);
     if (st) return st;
     optim_zero_grad(o);
@@ -846,6 +852,7 @@ genreid_status train_lr_find(nn_model *m, const train_data *d, const train_confi
     rng_seed(&base, cfg->seed);
     const report *bar = cfg->observe ? cfg->observe->progress : NULL;
     report_begin(bar, "lr_find", (size_t)num_it);
+    batch bt = {d, cfg, train_idx, perm, xb, NULL, yb, NULL, bs, side, side}; /* gathered only: no augmentation */
     for (int it = 0; !st && it < num_it; it++) {
         int b = it % per_epoch;
         if (b == 0) {
@@ -853,11 +860,7 @@ genreid_status train_lr_find(nn_model *m, const train_data *d, const train_confi
             rng_fork(&base, (uint64_t)(it / per_epoch) + 1, &sh);
             rng_randperm(&sh, n_train, perm);
         }
-        for (int i = 0; i < bs; i++) {
-            size_t item = train_idx[perm[(size_t)b * bs + i]];
-            memcpy(xb + (size_t)i * d->item_floats, d->x + item * d->item_floats, d->item_floats * sizeof(float));
-            yb[i] = d->y[item];
-        }
+        batch_gather(&bt, b);
         double lr = start_lr * pow(end_lr / start_lr, (double)it / (double)(num_it - 1));
         st = optim_set_lr(o, -1, lr);
         float loss = 0;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include "test.h"
 #include "data/metrics.h"
+#include "pipeline/probs.h"
 #include "nn/model.h"
 
 static void hand_case(void) {
