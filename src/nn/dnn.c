@@ -70,14 +70,28 @@ int dn_block(void) {
     return block;
 }
 
-static dnnl_format_tag_t dn_tag(void) { return dn_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c; }
-
-int dn_channels_ok(int C) { return C > 0 && C % dn_block() == 0; }
-
 int dn_bf16_native(void) {
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
+
+/* oneDNN 2.6 runs its AMX convolutions (brgconv) on channels-last tensors only; on blocked ones it
+ * picks the AVX512_BF16 kernels, which on an AMX CPU are slower than fp32. Its fp32 kernels on
+ * channels-last fall back to the reference (~100x slower), so fp32 stays blocked. */
+int dn_ctx_block(const dn_ctx *c) {
+    if (c->bf16) {
+        dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+        if ((isa & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx) return 0;
+    }
+    return dn_block();
+}
+
+static dnnl_format_tag_t dn_tag(const dn_ctx *c) {
+    int b = dn_ctx_block(c);
+    return b == 0 ? dnnl_nhwc : b == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+}
+
+int dn_channels_ok(int C) { return C > 0 && C % dn_block() == 0; }
 
 /* Registers memory m (made with no data) as a user of s, which grows to bytes. */
 static genreid_status shared_add(dn_shared *s, dnnl_memory_t m, size_t bytes, genreid_error *err) {
@@ -252,8 +266,8 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     dnnl_memory_desc_t a, b;
     dn_prim p;
     genreid_status rc;
-    if ((rc = md4(&a, N, C, H, W, src_blocked ? dn_tag() : dnnl_nchw, err))) return rc;
-    if ((rc = md4(&b, N, C, H, W, dst_blocked ? dn_tag() : dnnl_nchw, err))) return rc;
+    if ((rc = md4(&a, N, C, H, W, src_blocked ? dn_tag(c) : dnnl_nchw, err))) return rc;
+    if ((rc = md4(&b, N, C, H, W, dst_blocked ? dn_tag(c) : dnnl_nchw, err))) return rc;
     if ((rc = dn_reorder_make(c, &p, &a, (void *)src, &b, dst, 0, err))) {
         dn_prim_free(&p);
         return rc;
@@ -303,12 +317,12 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
     /* m*: the caller's fp32 tensors; k*: what the convolution kernels read (bf16 with c->bf16) */
     dnnl_data_type_t kt = c->bf16 ? dnnl_bf16 : dnnl_f32;
     size_t kbytes = c->bf16 ? 2 : 4;
-    dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag();
+    dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag(c);
     dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kdd, kw_any;
-    if ((rc = md4(&msrc, N, C, H, W, stag, err)) || (rc = md4(&mdst, N, OC, cv->OH, cv->OW, dn_tag(), err)) ||
+    if ((rc = md4(&msrc, N, C, H, W, stag, err)) || (rc = md4(&mdst, N, OC, cv->OH, cv->OW, dn_tag(c), err)) ||
         (rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err)) ||
-        (rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err)) || (rc = md4t(&ksrc, N, C, H, W, stag, kt, err)) ||
-        (rc = md4t(&kdd, N, OC, cv->OH, cv->OW, dn_tag(), kt, err)) ||
+        (rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err)) || (rc = md4t(&ksrc, N, C, H, W, c->bf16 && !dn_ctx_block(c) ? dnnl_nhwc : stag, kt, err)) ||
+        (rc = md4t(&kdd, N, OC, cv->OH, cv->OW, dn_tag(c), kt, err)) ||
         (rc = md4t(&kw_any, OC, C, K, K, dnnl_format_tag_any, kt, err)))
         return rc;
     dnnl_dims_t strides = {S, S}, pad = {P, P};
@@ -506,7 +520,7 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
     memset(bn, 0, sizeof *bn);
     bn->N = N, bn->C = C, bn->H = H, bn->W = W, bn->relu = relu;
     dnnl_memory_desc_t md;
-    if ((rc = md4(&md, N, C, H, W, dn_tag(), err))) return rc;
+    if ((rc = md4(&md, N, C, H, W, dn_tag(c), err))) return rc;
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (relu ? dnnl_fuse_norm_relu : 0);
     dnnl_batch_normalization_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
@@ -596,8 +610,8 @@ genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, 
     memset(pl, 0, sizeof *pl);
     int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
     dnnl_memory_desc_t ms, md;
-    if ((rc = md4(&ms, N, C, H, W, dn_tag(), err))) return rc;
-    if ((rc = md4(&md, N, C, OH, OW, dn_tag(), err))) return rc;
+    if ((rc = md4(&ms, N, C, H, W, dn_tag(c), err))) return rc;
+    if ((rc = md4(&md, N, C, OH, OW, dn_tag(c), err))) return rc;
     dnnl_dims_t strides = {2, 2}, kernel = {3, 3}, pad = {1, 1};
     dnnl_pooling_desc_t d;
     dnnl_primitive_desc_t pd = NULL;

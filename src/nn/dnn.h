@@ -2,8 +2,9 @@
  * CPU convolutions) wrapped as plan-once primitives bound to fixed buffers. Activations use the
  * blocked layout nChw16c (channel blocks of 16, the layout oneDNN's AVX-512 kernels run natively)
  * or nChw8c where oneDNN finds only AVX2 (dn_block() says which; every body width is a multiple
- * of 16, so both fit), except the network input, which is plain NCHW. "nChw16c" below means
- * whichever block is in use.
+ * of 16, so both fit), except the network input, which is plain NCHW; a bf16 context on an AMX
+ * CPU uses channels-last NHWC instead (dn_ctx_block). "nChw16c" below means whichever layout the
+ * context uses.
  * All scratch memory is user-managed (one buffer per context), so executing allocates nothing.
  * Leaves out: bias, groups, dilation (ResNet has none). Checked against nn/layers.c's naive kernels
  * in tests/nn/test_layers.c. */
@@ -46,8 +47,11 @@ typedef struct dn_ctx {
     dn_shared dd16;      /* bf16: a conv's output gradient converted to bf16 */
 } dn_ctx;
 
-/* Channel block of the activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
+/* Channel block of the fp32 activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
 int dn_block(void);
+/* The block of the layout c's primitives use: dn_block(), or 0 for channels-last (NHWC), which a
+ * bf16 context takes where oneDNN has AMX (its AMX convolutions want NHWC). Set c->bf16 first. */
+int dn_ctx_block(const dn_ctx *c);
 /* Whether a blocked tensor may have C channels: whole blocks only (a partial block would need
  * padding memory nobody planned for); every blocked layout made here is refused otherwise. */
 int dn_channels_ok(int C);

@@ -1,14 +1,14 @@
 /* nn/model.c — ResNet body (torchvision layout) + fastai head: parameters, init, memory plan,
  * forward and backward. See model.h for the contract and the references it matches.
  *
- * Body: oneDNN convolution / batch-norm (+fused ReLU) / max-pool on nChw16c (nn/dnn.h); the
+ * Body: oneDNN convolution / batch-norm (+fused ReLU) / max-pool on nChw16c, or NHWC for bf16 on AMX (nn/dnn.h); the
  * residual add+ReLU and its backward are nn's own loops. Head and loss: nn/layers.h in plain C
  * (they are [N][1024] at most). Memory: one arena per workspace carved in a fixed order at
  * nn_workspace_new (plan()); a training workspace keeps what backward needs except relu(bn1(.))
  * of each block and the stem conv output, which backward recomputes (2-3% of a step for -140 MB
  * at batch 32), and overlays buffers whose lifetimes do not meet; an eval workspace rotates five
  * block buffers. Nothing is allocated by nn_forward or nn_loss_backward.
- * Leaves out: any architecture beyond BasicBlock ResNets; bf16. */
+ * Leaves out: any architecture beyond BasicBlock ResNets. */
 #include "nn/model.h"
 
 #include <math.h>
@@ -620,6 +620,12 @@ static genreid_status bn_bwd(nn_workspace *ws, int idx, genreid_error *err) {
 
 /* Convolution forward; the weight reorder is skipped in eval when this workspace already holds the
  * current weights (weights are 45 MB for resnet18: reordering them costs more than a batch-1 pass). */
+/* Channels per block of the body's activations (C when they are channels-last). */
+static int act_block(const nn_workspace *ws, int C) {
+    int b = dn_ctx_block(&ws->ctx);
+    return b > 0 ? b : C;
+}
+
 static genreid_status conv_fwd(nn_workspace *ws, int idx, int reorder, genreid_error *err) {
     return dn_conv_forward(&ws->ctx, &ws->conv[idx], reorder, err);
 }
@@ -671,7 +677,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
     /* head */
     int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
     const float *L4 = ws->blk[m->n_blocks - 1].out;
-    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, dn_block() > 0 ? dn_block() : F);
+    concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, act_block(ws, F));
     bn_def *h1 = &m->hbn1, *h2 = &m->hbn2;
 #define P(i) (m->params[i].data)
     batchnorm_forward(ws->hb1, ws->mean1, ws->invstd1, ws->feat, P(h1->w), P(h1->b), training ? P(h1->rm) : P(h1->rm),
@@ -806,7 +812,7 @@ static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genrei
     block_buf *last = &ws->blk[m->n_blocks - 1];
     size_t hw = (size_t)ws->LH * ws->LW;
     memset(last->g_out, 0, (size_t)N * F * hw * sizeof(float));
-    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, dn_block() > 0 ? dn_block() : F);
+    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, act_block(ws, F));
 #undef P
 #undef GR
     /* body, last block first */
@@ -871,7 +877,7 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
         return GENREID_OK;
     }
     /* nChw16c / nChw8c → NCHW */
-    int cb = dn_block() > 0 ? dn_block() : C;
+    int cb = act_block(ws, C);
     for (size_t i = 0; i < N; i++)
         for (int c = 0; c < C; c++)
             for (int hw = 0; hw < H * W; hw++)

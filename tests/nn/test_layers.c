@@ -36,17 +36,38 @@ static float *unblk(dn_ctx *c, const float *b, int N, int C, int H, int W) {
     return p;
 }
 
-static void conv_case(int N, int C, int H, int W, int OC, int K, int S, int P, int plain_src) {
+/* x rounded to the nearest bf16 (ties to even), as oneDNN's fp32 -> bf16 conversion does */
+static float bf16_round(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+static float *bf16_copy(const float *a, size_t n) {
+    float *r = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) r[i] = bf16_round(a[i]);
+    return r;
+}
+
+/* bf16: the context converts the input, weights and output gradient to bf16 and accumulates in
+ * fp32 (channels-last on AMX); a bf16 x bf16 product is exact in fp32, so the naive kernels on the
+ * same rounded operands differ from it only by summation order and the fp32 tolerance holds. */
+static void conv_case_at(int N, int C, int H, int W, int OC, int K, int S, int P, int plain_src, int bf16) {
     dn_ctx c;
     genreid_error err;
     CHECK(dn_ctx_init(&c, &err) == GENREID_OK);
+    c.bf16 = bf16;
     int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     size_t ni = (size_t)N * C * H * W, no = (size_t)N * OC * OH * OW, nw = (size_t)OC * C * K * K;
     float *x = rnd(ni, 1), *w = rnd(nw, 2), *gy = rnd(no, 3);
     float *y_ref = calloc(no, 4), *gx_ref = calloc(ni, 4), *gw_ref = calloc(nw, 4), *gw = calloc(nw, 4);
     for (size_t i = 0; i < nw; i++) gw[i] = 0.5f; /* backward accumulates into what is there */
-    conv2d_forward_naive(y_ref, x, w, N, C, H, W, OC, K, S, P);
-    conv2d_backward_naive(gx_ref, gw_ref, gy, x, w, N, C, H, W, OC, K, S, P);
+    float *xr = bf16 ? bf16_copy(x, ni) : x, *wr = bf16 ? bf16_copy(w, nw) : w, *gyr = bf16 ? bf16_copy(gy, no) : gy;
+    conv2d_forward_naive(y_ref, xr, wr, N, C, H, W, OC, K, S, P);
+    conv2d_backward_naive(gx_ref, gw_ref, gyr, xr, wr, N, C, H, W, OC, K, S, P);
+    if (bf16) free(xr), free(wr), free(gyr);
     for (size_t i = 0; i < nw; i++) gw_ref[i] += 0.5f;
     float *xb = plain_src ? x : blk(&c, x, N, C, H, W), *yb = dn_alloc(no * 4), *gyb = blk(&c, gy, N, OC, OH, OW);
     float *gxb = plain_src ? NULL : dn_alloc(ni * 4);
@@ -56,15 +77,16 @@ static void conv_case(int N, int C, int H, int W, int OC, int K, int S, int P, i
     CHECK(dn_ctx_finish(&c, &err) == GENREID_OK);
     CHECK(dn_conv_forward(&c, &cv, 1, &err) == GENREID_OK);
     CHECK(dn_conv_backward(&c, &cv, 1, 1, &err) == GENREID_OK);
-    char what[128];
+    char what[160];
+    const char *pr = bf16 ? " bf16" : "";
     float *y = unblk(&c, yb, N, OC, OH, OW);
-    snprintf(what, sizeof what, "conv N%d C%d %dx%d OC%d K%d S%d P%d forward", N, C, H, W, OC, K, S, P);
+    snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d forward", pr, N, C, H, W, OC, K, S, P);
     close_enough(what, y, y_ref, no, 1e-5);
-    snprintf(what, sizeof what, "conv N%d C%d %dx%d OC%d K%d S%d P%d weight grad", N, C, H, W, OC, K, S, P);
+    snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d weight grad", pr, N, C, H, W, OC, K, S, P);
     close_enough(what, gw, gw_ref, nw, 1e-5);
     if (gxb) {
         float *gx = unblk(&c, gxb, N, C, H, W);
-        snprintf(what, sizeof what, "conv N%d C%d %dx%d OC%d K%d S%d P%d input grad", N, C, H, W, OC, K, S, P);
+        snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d input grad", pr, N, C, H, W, OC, K, S, P);
         close_enough(what, gx, gx_ref, ni, 1e-5);
         free(gx);
     }
@@ -74,6 +96,11 @@ static void conv_case(int N, int C, int H, int W, int OC, int K, int S, int P, i
     free(x), free(w), free(gy), free(y_ref), free(gx_ref), free(gw_ref), free(gw);
     if (!plain_src) free(xb);
     free(yb), free(gyb), free(gxb);
+}
+
+static void conv_case(int N, int C, int H, int W, int OC, int K, int S, int P, int plain_src) {
+    conv_case_at(N, C, H, W, OC, K, S, P, plain_src, 0);
+    if (dn_bf16_native()) conv_case_at(N, C, H, W, OC, K, S, P, plain_src, 1);
 }
 
 static void bn_case(int N, int C, int H, int W, int relu) {
@@ -335,6 +362,16 @@ static void dropout(void) {
 int main(void) {
     int cb = dn_block();
     printf("  oneDNN ISA %s, activation block: %d channels (nChw%dc)\n", dn_isa_name(), cb, cb);
+    if (dn_bf16_native()) {
+        dn_ctx c16;
+        CHECK(dn_ctx_init(&c16, NULL) == GENREID_OK);
+        c16.bf16 = 1;
+        int b16 = dn_ctx_block(&c16);
+        printf("  bf16 convolutions: native, activation layout %s\n", b16 ? "blocked, as fp32" : "channels-last (NHWC, AMX)");
+        dn_ctx_free(&c16);
+    } else {
+        printf("  bf16 convolutions: not native here (ISA %s), bf16 cases not run\n", dn_isa_name());
+    }
     conv_case(2, 3, 33, 30, 16, 7, 2, 3, 1);   /* stem, odd size */
     conv_case(2, 16, 12, 12, 16, 3, 1, 1, 0);  /* basic 3x3 */
     conv_case(2, 16, 13, 11, 32, 3, 2, 1, 0);  /* stride 2, odd */
