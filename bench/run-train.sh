@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The notebook's training setting, one fine_tune(1) (a frozen and an unfrozen epoch of the 40 seed
-# images, batch 32, 192x192, resnet18 + fastai head, random init), genreid vs PyTorch, 2 threads.
+# images, batch 32, 192x192, resnet18 + fastai head, random init: genreid is pinned to
+# --arch resnet18 --weights none, not its default small pretrained network), genreid vs PyTorch, 2 threads.
 # Called by bench/run with BUILD SHARED.
 set -eu
 build=$1; shared=$2
 images="$shared/seed/images"
 t0=$(date +%s.%N)
-"$build/genreid" train -q -f --threads 2 --epochs 1 --freeze-epochs 1 -o "$build/bench/seed.gmod" "$images" > "$build/bench/train.log" 2>&1
+"$build/genreid" train -q -f --threads 2 --arch resnet18 --weights none --epochs 1 --freeze-epochs 1 -o "$build/bench/seed.gmod" "$images" > "$build/bench/train.log" 2>&1
 t1=$(date +%s.%N)
 py=$(BENCH_THREADS=2 /usr/bin/python3 bench/train_python.py "$images")
 t2=$(date +%s.%N)
@@ -17,7 +18,7 @@ awk -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN { g = t1 - t0; p = t2 - t1;
 # mixed precision, where the CPU runs bf16 natively: genreid --precision bf16 beside torch autocast
 if "$build/genreid" --version | grep -q -E "bf16|amx"; then
   t3=$(date +%s.%N)
-  "$build/genreid" train -q -f --threads 2 --epochs 1 --freeze-epochs 1 --precision bf16 -o "$build/bench/seed-bf16.gmod" "$images" > "$build/bench/train-bf16.log" 2>&1
+  "$build/genreid" train -q -f --threads 2 --arch resnet18 --weights none --epochs 1 --freeze-epochs 1 --precision bf16 -o "$build/bench/seed-bf16.gmod" "$images" > "$build/bench/train-bf16.log" 2>&1
   t4=$(date +%s.%N)
   py16=$(BENCH_THREADS=2 /usr/bin/python3 bench/train_python.py "$images" --bf16)
   t5=$(date +%s.%N)
