@@ -153,8 +153,137 @@ static int png_dec_run(png_dec *d) {
     return 0;
 }
 
+/* ---- PNG fast path: libdeflate's inflate ----------------------------------------------------
+ * zlib's inflate was a third of a served upload (437 KB seed PNG: zlib 4.6 ms, libdeflate 1.7 ms).
+ * libpng takes only zlib, so the common kind, 8-bit RGB or RGBA, not interlaced, with nothing
+ * out of the ordinary, is decoded here: chunks walked and their CRCs checked, the IDAT stream
+ * inflated by libdeflate into exactly h rows, the five row filters undone (PNG spec, section 9),
+ * alpha dropped as Pillow's convert('RGB') does. Anything else -- another depth or colour type,
+ * interlacing, a bad CRC, an unknown critical chunk, a stream that does not inflate to exactly
+ * the image, a bad filter byte -- returns 0 untouched and libpng decodes it (and words the error),
+ * so the two paths cannot disagree on what is valid. */
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int chunk_crc_ok(const uint8_t *c, uint32_t n) {
+    return libdeflate_crc32(0, c + 4, (size_t)n + 4) == be32(c + 8 + n);
+}
+
+static uint8_t paeth(int a, int b, int c) {
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+}
+
+/* Undoes row filter f in place; prev is the row above, already unfiltered (NULL on the first). */
+static int unfilter_row(uint8_t *row, const uint8_t *prev, size_t n, int bpp, int f) {
+    switch (f) {
+    case 0: break;
+    case 1:
+        for (size_t i = (size_t)bpp; i < n; i++) row[i] = (uint8_t)(row[i] + row[i - bpp]);
+        break;
+    case 2:
+        if (prev)
+            for (size_t i = 0; i < n; i++) row[i] = (uint8_t)(row[i] + prev[i]);
+        break;
+    case 3:
+        for (size_t i = 0; i < n; i++) {
+            int a = i >= (size_t)bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
+            row[i] = (uint8_t)(row[i] + ((a + b) >> 1));
+        }
+        break;
+    case 4:
+        for (size_t i = 0; i < n; i++) {
+            int a = i >= (size_t)bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
+            int c = prev && i >= (size_t)bpp ? prev[i - bpp] : 0;
+            row[i] = (uint8_t)(row[i] + paeth(a, b, c));
+        }
+        break;
+    default: return -1;
+    }
+    return 0;
+}
+
+/* 1: decoded into out (or failed with err set: out of memory only); 0: not handled, nothing set. */
+static int png_decode_fast(const uint8_t *buf, size_t len, const char *name, image *out, genreid_error *err,
+                           genreid_status *st) {
+    if (len < 33 || be32(buf + 8) != 13 || memcmp(buf + 12, "IHDR", 4) || !chunk_crc_ok(buf + 8, 13)) return 0;
+    const uint8_t *ih = buf + 16;
+    uint32_t w = be32(ih), h = be32(ih + 4);
+    int depth = ih[8], ct = ih[9];
+    if (depth != 8 || (ct != 2 && ct != 6) || ih[10] || ih[11] || ih[12]) return 0;
+    if (w == 0 || h == 0 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (uint64_t)w * h > IMAGE_MAX_PIXELS) return 0;
+    /* the IDAT chunks: one run, every CRC right; what follows them is not read (as libpng) */
+    const uint8_t *first = NULL;
+    size_t n_idat = 0, idat_bytes = 0, pos = 33, end_of_run = 0;
+    while (pos + 12 <= len) {
+        uint32_t n = be32(buf + pos);
+        const uint8_t *type = buf + pos + 4;
+        if (n > 0x7fffffffu || (size_t)n > len - pos - 12) return 0;
+        int is_idat = !memcmp(type, "IDAT", 4);
+        if (!is_idat && n_idat) {
+            end_of_run = 1;
+            break;
+        }
+        if (is_idat) {
+            if (!chunk_crc_ok(buf + pos, n)) return 0;
+            if (!n_idat) first = buf + pos;
+            n_idat++, idat_bytes += n;
+        } else if (!(type[0] & 0x20) && memcmp(type, "PLTE", 4)) {
+            return 0; /* IEND before any IDAT, or a critical chunk we do not know */
+        }
+        pos += 12 + (size_t)n;
+    }
+    if (!n_idat || (!end_of_run && pos != len)) return 0;
+    const uint8_t *z = first + 8;
+    uint8_t *joined = NULL;
+    if (n_idat > 1) {
+        if (!(joined = malloc(idat_bytes))) return 0;
+        size_t at = 0;
+        for (const uint8_t *c = first; at < idat_bytes; c += 12 + be32(c)) {
+            memcpy(joined + at, c + 8, be32(c));
+            at += be32(c);
+        }
+        z = joined;
+    }
+    int bpp = ct == 6 ? 4 : 3;
+    size_t stride = (size_t)w * bpp, raw_len = (stride + 1) * h, got = 0;
+    uint8_t *raw = malloc(raw_len);
+    struct libdeflate_decompressor *dz = raw ? libdeflate_alloc_decompressor() : NULL;
+    enum libdeflate_result r = dz ? libdeflate_zlib_decompress(dz, z, idat_bytes, raw, raw_len, &got)
+                                  : LIBDEFLATE_BAD_DATA;
+    if (dz) libdeflate_free_decompressor(dz);
+    free(joined);
+    int ok = r == LIBDEFLATE_SUCCESS && got == raw_len;
+    for (uint32_t y = 0; ok && y < h; y++) {
+        uint8_t *row = raw + (size_t)y * (stride + 1);
+        ok = unfilter_row(row + 1, y ? row - stride : NULL, stride, bpp, row[0]) == 0;
+    }
+    if (!ok) {
+        free(raw);
+        return 0;
+    }
+    *st = image_alloc(out, (int)w, (int)h, 3, err);
+    if (*st) {
+        *st = err_set_at(err, *st, image_name(name), "out of memory");
+    } else {
+        for (uint32_t y = 0; y < h; y++) {
+            const uint8_t *s = raw + (size_t)y * (stride + 1) + 1;
+            uint8_t *t = out->pixels + (size_t)y * w * 3;
+            if (bpp == 3) memcpy(t, s, stride);
+            else
+                for (uint32_t x = 0; x < w; x++) t[3 * x] = s[4 * x], t[3 * x + 1] = s[4 * x + 1], t[3 * x + 2] = s[4 * x + 2];
+        }
+    }
+    free(raw);
+    return 1;
+}
+
 static genreid_status png_decode(const uint8_t *buf, size_t len, const char *name, image *out,
                                  genreid_error *err) {
+    genreid_status fast;
+    if (png_decode_fast(buf, len, name, out, err, &fast)) return fast;
     png_dec d = {.buf = buf, .len = len, .name = name, .out = out, .err = err};
     /* Size check straight from the IHDR bytes: libpng's png_read_info reads on past IHDR, so a
      * header-only bomb would otherwise be reported as truncated rather than too large. */

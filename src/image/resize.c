@@ -115,37 +115,53 @@ static inline uint8_t clip8(int32_t v) {
     return (uint8_t)(v >> RESIZE_PRECISION_BITS);
 }
 
+/* One row of the horizontal pass with the channel count a compile-time constant, so the channel
+ * loop unrolls (the generic loop costs ~3x as much: it was a fifth of a served upload). */
+static inline __attribute__((always_inline)) void horiz_row(const resize_axis *a, const uint8_t *s, uint8_t *d,
+                                                           const int ch) {
+    for (int x = 0; x < a->out_size; x++) {
+        const int32_t *k = a->kk + (size_t)x * a->ksize;
+        const uint8_t *sp = s + (size_t)a->bounds[2 * x] * ch;
+        int n = a->bounds[2 * x + 1];
+        int32_t acc[4] = {1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1),
+                          1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1)};
+        for (int i = 0; i < n; i++, sp += ch)
+            for (int c = 0; c < ch; c++) acc[c] += sp[c] * k[i];
+        for (int c = 0; c < ch; c++) d[(size_t)x * ch + c] = clip8(acc[c]);
+    }
+}
+
 /* Horizontal pass over rows [y0, y0 + n_rows) of src (width a->in_size) into dst (a->out_size). */
 static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_rows, uint8_t *dst, int ch) {
     size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
     for (int y = 0; y < n_rows; y++) {
         const uint8_t *s = src + (size_t)(y0 + y) * in_stride;
         uint8_t *d = dst + (size_t)y * out_stride;
-        for (int x = 0; x < a->out_size; x++) {
-            const int32_t *k = a->kk + (size_t)x * a->ksize;
-            const uint8_t *sp = s + (size_t)a->bounds[2 * x] * ch;
-            int n = a->bounds[2 * x + 1];
-            int32_t acc[4] = {1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1),
-                              1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1)};
-            for (int i = 0; i < n; i++, sp += ch)
-                for (int c = 0; c < ch; c++) acc[c] += sp[c] * k[i];
-            for (int c = 0; c < ch; c++) d[(size_t)x * ch + c] = clip8(acc[c]);
-        }
+        if (ch == 3) horiz_row(a, s, d, 3);
+        else horiz_row(a, s, d, 4);
     }
 }
 
-/* Vertical pass: src rows are offset by row0 (src row r holds input row r + row0). */
+/* Vertical pass: src rows are offset by row0 (src row r holds input row r + row0). Accumulates a
+ * strip of an output row one input row at a time, so the inner loop runs along contiguous bytes. */
 static void pass_vert(const resize_axis *a, const uint8_t *src, int row0, int width, uint8_t *dst, int ch) {
+    enum { STRIP = 1024 };
+    int32_t acc[STRIP];
     size_t stride = (size_t)width * ch;
     for (int y = 0; y < a->out_size; y++) {
         const int32_t *k = a->kk + (size_t)y * a->ksize;
         const uint8_t *s = src + (size_t)(a->bounds[2 * y] - row0) * stride;
         int n = a->bounds[2 * y + 1];
         uint8_t *d = dst + (size_t)y * stride;
-        for (size_t i = 0; i < stride; i++) {
-            int32_t v = 1 << (RESIZE_PRECISION_BITS - 1);
-            for (int j = 0; j < n; j++) v += s[(size_t)j * stride + i] * k[j];
-            d[i] = clip8(v);
+        for (size_t i0 = 0; i0 < stride; i0 += STRIP) {
+            size_t m = stride - i0 < STRIP ? stride - i0 : STRIP;
+            for (size_t i = 0; i < m; i++) acc[i] = 1 << (RESIZE_PRECISION_BITS - 1);
+            for (int j = 0; j < n; j++) {
+                const uint8_t *row = s + (size_t)j * stride + i0;
+                int32_t kj = k[j];
+                for (size_t i = 0; i < m; i++) acc[i] += row[i] * kj;
+            }
+            for (size_t i = 0; i < m; i++) d[i0 + i] = clip8(acc[i]);
         }
     }
 }

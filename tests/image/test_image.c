@@ -353,6 +353,95 @@ static void test_png_uniform_rows(void) {
     }
 }
 
+/* ---- hand-built PNGs for the decoder's libdeflate path (image.c): every row filter, IDAT split
+ * into several chunks, ancillary chunks before and after, no IEND; and malformed variants, which
+ * must fail as libpng words it. The pixels written are the reference. */
+typedef struct pngbuf {
+    uint8_t b[1 << 16];
+    size_t n;
+} pngbuf;
+
+static void pb_chunk(pngbuf *p, const char *type, const uint8_t *data, size_t len) {
+    uint8_t *c = p->b + p->n;
+    c[0] = (uint8_t)(len >> 24), c[1] = (uint8_t)(len >> 16), c[2] = (uint8_t)(len >> 8), c[3] = (uint8_t)len;
+    memcpy(c + 4, type, 4);
+    if (len) memcpy(c + 8, data, len);
+    uLong crc = crc32(0, c + 4, (uInt)len + 4);
+    c[8 + len] = (uint8_t)(crc >> 24), c[9 + len] = (uint8_t)(crc >> 16), c[10 + len] = (uint8_t)(crc >> 8),
+              c[11 + len] = (uint8_t)crc;
+    p->n += 12 + len;
+}
+
+static int paeth_ref(int a, int b, int c) {
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/* Filters row y of px (w x h x bpp) with filter f into out (f, then w*bpp bytes). */
+static void filter_row(const uint8_t *px, int w, int y, int bpp, int f, uint8_t *out) {
+    size_t n = (size_t)w * bpp;
+    const uint8_t *r = px + (size_t)y * n, *u = y ? r - n : NULL;
+    out[0] = (uint8_t)f;
+    for (size_t i = 0; i < n; i++) {
+        int a = i >= (size_t)bpp ? r[i - bpp] : 0, b = u ? u[i] : 0, c = u && i >= (size_t)bpp ? u[i - bpp] : 0;
+        int pred = f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) >> 1 : f == 4 ? paeth_ref(a, b, c) : 0;
+        out[1 + i] = (uint8_t)(r[i] - pred);
+    }
+}
+
+/* Builds the PNG; bad: 0 fine, 1 filter byte 5 on row 2, 2 one row short, 3 IDAT CRC flipped. */
+static void build_filtered_png(pngbuf *p, const uint8_t *px, int w, int h, int bpp, int n_idat, int bad) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(p->b, sig, 8);
+    p->n = 8;
+    uint8_t ih[13] = {0, 0, 0, (uint8_t)w, 0, 0, 0, (uint8_t)h, 8, (uint8_t)(bpp == 4 ? 6 : 2), 0, 0, 0};
+    pb_chunk(p, "IHDR", ih, 13);
+    pb_chunk(p, "tEXt", (const uint8_t *)"Comment\0test", 12);
+    size_t stride = (size_t)w * bpp + 1, raw_n = stride * h;
+    uint8_t *raw = malloc(raw_n), *z = malloc(compressBound(raw_n));
+    for (int y = 0; y < h; y++) filter_row(px, w, y, bpp, y % 5, raw + (size_t)y * stride);
+    if (bad == 1) raw[2 * stride] = 5;
+    uLongf zn = compressBound(raw_n);
+    CHECK(compress(z, &zn, raw, bad == 2 ? raw_n - stride : raw_n) == Z_OK);
+    size_t at = 0;
+    for (int k = 0; k < n_idat; k++) {
+        size_t part = k == n_idat - 1 ? zn - at : zn / n_idat;
+        pb_chunk(p, "IDAT", z + at, part);
+        if (bad == 3 && k == 0) p->b[p->n - 1] ^= 1;
+        at += part;
+    }
+    pb_chunk(p, "tEXt", (const uint8_t *)"Title\0after", 11);
+    free(raw), free(z);
+}
+
+static void test_png_filters(void) {
+    int w = 23, h = 17;
+    for (int bpp = 3; bpp <= 4; bpp++) {
+        uint8_t *px = malloc((size_t)w * h * bpp);
+        for (size_t i = 0; i < (size_t)w * h * bpp; i++) px[i] = (uint8_t)((i * 2654435761u) >> 13);
+        for (int n_idat = 1; n_idat <= 3; n_idat += 2) {
+            pngbuf *p = malloc(sizeof *p);
+            build_filtered_png(p, px, w, h, bpp, n_idat, 0);
+            image im = {0};
+            genreid_error err;
+            CHECKF(image_load_memory(p->b, p->n, "f.png", &im, &err) == GENREID_OK, "%s", err.message);
+            int same = im.pixels && im.width == w && im.height == h && im.channels == 3;
+            for (size_t i = 0; same && i < (size_t)w * h; i++) same = !memcmp(im.pixels + 3 * i, px + bpp * i, 3);
+            CHECKF(same, "%d-channel PNG, filters 0-4, %d IDAT: pixels differ", bpp, n_idat);
+            image_free(&im);
+            for (int bad = 1; bad <= 3; bad++) {
+                build_filtered_png(p, px, w, h, bpp, n_idat, bad);
+                CHECKF(image_load_memory(p->b, p->n, "bad.png", &im, &err) == GENREID_E_FORMAT,
+                       "malformed PNG %d (%d channels, %d IDAT) not refused", bad, bpp, n_idat);
+                CHECKF(!strncmp(err.message, "bad.png: corrupt PNG (", 22), "%s", err.message);
+                CHECK(im.pixels == NULL);
+            }
+            free(p);
+        }
+        free(px);
+    }
+}
+
 /* Fuzz: random byte flips and cuts of a PNG and a JPEG must never crash (ASan checks the rest). */
 static void test_fuzz(void) {
     const char *files[] = {"image/dec_palette.png", "image/dec_q85.jpg", "image/dec_rgb16.png"};
@@ -481,6 +570,7 @@ int main(void) {
     test_decoders();
     test_hostile();
     test_png_uniform_rows();
+    test_png_filters();
     test_fuzz();
     test_resize();
     test_normalise();
