@@ -303,10 +303,41 @@ static int md_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
     return dnnl_memory_desc_equal(a, b);
 }
 
+/* The attribute of a convolution with post-ops: user scratchpad, then ReLU, or sum then ReLU. */
+static dnnl_status_t conv_attr(dnnl_primitive_attr_t *attr, dn_post post) {
+    dnnl_post_ops_t po = NULL;
+    dnnl_status_t st = dnnl_primitive_attr_create(attr);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success) st = dnnl_post_ops_create(&po);
+    if (st == dnnl_success && post == DN_POST_SUM_RELU) st = dnnl_post_ops_append_sum(po, 1.0f);
+    if (st == dnnl_success) st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    if (po) dnnl_post_ops_destroy(po);
+    return st;
+}
+
+static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
+                                int src_plain, int training, float *w, float *dw, float *bias, dn_post post,
+                                float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
                             int P, int src_plain, int training, float *w, float *dw, float *src,
                             float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
+    return conv_init(c, cv, N, C, H, W, OC, K, S, P, src_plain, training, w, dw, NULL, DN_POST_NONE, src, dst,
+                     diff_src, diff_dst, err);
+}
+
+genreid_status dn_conv_init_infer(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
+                                  int src_plain, float *w, float *bias, dn_post post, float *src, float *dst,
+                                  genreid_error *err) {
+    return conv_init(c, cv, N, C, H, W, OC, K, S, P, src_plain, 0, w, NULL, bias, post, src, dst, NULL, NULL, err);
+}
+
+static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
+                                int src_plain, int training, float *w, float *dw, float *bias, dn_post post,
+                                float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
     genreid_status rc = GENREID_OK;
+    dnnl_primitive_attr_t fattr = NULL; /* forward attribute with post-ops (else c->attr) */
     memset(cv, 0, sizeof *cv);
     if (K < 1 || S < 1 || P < 0 || H + 2 * P < K || W + 2 * P < K)
         return err_set(err, GENREID_E_INVALID, "nn: convolution %dx%d stride %d pad %d does not fit a %dx%d input",
@@ -343,11 +374,17 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
             kdd_ptr = DNNL_MEMORY_NONE;
         }
     }
+    dnnl_memory_desc_t mbias;
+    if (bias) {
+        dnnl_dims_t bd = {OC};
+        DN_CHECK(dnnl_memory_desc_init_by_tag(&mbias, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
+    }
+    if (post != DN_POST_NONE) DN_CHECK(conv_attr(&fattr, post), "convolution post-ops");
     DN_CHECK(dnnl_convolution_forward_desc_init(&d, training ? dnnl_forward_training : dnnl_forward_inference,
-                                                dnnl_convolution_direct, &ksrc, &kw_any, NULL, &mdst,
-                                                strides, pad, pad),
+                                                dnnl_convolution_direct, &ksrc, &kw_any, bias ? &mbias : NULL,
+                                                &mdst, strides, pad, pad),
              "convolution forward");
-    DN_CHECK(dn_pd_create(&fpd, &d, c, c->attr, NULL), "convolution forward");
+    DN_CHECK(dn_pd_create(&fpd, &d, c, fattr ? fattr : c->attr, NULL), "convolution forward");
     {
         const dnnl_memory_desc_t *wmd = dn_md(fpd, DNNL_ARG_WEIGHTS);
         size_t wbytes = dnnl_memory_desc_get_size(wmd);
@@ -360,11 +397,11 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
         if ((rc = dn_reorder_make(c, &cv->r_wf, &mw_user, w, wmd, training ? DNNL_MEMORY_NONE : cv->wf, 0, err)) ||
             (training && (rc = dn_share(&c->wshared, &cv->r_wf, DNNL_ARG_TO, wbytes, err))))
             goto done;
-        int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-        void *ptrs[3] = {ksrc_ptr, training ? DNNL_MEMORY_NONE : cv->wf, dst};
+        int roles[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+        void *ptrs[4] = {ksrc_ptr, training ? DNNL_MEMORY_NONE : cv->wf, dst, bias};
         dnnl_primitive_desc_t keep = fpd;
         fpd = NULL;
-        if ((rc = dn_prim_make(c, &cv->fwd, keep, 3, roles, ptrs, err)) ||
+        if ((rc = dn_prim_make(c, &cv->fwd, keep, bias ? 4 : 3, roles, ptrs, err)) ||
             (c->bf16 && (rc = dn_share(&c->src16, &cv->fwd, DNNL_ARG_SRC, 0, err))) ||
             (training && (rc = dn_share(&c->wshared, &cv->fwd, DNNL_ARG_WEIGHTS, wbytes, err))))
             goto done;
@@ -448,6 +485,7 @@ genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, 
 done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (pd) dnnl_primitive_desc_destroy(pd);
+    if (fattr) dnnl_primitive_attr_destroy(fattr);
     return rc;
 nomem:
     rc = err_set(err, GENREID_E_NOMEM, "nn: out of memory (convolution weights)");

@@ -92,6 +92,13 @@ typedef struct dn_conv {
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
                             int P, int src_plain, int training, float *w, float *dw, float *src,
                             float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+/* Inference convolution with what follows it fused in: + bias[OC], then post-ops: ReLU, or the
+ * sum with what dst already holds (a residual) and then ReLU. Used with batch norm folded into w
+ * and bias (inference workspaces, nn/model.c). */
+typedef enum dn_post { DN_POST_NONE, DN_POST_RELU, DN_POST_SUM_RELU } dn_post;
+genreid_status dn_conv_init_infer(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
+                                  int src_plain, float *w, float *bias, dn_post post, float *src, float *dst,
+                                  genreid_error *err);
 /* Points the convolution at another input (same shape), e.g. the caller's batch. */
 void dn_conv_set_src(dn_conv *cv, void *src);
 /* Forward; reorder_weights=0 reuses the weights an earlier forward reordered (inference only). */

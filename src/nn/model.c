@@ -297,6 +297,13 @@ struct nn_workspace {
     dn_conv conv[MAX_CONV];
     dn_bn bn[MAX_BN];
     dn_pool pool;
+    /* inference workspaces fold each batch norm into the convolution before it (folded_bn) and
+     * fuse its ReLU and the residual add into that convolution's post-ops */
+    int folded_bn[MAX_CONV];
+    float *fold_bias[MAX_CONV]; /* [oc] each, inside fold_mem */
+    float *wfold;               /* one convolution's folded OIHW weights, on their way to the reorder */
+    float *fold_mem;
+    size_t wfold_bytes, fold_mem_bytes;
     int SH, SW, PH, PW, LH, LW; /* stem conv out, after pool, layer4 out */
     block_buf blk[MAX_BLOCKS];
     float *arena;
@@ -326,7 +333,7 @@ static genreid_status cancelled(const nn_workspace *ws, genreid_error *err) {
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
     size_t b = ws->arena_bytes + ws->ctx.scratch.bytes + ws->ctx.wshared.bytes;
-    b += ws->ctx.src16.bytes + ws->ctx.dd16.bytes;
+    b += ws->ctx.src16.bytes + ws->ctx.dd16.bytes + ws->wfold_bytes + ws->fold_mem_bytes;
     for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes;
     return b;
 }
@@ -337,6 +344,8 @@ void nn_workspace_free(nn_workspace *ws) {
     for (int i = 0; i < MAX_BN; i++) dn_bn_free(&ws->bn[i]);
     dn_pool_free(&ws->pool);
     dn_ctx_free(&ws->ctx);
+    if (ws->wfold) dn_free(ws->wfold, ws->wfold_bytes);
+    if (ws->fold_mem) dn_free(ws->fold_mem, ws->fold_mem_bytes);
     if (ws->arena) dn_free(ws->arena, ws->arena_bytes);
     free(ws);
 }
@@ -416,9 +425,11 @@ static void plan(nn_workspace *ws, carver *cv) {
             ws->c0_recompute = 0;
         }
     } else {
-        /* eval: in/out ping-pong between A and B; c1/a1 in T1 (BN+ReLU in place), c2 in T2,
-         * the downsample branch in T3; the stem's BN+ReLU runs in place in c0, which lies on
-         * B..T3 (free until layer1), and a short batch's padded input in A (free until the pool) */
+        /* eval (batch norm folded, ReLU and residual fused into the convolutions): a block's
+         * conv1 writes T1, its conv2 adds onto the identity in place, so a block's output is its
+         * input buffer, or the other of A/B when a downsample convolution writes the identity
+         * there; the stem's output c0 lies on B..T3 (free until layer1), and a short batch's
+         * padded input in A (free until the pool) */
         size_t b0 = cv->used;
         float *A = carve(cv, maxblk), *B = carve(cv, maxblk), *T1 = carve(cv, maxblk),
               *T2 = carve(cv, maxblk), *T3 = carve(cv, maxblk);
@@ -427,15 +438,17 @@ static void plan(nn_workspace *ws, carver *cv) {
         ws->c0 = region / sizeof(float) >= stem ? B : carve(cv, stem);
         ws->a0 = ws->c0;
         ws->p0 = A;
+        float *cur = A;
         for (int b = 0; b < m->n_blocks; b++) {
             block_buf *k = &ws->blk[b];
-            k->in = b % 2 ? B : A;
-            k->out = b % 2 ? A : B;
+            k->in = cur;
+            k->out = m->blk[b].ds_conv >= 0 ? (cur == A ? B : A) : cur;
             k->c1 = k->a1 = T1;
-            k->c2 = T2;
-            k->d = T3;
+            k->c2 = k->d = NULL;
+            cur = k->out;
         }
-        ws->xtmp = T3;
+        ws->xtmp = NULL;
+        (void)T2, (void)T3;
     }
     ws->feat = carve(cv, N * F2);
     ws->hb1 = carve(cv, N * F2);
@@ -460,6 +473,49 @@ static void plan(nn_workspace *ws, carver *cv) {
         ws->dh1 = carve(cv, N * F2);
         ws->dfeat = carve(cv, N * F2);
     }
+}
+
+/* An inference workspace's primitives: every convolution with its batch norm folded in (weights
+ * and bias refolded whenever the model's weights change, fold_conv), ReLU and the residual add as
+ * post-ops; no batch-norm primitives at all. */
+static genreid_status infer_init(nn_workspace *ws, genreid_error *err) {
+    nn_model *m = ws->m;
+    int N = ws->N;
+    size_t wmax = 0, n_bias = 0;
+    for (int i = 0; i < m->n_conv; i++) {
+        size_t n = (size_t)m->conv[i].oc * m->conv[i].ic * m->conv[i].k * m->conv[i].k;
+        if (n > wmax) wmax = n;
+        n_bias += ((size_t)m->conv[i].oc + 15) / 16 * 16;
+    }
+    ws->wfold_bytes = wmax * sizeof(float);
+    ws->fold_mem_bytes = n_bias * sizeof(float);
+    if (!(ws->wfold = dn_alloc(ws->wfold_bytes)) || !(ws->fold_mem = dn_alloc(ws->fold_mem_bytes)))
+        return err_set(err, GENREID_E_NOMEM, "nn: out of memory (folded weights)");
+    float *bias = ws->fold_mem;
+    for (int i = 0; i < m->n_conv; i++) {
+        ws->folded_bn[i] = -1;
+        ws->fold_bias[i] = bias;
+        bias += ((size_t)m->conv[i].oc + 15) / 16 * 16;
+    }
+    genreid_status rc;
+#define CONV(ci, bi, c_in, h, w, src, dst, post, plain)                                                       \
+    (ws->folded_bn[ci] = (bi),                                                                               \
+     dn_conv_init_infer(&ws->ctx, &ws->conv[ci], N, c_in, h, w, m->conv[ci].oc, m->conv[ci].k, m->conv[ci].s, \
+                        m->conv[ci].p, plain, ws->wfold, ws->fold_bias[ci], post, src, dst, err))
+    if ((rc = CONV(m->stem_conv, m->stem_bn, 3, ws->H, ws->W, ws->xpad, ws->c0, DN_POST_RELU, 1)) ||
+        (rc = dn_pool_init(&ws->ctx, &ws->pool, N, m->conv[m->stem_conv].oc, ws->SH, ws->SW, 0, ws->a0, ws->p0,
+                           NULL, NULL, err)))
+        return rc;
+    for (int b = 0; b < m->n_blocks; b++) {
+        block_def *d = &m->blk[b];
+        block_buf *k = &ws->blk[b];
+        if ((rc = CONV(d->conv1, d->bn1, d->in_c, k->H, k->W, k->in, k->c1, DN_POST_RELU, 0)) ||
+            (d->ds_conv >= 0 && (rc = CONV(d->ds_conv, d->ds_bn, d->in_c, k->H, k->W, k->in, k->out, DN_POST_NONE, 0))) ||
+            (rc = CONV(d->conv2, d->bn2, d->out_c, k->OH, k->OW, k->c1, k->out, DN_POST_SUM_RELU, 0)))
+            return rc;
+    }
+#undef CONV
+    return GENREID_OK;
 }
 
 nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, int training,
@@ -511,6 +567,11 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     plan(ws, &cv);
 
     int N = batch, T = ws->training;
+    if (!T) {
+        if (infer_init(ws, err)) goto fail;
+        if (dn_ctx_finish(&ws->ctx, err)) goto fail;
+        return ws;
+    }
 #define P(i) (m->params[i].data)
 #define G(i) (T && m->params[i].grad ? m->params[i].grad : NULL)
     conv_def *sc = &m->conv[m->stem_conv];
@@ -618,15 +679,34 @@ static genreid_status bn_bwd(nn_workspace *ws, int idx, genreid_error *err) {
 
 /* ---------------------------------------------------------------- forward */
 
-/* Convolution forward; the weight reorder is skipped in eval when this workspace already holds the
- * current weights (weights are 45 MB for resnet18: reordering them costs more than a batch-1 pass). */
 /* Channels per block of the body's activations (C when they are channels-last). */
 static int act_block(const nn_workspace *ws, int C) {
     int b = dn_ctx_block(&ws->ctx);
     return b > 0 ? b : C;
 }
 
+/* Convolution forward; the weight reorder is skipped in eval when this workspace already holds the
+ * current weights (weights are 45 MB for resnet18: reordering them costs more than a batch-1 pass). */
+/* Batch norm bn folded into convolution idx, in double: w' = w * s, bias = beta - mean * s with
+ * s = gamma / sqrt(var + eps), per output channel; the weights go to ws->wfold, which the
+ * convolution's weight reorder reads. */
+static void fold_conv(nn_workspace *ws, int idx) {
+    const nn_model *m = ws->m;
+    const conv_def *c = &m->conv[idx];
+    const bn_def *b = &m->bn[ws->folded_bn[idx]];
+    const float *w = m->params[c->w].data, *g = m->params[b->w].data, *beta = m->params[b->b].data;
+    const float *rm = m->params[b->rm].data, *rv = m->params[b->rv].data;
+    size_t per = (size_t)c->ic * c->k * c->k;
+    float *bias = ws->fold_bias[idx];
+    for (int o = 0; o < c->oc; o++) {
+        double sc = (double)g[o] / sqrt((double)rv[o] + 1e-5);
+        for (size_t i = 0; i < per; i++) ws->wfold[o * per + i] = (float)(w[o * per + i] * sc);
+        bias[o] = (float)((double)beta[o] - (double)rm[o] * sc);
+    }
+}
+
 static genreid_status conv_fwd(nn_workspace *ws, int idx, int reorder, genreid_error *err) {
+    if (reorder && !ws->training) fold_conv(ws, idx);
     return dn_conv_forward(&ws->ctx, &ws->conv[idx], reorder, err);
 }
 
@@ -655,6 +735,18 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
     /* training: the optimiser changes weights after every step; mark the reorder stale */
     ws->wver = training ? ULONG_MAX : ver;
     if ((rc = conv_fwd(ws, stem_idx, ro, err))) return rc;
+    if (!ws->training) {
+        /* folded batch norms, fused ReLU and residual (infer_init) */
+        if ((rc = dn_exec(&ws->ctx, &ws->pool.fwd, err))) return rc;
+        for (int b = 0; b < m->n_blocks; b++) {
+            block_def *d = &m->blk[b];
+            if ((rc = cancelled(ws, err)) || (rc = conv_fwd(ws, d->conv1, ro, err)) ||
+                (d->ds_conv >= 0 && (rc = conv_fwd(ws, d->ds_conv, ro, err))) ||
+                (rc = conv_fwd(ws, d->conv2, ro, err)))
+                return rc;
+        }
+        goto head;
+    }
     if ((rc = bn_fwd(ws, m->stem_bn, training, err))) return rc;
     if ((rc = dn_exec(&ws->ctx, &ws->pool.fwd, err))) return rc;
     for (int b = 0; b < m->n_blocks; b++) {
@@ -674,7 +766,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
             ew(add_relu_part, k->out, k->in, o);
         }
     }
-    /* head */
+head:;
     int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
     const float *L4 = ws->blk[m->n_blocks - 1].out;
     concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, act_block(ws, F));

@@ -188,6 +188,24 @@ static void parity(const char *arch, const char *file, int batch, int size) {
         for (int i = 0; i < 3; i++) got3[i] *= 0.5f;
         rel = nnfx_relerr(got3, re, 3, 1e-12, NULL);
         CHECKF(rel <= 1e-4, "eval logits after doubling head.8.weight: relative error %.3g", rel);
+        for (size_t i = 0; i < last->n; i++) last->data[i] *= 0.5f;
+        /* a body batch norm is folded into its convolution: changing it must refold (the logits
+         * move), and putting it back must give the reference again */
+        nn_param *g1 = nn_model_find(m2, "layer1.0.bn1.weight");
+        CHECK(g1 != NULL);
+        if (g1) {
+            for (size_t i = 0; i < g1->n; i++) g1->data[i] *= 0.25f;
+            nn_model_weights_changed(m2);
+            CHECK(nn_forward(m2, w3, xe, 1, got3, 0, &err) == GENREID_OK);
+            double moved = nnfx_relerr(got3, re, 3, 1e-12, NULL);
+            CHECKF(moved > 1e-3, "eval logits did not move after scaling layer1.0.bn1.weight (%.3g)", moved);
+            for (size_t i = 0; i < g1->n; i++) g1->data[i] *= 4.0f;
+            nn_model_weights_changed(m2);
+            CHECK(nn_forward(m2, w3, xe, 1, got3, 0, &err) == GENREID_OK);
+            rel = nnfx_relerr(got3, re, 3, 1e-12, NULL);
+            CHECKF(rel <= 1e-4, "eval logits after restoring layer1.0.bn1.weight: relative error %.3g", rel);
+            printf("  %s eval refolds batch norm: logits moved %.3g, restored %.3g\n", arch, moved, rel);
+        }
         nn_workspace_free(w3);
         nn_workspace_free(we);
         nn_model_free(m2);
