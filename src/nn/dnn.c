@@ -291,6 +291,17 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     return rc;
 }
 
+genreid_status dn_act_to_f32_init(dn_ctx *c, dn_prim *p, int N, int C, int H, int W, void *src, float *dst,
+                                  genreid_error *err) {
+    dnnl_memory_desc_t a, b;
+    genreid_status rc;
+    memset(p, 0, sizeof *p);
+    if ((rc = md4t(&a, N, C, H, W, dn_tag(c), c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32, err)) ||
+        (rc = md4(&b, N, C, H, W, dn_tag(c), err)))
+        return rc;
+    return dn_reorder_make(c, p, &a, src, &b, dst, 0, err);
+}
+
 /* Registers argument `role` of p (made with a NULL pointer) as living in shared buffer s. */
 static genreid_status dn_share(dn_shared *s, dn_prim *p, int role, size_t bytes, genreid_error *err) {
     genreid_status rc;
@@ -349,8 +360,13 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     dnnl_data_type_t kt = c->bf16 ? dnnl_bf16 : dnnl_f32;
     size_t kbytes = c->bf16 ? 2 : 4;
     dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag(c);
+    /* bf16 activations between layers (inference): the body's tensors are bf16, only the plain
+     * network input is fp32 and converted on the way in */
+    dnnl_data_type_t at = c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32;
+    int src_is_bf16 = at == dnnl_bf16 && !src_plain;
     dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kdd, kw_any;
-    if ((rc = md4(&msrc, N, C, H, W, stag, err)) || (rc = md4(&mdst, N, OC, cv->OH, cv->OW, dn_tag(c), err)) ||
+    if ((rc = md4t(&msrc, N, C, H, W, stag, src_plain ? dnnl_f32 : at, err)) ||
+        (rc = md4t(&mdst, N, OC, cv->OH, cv->OW, dn_tag(c), at, err)) ||
         (rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err)) ||
         (rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err)) || (rc = md4t(&ksrc, N, C, H, W, c->bf16 && !dn_ctx_block(c) ? dnnl_nhwc : stag, kt, err)) ||
         (rc = md4t(&kdd, N, OC, cv->OH, cv->OW, dn_tag(c), kt, err)) ||
@@ -361,7 +377,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     dnnl_primitive_desc_t fpd = NULL, pd = NULL;
     /* bf16: the input and the output gradient are converted into shared buffers right before use */
     void *ksrc_ptr = src, *kdd_ptr = diff_dst;
-    if (c->bf16) {
+    if (c->bf16 && !src_is_bf16) {
         size_t sb = dnnl_memory_desc_get_size(&ksrc), db = dnnl_memory_desc_get_size(&kdd);
         if ((rc = dn_reorder_make(c, &cv->r_src16, &msrc, src, &ksrc, DNNL_MEMORY_NONE, 0, err)) ||
             (rc = dn_share(&c->src16, &cv->r_src16, DNNL_ARG_TO, sb, err)))
@@ -402,7 +418,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         dnnl_primitive_desc_t keep = fpd;
         fpd = NULL;
         if ((rc = dn_prim_make(c, &cv->fwd, keep, bias ? 4 : 3, roles, ptrs, err)) ||
-            (c->bf16 && (rc = dn_share(&c->src16, &cv->fwd, DNNL_ARG_SRC, 0, err))) ||
+            (c->bf16 && !src_is_bf16 && (rc = dn_share(&c->src16, &cv->fwd, DNNL_ARG_SRC, 0, err))) ||
             (training && (rc = dn_share(&c->wshared, &cv->fwd, DNNL_ARG_WEIGHTS, wbytes, err))))
             goto done;
     }
@@ -648,8 +664,9 @@ genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, 
     memset(pl, 0, sizeof *pl);
     int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
     dnnl_memory_desc_t ms, md;
-    if ((rc = md4(&ms, N, C, H, W, dn_tag(c), err))) return rc;
-    if ((rc = md4(&md, N, C, OH, OW, dn_tag(c), err))) return rc;
+    dnnl_data_type_t at = c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32;
+    if ((rc = md4t(&ms, N, C, H, W, dn_tag(c), at, err))) return rc;
+    if ((rc = md4t(&md, N, C, OH, OW, dn_tag(c), at, err))) return rc;
     dnnl_dims_t strides = {2, 2}, kernel = {3, 3}, pad = {1, 1};
     dnnl_pooling_desc_t d;
     dnnl_primitive_desc_t pd = NULL;

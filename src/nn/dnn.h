@@ -41,6 +41,8 @@ typedef struct dn_ctx {
     dnnl_primitive_attr_t attr;     /* user scratchpad */
     dnnl_primitive_attr_t attr_sum; /* user scratchpad + sum post-op (accumulating reorders) */
     int bf16;            /* set before making convolutions: bf16 inputs and weights, fp32 out */
+    int bf16_acts;       /* with bf16, inference only: the body's activations are bf16 too (conv
+                          * and pool in and out); the plain network input stays fp32 */
     dn_shared scratch;   /* every primitive's scratchpad */
     dn_shared wshared;   /* training: every conv's reordered weights and weight gradient */
     dn_shared src16;     /* bf16: a conv's input converted to bf16 */
@@ -133,6 +135,10 @@ typedef struct dn_pool {
 genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, int training,
                             float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err);
 void dn_pool_free(dn_pool *pl);
+
+/* src, a body activation in c's layout and type (bf16 with bf16_acts), to fp32 in the same layout. */
+genreid_status dn_act_to_f32_init(dn_ctx *c, dn_prim *p, int N, int C, int H, int W, void *src, float *dst,
+                                  genreid_error *err);
 
 /* Reorders between plain NCHW and nChw16c (tests and nn_workspace_activation). */
 genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float *src, int src_blocked,

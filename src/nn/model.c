@@ -304,6 +304,8 @@ struct nn_workspace {
     float *wfold;               /* one convolution's folded OIHW weights, on their way to the reorder */
     float *fold_mem;
     size_t wfold_bytes, fold_mem_bytes;
+    float *l4f;      /* bf16 inference: layer4's output converted to fp32 for the head (to_f32) */
+    dn_prim to_f32;
     int SH, SW, PH, PW, LH, LW; /* stem conv out, after pool, layer4 out */
     block_buf blk[MAX_BLOCKS];
     float *arena;
@@ -343,6 +345,7 @@ void nn_workspace_free(nn_workspace *ws) {
     for (int i = 0; i < MAX_CONV; i++) dn_conv_free(&ws->conv[i]);
     for (int i = 0; i < MAX_BN; i++) dn_bn_free(&ws->bn[i]);
     dn_pool_free(&ws->pool);
+    dn_prim_free(&ws->to_f32);
     dn_ctx_free(&ws->ctx);
     if (ws->wfold) dn_free(ws->wfold, ws->wfold_bytes);
     if (ws->fold_mem) dn_free(ws->fold_mem, ws->fold_mem_bytes);
@@ -449,6 +452,8 @@ static void plan(nn_workspace *ws, carver *cv) {
         }
         ws->xtmp = NULL;
         (void)T2, (void)T3;
+        /* bf16 activations: the head reads layer4 as fp32 */
+        ws->l4f = ws->ctx.bf16 ? carve(cv, N * m->blk[m->n_blocks - 1].out_c * ws->LH * ws->LW) : NULL;
     }
     ws->feat = carve(cv, N * F2);
     ws->hb1 = carve(cv, N * F2);
@@ -498,6 +503,7 @@ static genreid_status infer_init(nn_workspace *ws, genreid_error *err) {
         bias += ((size_t)m->conv[i].oc + 15) / 16 * 16;
     }
     genreid_status rc;
+    ws->ctx.bf16_acts = ws->ctx.bf16;
 #define CONV(ci, bi, c_in, h, w, src, dst, post, plain)                                                       \
     (ws->folded_bn[ci] = (bi),                                                                               \
      dn_conv_init_infer(&ws->ctx, &ws->conv[ci], N, c_in, h, w, m->conv[ci].oc, m->conv[ci].k, m->conv[ci].s, \
@@ -515,6 +521,11 @@ static genreid_status infer_init(nn_workspace *ws, genreid_error *err) {
             return rc;
     }
 #undef CONV
+    if (ws->l4f) {
+        block_buf *k = &ws->blk[m->n_blocks - 1];
+        return dn_act_to_f32_init(&ws->ctx, &ws->to_f32, N, m->blk[m->n_blocks - 1].out_c, k->OH, k->OW, k->out,
+                                  ws->l4f, err);
+    }
     return GENREID_OK;
 }
 
@@ -745,6 +756,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
                 (rc = conv_fwd(ws, d->conv2, ro, err)))
                 return rc;
         }
+        if (ws->to_f32.p && (rc = dn_exec(&ws->ctx, &ws->to_f32, err))) return rc;
         goto head;
     }
     if ((rc = bn_fwd(ws, m->stem_bn, training, err))) return rc;
@@ -768,7 +780,7 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
     }
 head:;
     int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
-    const float *L4 = ws->blk[m->n_blocks - 1].out;
+    const float *L4 = ws->l4f ? ws->l4f : ws->blk[m->n_blocks - 1].out;
     concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, act_block(ws, F));
     bn_def *h1 = &m->hbn1, *h2 = &m->hbn2;
 #define P(i) (m->params[i].data)
@@ -955,7 +967,8 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
             if (m->blk[b].stage == stage) last = b;
         if (!ws->training && stage != 3)
             return err_set(err, GENREID_E_UNSUPPORTED, "nn: an inference workspace keeps only layer4");
-        src = ws->blk[last].out, C = m->blk[last].out_c, H = ws->blk[last].OH, W = ws->blk[last].OW, blocked = 1;
+        src = ws->l4f ? ws->l4f : ws->blk[last].out;
+        C = m->blk[last].out_c, H = ws->blk[last].OH, W = ws->blk[last].OW, blocked = 1;
     } else {
         return err_set(err, GENREID_E_INVALID, "nn: no activation named %s", name);
     }
