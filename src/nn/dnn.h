@@ -81,7 +81,8 @@ void dn_free(void *p, size_t bytes);
  * dst [N][OC][OH][OW] nChw16c. Weights are PyTorch OIHW (w); each run reorders them into the
  * primitive's format. With c->bf16 (mixed precision, as torch.autocast does it): the input, the
  * output gradient and the weights are rounded to bf16 on their way in, everything the caller
- * sees stays fp32 (dst, diff_src, the OIHW weight gradient), accumulation is fp32. Backward data (diff_src) is made only if diff_src != NULL, backward weights
+ * sees stays fp32 (dst, diff_src, the OIHW weight gradient), accumulation is fp32; with
+ * c->bf16_acts (inference) src and dst are bf16 tensors themselves (a plain src stays fp32). Backward data (diff_src) is made only if diff_src != NULL, backward weights
  * only if dw != NULL (dw is the OIHW gradient, accumulated into). */
 typedef struct dn_conv {
     int N, C, H, W, OC, OH, OW, K, S, P;

@@ -6,8 +6,9 @@
  * (they are [N][1024] at most). Memory: one arena per workspace carved in a fixed order at
  * nn_workspace_new (plan()); a training workspace keeps what backward needs except relu(bn1(.))
  * of each block and the stem conv output, which backward recomputes (2-3% of a step for -140 MB
- * at batch 32), and overlays buffers whose lifetimes do not meet; an eval workspace rotates five
- * block buffers. Nothing is allocated by nn_forward or nn_loss_backward.
+ * at batch 32), and overlays buffers whose lifetimes do not meet; an eval workspace folds every
+ * batch norm into its convolution, fuses ReLU and the residual add into the convolutions
+ * (infer_init) and needs three block buffers (bf16: its activations are bf16). Nothing is allocated by nn_forward or nn_loss_backward.
  * Leaves out: any architecture beyond BasicBlock ResNets. */
 #include "nn/model.h"
 
