@@ -24,6 +24,11 @@ typedef struct resize_axis {
     int ksize;      /* coefficients per output sample */
     int *bounds;    /* [out_size][2]: first input index, count */
     int32_t *kk;    /* [out_size][ksize] fixed-point weights */
+    /* SSE2 horizontal pass: each weight split exactly as hi * 2^11 + lo (0 <= lo < 2^11), both
+     * int16, rows of ksize8 (ksize rounded up to 8, zero-padded); NULL where a weight is negative
+     * or too large to split, then the scalar pass runs */
+    int ksize8;
+    int16_t *khi, *klo;
 } resize_axis;
 
 struct resize_plan {
@@ -34,6 +39,27 @@ struct resize_plan {
 static double triangle(double x) {
     if (x < 0.0) x = -x;
     return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+/* Weights for the SSE2 pass (resize_axis.khi/klo); leaves them NULL if any cannot be split (the
+ * triangle filter's never are: they are >= 0 and sum to 2^22). Out of memory: scalar pass. */
+static void split_weights(resize_axis *a) {
+    a->ksize8 = (a->ksize + 7) / 8 * 8;
+    size_t n = (size_t)a->ksize8 * (size_t)a->out_size;
+    a->khi = calloc(n, sizeof(int16_t));
+    a->klo = calloc(n, sizeof(int16_t));
+    int ok = a->khi && a->klo;
+    for (int i = 0; ok && i < a->out_size; i++)
+        for (int k = 0; ok && k < a->ksize; k++) {
+            int32_t v = a->kk[(size_t)i * a->ksize + k];
+            ok = v >= 0 && v < (1 << 26);
+            a->khi[(size_t)i * a->ksize8 + k] = (int16_t)(v >> 11);
+            a->klo[(size_t)i * a->ksize8 + k] = (int16_t)(v & 2047);
+        }
+    if (!ok) {
+        free(a->khi), free(a->klo);
+        a->khi = a->klo = NULL;
+    }
 }
 
 static genreid_status axis_init(resize_axis *a, int in_size, int out_size, genreid_error *err) {
@@ -69,6 +95,7 @@ static genreid_status axis_init(resize_axis *a, int in_size, int out_size, genre
         a->bounds[2 * i + 1] = xmax;
     }
     free(w);
+    split_weights(a);
     return GENREID_OK;
 }
 
@@ -76,6 +103,10 @@ void resize_free(resize_plan *p) {
     if (!p) return;
     free(p->horiz.bounds);
     free(p->horiz.kk);
+    free(p->horiz.khi);
+    free(p->horiz.klo);
+    free(p->vert.khi);
+    free(p->vert.klo);
     free(p->vert.bounds);
     free(p->vert.kk);
     free(p);
@@ -131,8 +162,62 @@ static inline __attribute__((always_inline)) void horiz_row(const resize_axis *a
     }
 }
 
+#ifdef __SSE2__
+/* The same sums with SSE2: the row's channels are split into int16 planes, each output sample is
+ * pmaddwd dot products of 8 taps at a time against the hi and lo halves of its weights, and
+ * (hi << 11) + lo is exactly the scalar pass's int32 sum (no partial sum exceeds 2^31: weights are
+ * >= 0, pixels <= 255, and the weights sum to 2^22). Clipping is the saturating packs. */
+#include <emmintrin.h>
+
+static int horiz_sse2(const resize_axis *a, const uint8_t *src, int y0, int n_rows, uint8_t *dst, int ch) {
+    if (!a->khi) return 0;
+    size_t plane = (size_t)a->in_size + (size_t)a->ksize8 + 8;
+    int16_t *planes = calloc(plane * (size_t)ch, sizeof(int16_t));
+    if (!planes) return 0;
+    size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
+    const __m128i round = _mm_set_epi32(0, 1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1),
+                                        1 << (RESIZE_PRECISION_BITS - 1));
+    const __m128i round4 = _mm_set1_epi32(1 << (RESIZE_PRECISION_BITS - 1));
+    for (int y = 0; y < n_rows; y++) {
+        const uint8_t *s = src + (size_t)(y0 + y) * in_stride;
+        uint8_t *d = dst + (size_t)y * out_stride;
+        for (int c = 0; c < ch; c++)
+            for (int i = 0; i < a->in_size; i++) planes[(size_t)c * plane + i] = s[(size_t)i * ch + c];
+        for (int x = 0; x < a->out_size; x++) {
+            const int16_t *kh = a->khi + (size_t)x * a->ksize8, *kl = a->klo + (size_t)x * a->ksize8;
+            int x0 = a->bounds[2 * x];
+            __m128i v[4];
+            for (int c = 0; c < ch; c++) {
+                const int16_t *p = planes + (size_t)c * plane + x0;
+                __m128i hi = _mm_setzero_si128(), lo = _mm_setzero_si128();
+                for (int j = 0; j < a->ksize8; j += 8) {
+                    __m128i px = _mm_loadu_si128((const __m128i *)(p + j));
+                    hi = _mm_add_epi32(hi, _mm_madd_epi16(px, _mm_loadu_si128((const __m128i *)(kh + j))));
+                    lo = _mm_add_epi32(lo, _mm_madd_epi16(px, _mm_loadu_si128((const __m128i *)(kl + j))));
+                }
+                v[c] = _mm_add_epi32(_mm_slli_epi32(hi, 11), lo);
+            }
+            if (ch == 3) v[3] = _mm_setzero_si128();
+            /* transpose-add: lane c of the result is the sum of v[c]'s four lanes */
+            __m128i t0 = _mm_add_epi32(_mm_unpacklo_epi32(v[0], v[1]), _mm_unpackhi_epi32(v[0], v[1]));
+            __m128i t1 = _mm_add_epi32(_mm_unpacklo_epi32(v[2], v[3]), _mm_unpackhi_epi32(v[2], v[3]));
+            __m128i sum = _mm_add_epi32(_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1));
+            sum = _mm_srai_epi32(_mm_add_epi32(sum, ch == 3 ? round : round4), RESIZE_PRECISION_BITS);
+            __m128i px8 = _mm_packus_epi16(_mm_packs_epi32(sum, sum), _mm_setzero_si128());
+            uint32_t out4 = (uint32_t)_mm_cvtsi128_si32(px8);
+            memcpy(d + (size_t)x * ch, &out4, (size_t)ch);
+        }
+    }
+    free(planes);
+    return 1;
+}
+#endif
+
 /* Horizontal pass over rows [y0, y0 + n_rows) of src (width a->in_size) into dst (a->out_size). */
 static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_rows, uint8_t *dst, int ch) {
+#ifdef __SSE2__
+    if (horiz_sse2(a, src, y0, n_rows, dst, ch)) return;
+#endif
     size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
     for (int y = 0; y < n_rows; y++) {
         const uint8_t *s = src + (size_t)(y0 + y) * in_stride;

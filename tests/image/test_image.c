@@ -509,6 +509,24 @@ static void test_resize(void) {
         }
         image_free(&in);
     }
+    /* RGBA: channels are resized independently, so a 4-channel image's RGB must be the RGB
+     * image's resize (checked against PIL above) and its alpha, a copy of red, the red's */
+    {
+        image rgb = {0}, rgba = {0}, o3 = {0}, o4 = {0};
+        CHECK(image_load(test_data("image/rs_grad_500x1200.png"), &rgb, &err) == GENREID_OK);
+        CHECK(image_alloc(&rgba, rgb.width, rgb.height, 4, &err) == GENREID_OK);
+        for (size_t i = 0; rgb.pixels && i < (size_t)rgb.width * rgb.height; i++) {
+            memcpy(rgba.pixels + 4 * i, rgb.pixels + 3 * i, 3);
+            rgba.pixels[4 * i + 3] = rgb.pixels[3 * i];
+        }
+        CHECK(image_resize_bilinear(&rgb, 77, 301, &o3, &err) == GENREID_OK);
+        CHECK(image_resize_bilinear(&rgba, 77, 301, &o4, &err) == GENREID_OK);
+        int same = o3.pixels && o4.pixels && o4.channels == 4;
+        for (size_t i = 0; same && i < (size_t)77 * 301; i++)
+            same = !memcmp(o4.pixels + 4 * i, o3.pixels + 3 * i, 3) && o4.pixels[4 * i + 3] == o3.pixels[3 * i];
+        CHECKF(same, "RGBA resize differs from the RGB resize");
+        image_free(&rgb), image_free(&rgba), image_free(&o3), image_free(&o4);
+    }
     int w, h;
     resize_fit_size(1200, 500, 400, &w, &h);
     CHECK(w == 400 && h == 166);
