@@ -230,8 +230,8 @@ static int png_decode_fast(const uint8_t *buf, size_t len, const char *name, ima
             if (!chunk_crc_ok(buf + pos, n)) return 0;
             if (!n_idat) first = buf + pos;
             n_idat++, idat_bytes += n;
-        } else if (!(type[0] & 0x20) && memcmp(type, "PLTE", 4)) {
-            return 0; /* IEND before any IDAT, or a critical chunk we do not know */
+        } else if (!(type[0] & 0x20) && (memcmp(type, "PLTE", 4) || !chunk_crc_ok(buf + pos, n))) {
+            return 0; /* IEND before any IDAT, a critical chunk we do not know, or a bad PLTE */
         }
         pos += 12 + (size_t)n;
     }
@@ -288,9 +288,7 @@ static genreid_status png_decode(const uint8_t *buf, size_t len, const char *nam
     /* Size check straight from the IHDR bytes: libpng's png_read_info reads on past IHDR, so a
      * header-only bomb would otherwise be reported as truncated rather than too large. */
     if (len >= 24 && memcmp(buf + 12, "IHDR", 4) == 0) {
-        uint32_t w = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 | buf[19];
-        uint32_t h = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 | buf[23];
-        genreid_status st = check_limits(w, h, name, "PNG", err);
+        genreid_status st = check_limits(be32(buf + 16), be32(buf + 20), name, "PNG", err);
         if (st) return st;
     }
     d.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d, png_on_error, png_on_warning);

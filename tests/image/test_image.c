@@ -389,7 +389,8 @@ static void filter_row(const uint8_t *px, int w, int y, int bpp, int f, uint8_t 
     }
 }
 
-/* Builds the PNG; bad: 0 fine, 1 filter byte 5 on row 2, 2 one row short, 3 IDAT CRC flipped. */
+/* Builds the PNG; bad: 0 fine, 1 filter byte 5 on row 2, 2 one row short, 3 IDAT CRC flipped,
+ * 4 a suggested palette (PLTE, allowed in RGB) with its CRC flipped. */
 static void build_filtered_png(pngbuf *p, const uint8_t *px, int w, int h, int bpp, int n_idat, int bad) {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     memcpy(p->b, sig, 8);
@@ -397,6 +398,9 @@ static void build_filtered_png(pngbuf *p, const uint8_t *px, int w, int h, int b
     uint8_t ih[13] = {0, 0, 0, (uint8_t)w, 0, 0, 0, (uint8_t)h, 8, (uint8_t)(bpp == 4 ? 6 : 2), 0, 0, 0};
     pb_chunk(p, "IHDR", ih, 13);
     pb_chunk(p, "tEXt", (const uint8_t *)"Comment\0test", 12);
+    static const uint8_t plte[6] = {0, 0, 0, 255, 255, 255};
+    pb_chunk(p, "PLTE", plte, 6);
+    if (bad == 4) p->b[p->n - 1] ^= 1;
     size_t stride = (size_t)w * bpp + 1, raw_n = stride * h;
     uint8_t *raw = malloc(raw_n), *z = malloc(compressBound(raw_n));
     for (int y = 0; y < h; y++) filter_row(px, w, y, bpp, y % 5, raw + (size_t)y * stride);
@@ -429,7 +433,7 @@ static void test_png_filters(void) {
             for (size_t i = 0; same && i < (size_t)w * h; i++) same = !memcmp(im.pixels + 3 * i, px + bpp * i, 3);
             CHECKF(same, "%d-channel PNG, filters 0-4, %d IDAT: pixels differ", bpp, n_idat);
             image_free(&im);
-            for (int bad = 1; bad <= 3; bad++) {
+            for (int bad = 1; bad <= 4; bad++) {
                 build_filtered_png(p, px, w, h, bpp, n_idat, bad);
                 CHECKF(image_load_memory(p->b, p->n, "bad.png", &im, &err) == GENREID_E_FORMAT,
                        "malformed PNG %d (%d channels, %d IDAT) not refused", bad, bpp, n_idat);
