@@ -639,21 +639,42 @@ typedef struct ew_args {
     const float *b;
 } ew_args;
 
+/* Four lanes at a time through GCC/clang vector extensions, selects by mask, not branches: -O2
+ * keeps the plain loops scalar (possible aliasing) and branches on the sign of an activation,
+ * which mispredict about half the time. The results are the scalar loops' bit for bit. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+static inline v4f ld4(const float *p) {
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
 static void add_relu_part(void *arg, size_t i0, size_t i1) {
     ew_args *e = arg;
-    for (size_t i = i0; i < i1; i++) {
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        v4f v = ld4(e->a + i) + ld4(e->b + i);
+        st4(e->a + i, (v4f)((v4i)v & (v > 0.0f)));
+    }
+    for (; i < i1; i++) {
         float v = e->a[i] + e->b[i];
         e->a[i] = v > 0.0f ? v : 0.0f;
     }
 }
 static void relu_mask_part(void *arg, size_t i0, size_t i1) { /* a = grad, b = relu output */
     ew_args *e = arg;
-    for (size_t i = i0; i < i1; i++)
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4) st4(e->a + i, (v4f)((v4i)ld4(e->a + i) & (ld4(e->b + i) > 0.0f)));
+    for (; i < i1; i++)
         if (!(e->b[i] > 0.0f)) e->a[i] = 0.0f;
 }
 static void add_part(void *arg, size_t i0, size_t i1) {
     ew_args *e = arg;
-    for (size_t i = i0; i < i1; i++) e->a[i] += e->b[i];
+    size_t i = i0;
+    for (; i + 4 <= i1; i += 4) st4(e->a + i, ld4(e->a + i) + ld4(e->b + i));
+    for (; i < i1; i++) e->a[i] += e->b[i];
 }
 static void ew(void (*fn)(void *, size_t, size_t), float *a, const float *b, size_t n) {
     ew_args e = {a, b};
