@@ -4,6 +4,7 @@
  * multiply-add where ATen's vectorised add(alpha) does (vec::fmadd). See optim.h. */
 #include "nn/optim.h"
 #include "core/error.h"
+#include "nn/par.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -134,25 +135,36 @@ nomem:
     return err_set(err, GENREID_E_NOMEM, "optim: out of memory for optimiser state");
 }
 
+/* One Adam update over a slice [i0, i1) of a parameter; par_for runs the slices on nn's threads
+ * (every element is independent, so the result does not depend on the split). */
+typedef struct adam_args {
+    float *w, *m, *v;
+    const float *g;
+    float decay, b1, a1, b2, a2, step_size, bc2_sqrt, eps;
+} adam_args;
+
+static void adam_part(void *arg, size_t i0, size_t i1) {
+    const adam_args *a = arg;
+    float *w = a->w, *m = a->m, *v = a->v;
+    const float *g = a->g;
+    for (size_t i = i0; i < i1; i++) {
+        if (a->decay != 1.0f) w[i] *= a->decay;
+        float gi = g[i];
+        m[i] = fmaf(gi, a->a1, m[i] * a->b1);      /* exp_avg.mul_(beta1).add_(grad, alpha=1-beta1) */
+        v[i] = fmaf(gi * gi, a->a2, v[i] * a->b2); /* exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1-beta2) */
+        float denom = sqrtf(v[i]) / a->bc2_sqrt + a->eps;
+        w[i] = fmaf(a->step_size, m[i] / denom, w[i]); /* param.addcdiv_(exp_avg, denom, value=-step_size) */
+    }
+}
+
 static void adam_param(const optim *o, nn_param *p, float *m, float *v, int64_t step, double lr) {
     const double beta1 = o->cfg.mom, beta2 = o->cfg.sqr_mom;
-    float *w = p->data;
-    const float *g = p->grad;
-    size_t n = p->n;
-    if (!p->no_weight_decay && o->cfg.wd != 0) {
-        float decay = (float)(1.0 - lr * o->cfg.wd);
-        for (size_t i = 0; i < n; i++) w[i] *= decay;
-    }
-    const float b1 = (float)beta1, a1 = (float)(1.0 - beta1), b2 = (float)beta2, a2 = (float)(1.0 - beta2);
     double bc1 = 1.0 - pow(beta1, (double)step), bc2 = 1.0 - pow(beta2, (double)step);
-    const float step_size = (float)(-(lr / bc1)), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->cfg.eps;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        m[i] = fmaf(gi, a1, m[i] * b1);       /* exp_avg.mul_(beta1).add_(grad, alpha=1-beta1) */
-        v[i] = fmaf(gi * gi, a2, v[i] * b2);  /* exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1-beta2) */
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-        w[i] = fmaf(step_size, m[i] / denom, w[i]); /* param.addcdiv_(exp_avg, denom, value=-step_size) */
-    }
+    adam_args a = {p->data, m, v, p->grad, 1.0f, (float)beta1, (float)(1.0 - beta1), (float)beta2,
+                   (float)(1.0 - beta2), (float)(-(lr / bc1)), (float)sqrt(bc2), (float)o->cfg.eps};
+    /* decoupled weight decay first, as torch's AdamW (a factor of exactly 1 is skipped) */
+    if (!p->no_weight_decay && o->cfg.wd != 0) a.decay = (float)(1.0 - lr * o->cfg.wd);
+    par_for(p->n, adam_part, &a);
 }
 
 static void sgd_param(const optim *o, nn_param *p, float *buf, double lr) {
