@@ -201,14 +201,42 @@ void concatpool_backward(float *din, const float *dout, const int32_t *argmax, i
         }
 }
 
+/* Eight partial sums (GCC/clang vector extensions) added in a fixed order, then the tail: the
+ * one-accumulator loop waited on every add's latency and was a sixth of a bf16 inference batch.
+ * The same operations in the same order on every CPU, so results do not depend on the ISA. */
+typedef float v8f __attribute__((vector_size(32)));
+
+static float dot(const float *x, const float *y, int n) {
+    v8f acc = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f a, b;
+        memcpy(&a, x + i, sizeof a);
+        memcpy(&b, y + i, sizeof b);
+        acc += a * b;
+    }
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) s += x[i] * y[i];
+    return s;
+}
+
+/* d += g * x, eight lanes at a time (elementwise: the same result as the plain loop) */
+static void axpy(float *d, float g, const float *x, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f a, b;
+        memcpy(&a, d + i, sizeof a);
+        memcpy(&b, x + i, sizeof b);
+        a += g * b;
+        memcpy(d + i, &a, sizeof a);
+    }
+    for (; i < n; i++) d[i] += g * x[i];
+}
+
 void linear_forward(float *out, const float *in, const float *w, const float *bias, int N, int I, int O) {
     for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++) {
-            const float *x = in + (size_t)n * I, *wr = w + (size_t)o * I;
-            float acc = bias ? bias[o] : 0.0f;
-            for (int i = 0; i < I; i++) acc += x[i] * wr[i];
-            out[(size_t)n * O + o] = acc;
-        }
+        for (int o = 0; o < O; o++)
+            out[(size_t)n * O + o] = (bias ? bias[o] : 0.0f) + dot(in + (size_t)n * I, w + (size_t)o * I, I);
 }
 
 void linear_backward(float *din, float *dw, float *dbias, const float *dout, const float *in,
@@ -219,14 +247,8 @@ void linear_backward(float *din, float *dw, float *dbias, const float *dout, con
             if (g == 0.0f) continue;
             const float *x = in + (size_t)n * I, *wr = w + (size_t)o * I;
             if (dbias) dbias[o] += g;
-            if (din) {
-                float *d = din + (size_t)n * I;
-                for (int i = 0; i < I; i++) d[i] += g * wr[i];
-            }
-            if (dw) {
-                float *d = dw + (size_t)o * I;
-                for (int i = 0; i < I; i++) d[i] += g * x[i];
-            }
+            if (din) axpy(din + (size_t)n * I, g, wr, I);
+            if (dw) axpy(dw + (size_t)o * I, g, x, I);
         }
 }
 
