@@ -185,9 +185,7 @@ static int horiz_sse2(const resize_axis *a, const uint8_t *src, int y0, int n_ro
     int16_t *planes = calloc(plane * (size_t)ch, sizeof(int16_t));
     if (!planes) return 0;
     size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
-    const __m128i round = _mm_set_epi32(0, 1 << (RESIZE_PRECISION_BITS - 1), 1 << (RESIZE_PRECISION_BITS - 1),
-                                        1 << (RESIZE_PRECISION_BITS - 1));
-    const __m128i round4 = _mm_set1_epi32(1 << (RESIZE_PRECISION_BITS - 1));
+    const __m128i round = _mm_set1_epi32(1 << (RESIZE_PRECISION_BITS - 1)); /* lane 3 unused with 3 channels */
     for (int y = 0; y < n_rows; y++) {
         const uint8_t *s = src + (size_t)(y0 + y) * in_stride;
         uint8_t *d = dst + (size_t)y * out_stride;
@@ -211,7 +209,7 @@ static int horiz_sse2(const resize_axis *a, const uint8_t *src, int y0, int n_ro
             __m128i t0 = _mm_add_epi32(_mm_unpacklo_epi32(v[0], v[1]), _mm_unpackhi_epi32(v[0], v[1]));
             __m128i t1 = _mm_add_epi32(_mm_unpacklo_epi32(v[2], v[3]), _mm_unpackhi_epi32(v[2], v[3]));
             __m128i sum = _mm_add_epi32(_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1));
-            sum = _mm_srai_epi32(_mm_add_epi32(sum, ch == 3 ? round : round4), RESIZE_PRECISION_BITS);
+            sum = _mm_srai_epi32(_mm_add_epi32(sum, round), RESIZE_PRECISION_BITS);
             __m128i px8 = _mm_packus_epi16(_mm_packs_epi32(sum, sum), _mm_setzero_si128());
             uint32_t out4 = (uint32_t)_mm_cvtsi128_si32(px8);
             memcpy(d + (size_t)x * ch, &out4, (size_t)ch);

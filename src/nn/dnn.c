@@ -86,6 +86,9 @@ int dn_ctx_block(const dn_ctx *c) {
     return dn_block();
 }
 
+/* The data type of the body's activations: bf16 with bf16_acts (bf16 inference), else fp32. */
+static dnnl_data_type_t dn_act_type(const dn_ctx *c) { return c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32; }
+
 static dnnl_format_tag_t dn_tag(const dn_ctx *c) {
     int b = dn_ctx_block(c);
     return b == 0 ? dnnl_nhwc : b == 16 ? dnnl_nChw16c : dnnl_nChw8c;
@@ -296,7 +299,7 @@ genreid_status dn_act_to_f32_init(dn_ctx *c, dn_prim *p, int N, int C, int H, in
     dnnl_memory_desc_t a, b;
     genreid_status rc;
     memset(p, 0, sizeof *p);
-    if ((rc = md4t(&a, N, C, H, W, dn_tag(c), c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32, err)) ||
+    if ((rc = md4t(&a, N, C, H, W, dn_tag(c), dn_act_type(c), err)) ||
         (rc = md4(&b, N, C, H, W, dn_tag(c), err)))
         return rc;
     return dn_reorder_make(c, p, &a, src, &b, dst, 0, err);
@@ -362,7 +365,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag(c);
     /* bf16 activations between layers (inference): the body's tensors are bf16, only the plain
      * network input is fp32 and converted on the way in */
-    dnnl_data_type_t at = c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t at = dn_act_type(c);
     int src_is_bf16 = at == dnnl_bf16 && !src_plain;
     dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kdd, kw_any;
     if ((rc = md4t(&msrc, N, C, H, W, stag, src_plain ? dnnl_f32 : at, err)) ||
@@ -664,7 +667,7 @@ genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, 
     memset(pl, 0, sizeof *pl);
     int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
     dnnl_memory_desc_t ms, md;
-    dnnl_data_type_t at = c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t at = dn_act_type(c);
     if ((rc = md4t(&ms, N, C, H, W, dn_tag(c), at, err))) return rc;
     if ((rc = md4t(&md, N, C, OH, OW, dn_tag(c), at, err))) return rc;
     dnnl_dims_t strides = {2, 2}, kernel = {3, 3}, pad = {1, 1};

@@ -6,7 +6,7 @@
  * CPU uses channels-last NHWC instead (dn_ctx_block). "nChw16c" below means whichever layout the
  * context uses.
  * All scratch memory is user-managed (one buffer per context), so executing allocates nothing.
- * Leaves out: bias, groups, dilation (ResNet has none). Checked against nn/layers.c's naive kernels
+ * Leaves out: groups, dilation (ResNet has none); bias only in inference (folded batch norm). Checked against nn/layers.c's naive kernels
  * in tests/nn/test_layers.c. */
 #ifndef GENREID_NN_DNN_H
 #define GENREID_NN_DNN_H

@@ -1,6 +1,7 @@
 /* nn/layers.c — see layers.h. Plain loops, accumulated in double where a sum spans a batch
  * (batch-norm statistics), so that the reference is better than the fast path it checks. */
 #include "nn/layers.h"
+#include "nn/vec.h"
 
 #include <float.h>
 #include <math.h>
@@ -201,20 +202,13 @@ void concatpool_backward(float *din, const float *dout, const int32_t *argmax, i
         }
 }
 
-/* Eight partial sums (GCC/clang vector extensions) added in a fixed order, then the tail: the
- * one-accumulator loop waited on every add's latency and was a sixth of a bf16 inference batch.
- * The same operations in the same order on every CPU, so results do not depend on the ISA. */
-typedef float v8f __attribute__((vector_size(32)));
-
+/* Eight partial sums (nn/vec.h) added in a fixed order, then the tail: the one-accumulator loop
+ * waited on every add's latency and was a sixth of a bf16 inference batch. The same operations in
+ * the same order on every CPU, so results do not depend on the ISA. */
 static float dot(const float *x, const float *y, int n) {
     v8f acc = {0};
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v8f a, b;
-        memcpy(&a, x + i, sizeof a);
-        memcpy(&b, y + i, sizeof b);
-        acc += a * b;
-    }
+    for (; i + 8 <= n; i += 8) acc += V8(x + i) * V8(y + i);
     float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     for (; i < n; i++) s += x[i] * y[i];
     return s;
@@ -223,13 +217,7 @@ static float dot(const float *x, const float *y, int n) {
 /* d += g * x, eight lanes at a time (elementwise: the same result as the plain loop) */
 static void axpy(float *d, float g, const float *x, int n) {
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v8f a, b;
-        memcpy(&a, d + i, sizeof a);
-        memcpy(&b, x + i, sizeof b);
-        a += g * b;
-        memcpy(d + i, &a, sizeof a);
-    }
+    for (; i + 8 <= n; i += 8) V8(d + i) += g * V8(x + i);
     for (; i < n; i++) d[i] += g * x[i];
 }
 

@@ -22,6 +22,7 @@
 #include "nn/dnn.h"
 #include "nn/layers.h"
 #include "nn/par.h"
+#include "nn/vec.h"
 #include "core/rng.h"
 
 #define MAX_PARAMS 320
@@ -639,24 +640,16 @@ typedef struct ew_args {
     const float *b;
 } ew_args;
 
-/* Four lanes at a time through GCC/clang vector extensions, selects by mask, not branches: -O2
- * keeps the plain loops scalar (possible aliasing) and branches on the sign of an activation,
- * which mispredict about half the time. The results are the scalar loops' bit for bit. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-static inline v4f ld4(const float *p) {
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+/* Four lanes at a time (nn/vec.h), selects by mask, not branches: -O2 keeps the plain loops
+ * scalar (possible aliasing) and branches on the sign of an activation, which mispredict about
+ * half the time. The results are the scalar loops' bit for bit. */
 
 static void add_relu_part(void *arg, size_t i0, size_t i1) {
     ew_args *e = arg;
     size_t i = i0;
     for (; i + 4 <= i1; i += 4) {
-        v4f v = ld4(e->a + i) + ld4(e->b + i);
-        st4(e->a + i, (v4f)((v4i)v & (v > 0.0f)));
+        v4f v = V4(e->a + i) + V4(e->b + i);
+        V4(e->a + i) = (v4f)((v4i)v & (v > 0.0f));
     }
     for (; i < i1; i++) {
         float v = e->a[i] + e->b[i];
@@ -666,14 +659,14 @@ static void add_relu_part(void *arg, size_t i0, size_t i1) {
 static void relu_mask_part(void *arg, size_t i0, size_t i1) { /* a = grad, b = relu output */
     ew_args *e = arg;
     size_t i = i0;
-    for (; i + 4 <= i1; i += 4) st4(e->a + i, (v4f)((v4i)ld4(e->a + i) & (ld4(e->b + i) > 0.0f)));
+    for (; i + 4 <= i1; i += 4) V4(e->a + i) = (v4f)((v4i)V4(e->a + i) & (V4(e->b + i) > 0.0f));
     for (; i < i1; i++)
         if (!(e->b[i] > 0.0f)) e->a[i] = 0.0f;
 }
 static void add_part(void *arg, size_t i0, size_t i1) {
     ew_args *e = arg;
     size_t i = i0;
-    for (; i + 4 <= i1; i += 4) st4(e->a + i, ld4(e->a + i) + ld4(e->b + i));
+    for (; i + 4 <= i1; i += 4) V4(e->a + i) += V4(e->b + i);
     for (; i < i1; i++) e->a[i] += e->b[i];
 }
 static void ew(void (*fn)(void *, size_t, size_t), float *a, const float *b, size_t n) {
@@ -718,8 +711,6 @@ static int act_block(const nn_workspace *ws, int C) {
     return b > 0 ? b : C;
 }
 
-/* Convolution forward; the weight reorder is skipped in eval when this workspace already holds the
- * current weights (weights are 45 MB for resnet18: reordering them costs more than a batch-1 pass). */
 /* Batch norm bn folded into convolution idx, in double: w' = w * s, bias = beta - mean * s with
  * s = gamma / sqrt(var + eps), per output channel; the weights go to ws->wfold, which the
  * convolution's weight reorder reads. */
@@ -738,6 +729,9 @@ static void fold_conv(nn_workspace *ws, int idx) {
     }
 }
 
+/* Convolution forward; the weight reorder (and in eval the fold) is skipped when this workspace
+ * already holds the current weights (weights are 45 MB for resnet18: reordering them costs more
+ * than a batch-1 pass). */
 static genreid_status conv_fwd(nn_workspace *ws, int idx, int reorder, genreid_error *err) {
     if (reorder && !ws->training) fold_conv(ws, idx);
     return dn_conv_forward(&ws->ctx, &ws->conv[idx], reorder, err);
