@@ -28,6 +28,7 @@
 #include <string.h>
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
+#define IMAGE_PNG_CHUNK_MAX 8000000 /* bytes of one ancillary chunk, decompressed (PNG_USER_CHUNK_MALLOC_MAX) */
 
 /* What messages call an input given without a name. */
 static const char *image_name(const char *name) { return name ? name : "image"; }
@@ -119,6 +120,9 @@ static int png_dec_run(png_dec *d) {
     png_set_read_fn(d->png, d, png_dec_read);
     /* Our own limits give GENREID_E_LIMIT; libpng's default 1e6 px cap would read as corrupt. */
     png_set_user_limits(d->png, 0x7fffffff, 0x7fffffff);
+    /* An ancillary chunk (zTXt, iCCP, ...) is buffered whole, at the size its header claims: a
+     * 100-byte file claiming a 640 MB zTXt got 640 MB. Cap it at libpng's documented default. */
+    png_set_chunk_malloc_max(d->png, IMAGE_PNG_CHUNK_MAX);
     png_read_info(d->png, d->info);
     png_uint_32 w = png_get_image_width(d->png, d->info), h = png_get_image_height(d->png, d->info);
     int ct = png_get_color_type(d->png, d->info), depth = png_get_bit_depth(d->png, d->info);
@@ -290,6 +294,18 @@ static genreid_status png_decode(const uint8_t *buf, size_t len, const char *nam
     if (len >= 24 && memcmp(buf + 12, "IHDR", 4) == 0) {
         genreid_status st = check_limits(be32(buf + 16), be32(buf + 20), name, "PNG", err);
         if (st) return st;
+    }
+    /* libpng 1.6.39 buffers an ancillary chunk (zTXt, iCCP, ...) at the length its header claims
+     * before reading it: a 113-byte file claiming a 640 MB zTXt got 640 MB. Refuse a chunk that
+     * claims more bytes than the file has left, up to IEND, before libpng sees it. */
+    for (size_t pos = 8; len >= 8 && pos + 8 <= len;) {
+        uint32_t n = be32(buf + pos);
+        if (n > 0x7fffffffu || (size_t)n + 12 > len - pos)
+            return err_set_at(err, GENREID_E_FORMAT, image_name(name),
+                              "corrupt PNG (a chunk at byte %zu claims %u bytes, the file has %zu left)", pos, n,
+                              len - pos - 8);
+        if (!memcmp(buf + pos + 4, "IEND", 4)) break;
+        pos += 12 + (size_t)n;
     }
     d.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d, png_on_error, png_on_warning);
     if (d.png) d.info = png_create_info_struct(d.png);

@@ -282,6 +282,16 @@ static void test_hostile(void) {
     CHECK(image_load_memory(h, hn, "ok-size.png", &im, &err) == GENREID_E_FORMAT);
     h = build_png_header(0x7fffffffu, 1, &hn);
     CHECK(image_load_memory(h, hn, "huge.png", &im, &err) == GENREID_E_LIMIT);
+    /* An ancillary chunk claiming 640 MB in a 53-byte file: refused as corrupt before libpng
+     * (which would allocate the claimed size first; found by tests/fuzz/fuzz_image). */
+    h = build_png_header(5, 5, &hn);
+    uint8_t claim[8 + 25 + 20] = {0};
+    memcpy(claim, h, hn);
+    memcpy(claim + hn, "\x28\x00\x00\x00zTXt", 8);
+    CHECK(image_load_memory(claim, sizeof claim, "ztxt.png", &im, &err) == GENREID_E_FORMAT);
+    CHECKF(strstr(err.message, "ztxt.png: corrupt PNG (a chunk at byte 33 claims 671088640 bytes, the file has 12 left)"),
+           "%s", err.message);
+    CHECK(im.pixels == NULL);
 
     /* Odd name bytes are escaped in the message. */
     CHECK(image_load_memory("xx", 2, "a\nb.png", &im, &err) == GENREID_E_FORMAT);
