@@ -227,7 +227,7 @@ static int run(int argc, char **argv) {
             for (size_t i = 0; i < ds.n_items; i++) ds.items[i].valid = 1;
         progress_report bar;
         const report *rep = progress_report_init(&bar, quiet);
-        st = features ? featfit_load_data(&ds, meta.clip_s, (int)threads, rep, &data, &err)
+        st = features ? featfit_load_data(&ds, meta.clip_s, 0, 0, (int)threads, rep, &data, &err)
                       : train_data_load(&ds, &prep, (int)threads, rep, 0, &data, &err);
     }
     if (!st) {
@@ -247,7 +247,7 @@ static int run(int argc, char **argv) {
     if (!st) {
         data.n_classes = meta.n_classes;
         if (features)
-            for (size_t i = 0; i < ns; i++) featclass_predict(&lr, data.x + sel[i] * FEATURES_N, probs + i * (size_t)meta.n_classes);
+            for (size_t i = 0; i < ns; i++) featclass_predict(&lr, featfit_clip(&data, sel[i]), probs + i * (size_t)meta.n_classes);
         else
             st = train_predict(m, &data, sel, ns, 32, probs, &err);
         /* as predict answers: with the model's calibration temperature */

@@ -57,7 +57,9 @@ static void usage(FILE *f) {
             "                          group), or manifest:FILE:COLUMN (e.g. the corpus's package)\n"
             "      --fold K/N          cross-validation: groups dealt into N folds, fold K validates\n"
             "      --augment LIST      shift,mask,lowpass (time shift; frequency and time masks; random\n"
-            "                          band-limiting as lossy codecs do); default none\n"
+            "                          band-limiting as lossy codecs do); default none. Features\n"
+            "                          classifier: eq (each clip also trains as a duller copy: a high\n"
+            "                          shelf at 2 kHz cut by 4-15 dB)\n"
             "      --balance           draw batches so every class, and every source within a class,\n"
             "                          weighs the same (sampling with replacement)\n"
             "      --mixup ALPHA       fastai MixUp: blend pairs of items and their labels (0.4 typical)\n"
@@ -369,7 +371,7 @@ typedef struct featclass_opts {
     double valid_pct;
     const char *fold;
     uint64_t seed;
-    int balance;
+    int balance, eq_copies;
     double l2;
     int cv;
     const char *cv_out, *out;
@@ -398,8 +400,10 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
     }
     double t0 = clock_now_s();
     progress_report bar;
-    st = featfit_load_data(&ds, 15.0, o->threads, progress_report_init(&bar, o->quiet), &data, &err);
-    if (!st) fprintf(stderr, "features: %zu clips, %d sources (%.1f s)\n", data.n, data.n_sources, clock_now_s() - t0);
+    st = featfit_load_data(&ds, 15.0, o->eq_copies, o->seed, o->threads, progress_report_init(&bar, o->quiet), &data, &err);
+    if (!st)
+        fprintf(stderr, "features: %zu clips%s, %d sources (%.1f s)\n", data.n, o->eq_copies ? " and their eq copies" : "",
+                data.n_sources, clock_now_s() - t0);
     if (!st && !(probs = calloc(data.n * (size_t)data.n_classes, sizeof *probs))) st = err_set(&err, GENREID_E_NOMEM, "out of memory");
     if (!st && o->cv) {
         st = featfit_cv(&data, o->l2, o->balance, probs, &err);
@@ -412,7 +416,7 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         for (size_t i = 0; !st && i < data.n; i++) {
             if (!data.valid[i]) continue;
             float *p = probs + i * (size_t)data.n_classes;
-            featclass_predict(&lr, data.x + i * FEATURES_N, p);
+            featclass_predict(&lr, featfit_clip(&data, i), p);
             nv++, right += probs_argmax(p, data.n_classes) == data.y[i];
         }
         if (!st && nv) printf("validation: %zu/%zu right (%.4f)\n", right, nv, (double)right / (double)nv);
@@ -425,8 +429,10 @@ static int run_features(char **roots, int n_roots, const featclass_opts *o) {
         meta.clip_s = 15;
         char json[256];
         snprintf(json, sizeof json,
-                 "{\"classifier\":\"features\",\"features\":%d,\"windows\":%d,\"window_s\":%g,\"l2\":%g,\"balance\":%s,\"items\":%zu}",
-                 FEATURES_WIN_N, FEATURES_WINDOWS, FEATURES_WIN_S, o->l2, o->balance ? "true" : "false", data.n - nv);
+                 "{\"classifier\":\"features\",\"features\":%d,\"windows\":%d,\"window_s\":%g,\"l2\":%g,\"balance\":%s,"
+                 "\"eq_copies\":%d,\"seed\":%llu,\"items\":%zu}",
+                 FEATURES_WIN_N, FEATURES_WINDOWS, FEATURES_WIN_S, o->l2, o->balance ? "true" : "false", o->eq_copies,
+                 (unsigned long long)o->seed, data.n - nv);
         if (!st) st = model_meta_set_classes(&meta, (const char *const *)ds.classes, ds.n_classes, &err);
         if (!st) st = model_meta_set_training(&meta, json, &err);
         if (!st) st = featclass_save(o->out, &meta, &lr, &err);
@@ -536,7 +542,8 @@ static int parse_args(int argc, char **argv, int lr_find, train_args *a) {
                 if (!strcmp(tok, "shift")) tc.augment |= TRAIN_AUG_SHIFT;
                 else if (!strcmp(tok, "mask")) tc.augment |= TRAIN_AUG_MASK;
                 else if (!strcmp(tok, "lowpass")) tc.augment |= TRAIN_AUG_LOWPASS;
-                else return cli_usage_error("train", "unknown augmentation '%s' (shift, mask, lowpass)", tok);
+                else if (!strcmp(tok, "eq")) tc.augment |= TRAIN_AUG_EQ;
+                else return cli_usage_error("train", "unknown augmentation '%s' (shift, mask, lowpass, eq)", tok);
             }
             break;
         }
@@ -596,6 +603,10 @@ static int parse_args(int argc, char **argv, int lr_find, train_args *a) {
     if (lr_find && !out) out = "lr_find.png";
     if (!out && !cv) return cli_usage_error(cmdname, "missing -o MODEL");
     if (optind >= argc) return cli_usage_error(cmdname, "no DATA folder");
+    if (features && (tc.augment & ~TRAIN_AUG_EQ))
+        return cli_usage_error(cmdname, "the features classifier takes --augment eq only (shift, mask and lowpass are for pictures)");
+    if (!features && (tc.augment & TRAIN_AUG_EQ))
+        return cli_usage_error(cmdname, "--augment eq is for the features classifier (--classifier features)");
     *a = (train_args){out, arch, weights, group_by, checkpoint, plot, fold, cv_out, cv, calibrate, features, force, quiet,
                       cal_t, cal_u, l2, valid_pct, threads, tc, prep, precision};
     return -1;
@@ -727,7 +738,7 @@ static int run_mode(int argc, char **argv, int lr_find) {
     char **roots = argv + optind;
     int n_roots = argc - optind;
     if (a.features) {
-        featclass_opts fo = {a.group_by, a.valid_pct, a.fold, a.tc.seed, a.tc.balance, a.l2, a.cv, a.cv_out, a.out, a.force,
+        featclass_opts fo = {a.group_by, a.valid_pct, a.fold, a.tc.seed, a.tc.balance, a.tc.augment & TRAIN_AUG_EQ ? 1 : 0, a.l2, a.cv, a.cv_out, a.out, a.force,
                              a.calibrate ? a.cal_t : 1.0, a.calibrate ? a.cal_u : 0.0, (int)a.threads, a.quiet};
         return run_features(roots, n_roots, &fo);
     }

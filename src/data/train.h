@@ -60,7 +60,8 @@ int train_data_index_sources(train_data *d, const dataset *ds);
 
 typedef enum train_policy { TRAIN_FINE_TUNE = 0, TRAIN_ONE_CYCLE = 1 } train_policy;
 
-enum { TRAIN_AUG_SHIFT = 1, TRAIN_AUG_MASK = 2, TRAIN_AUG_LOWPASS = 4 };
+/* SHIFT, MASK, LOWPASS: the network's pictures; EQ: the features classifier's audio (data/featfit.h) */
+enum { TRAIN_AUG_SHIFT = 1, TRAIN_AUG_MASK = 2, TRAIN_AUG_LOWPASS = 4, TRAIN_AUG_EQ = 8 };
 
 typedef struct train_config {
     train_policy policy;

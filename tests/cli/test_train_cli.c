@@ -130,6 +130,20 @@ int main(void) {
              test_path(tmp, "mel.gmod"), aroot);
     rc = test_run(cmd, out, sizeof out);
     CHECKF(rc == 0 && strstr(out, "from genreid's default network"), "rc %d: %s", rc, out);
+    /* with eq copies: the same clips also train as duller copies, recorded in the model */
+    const char *fe = test_path(tmp, "features-eq.gmod");
+    snprintf(cmd, sizeof cmd, "'%s' train --classifier features --augment eq -f -t 1 -o '%s' '%s/x'", bin(), fe, aroot);
+    rc = test_run(cmd, out, sizeof out);
+    CHECKF(rc == 0 && strstr(out, "clips and their eq copies"), "rc %d: %s", rc, out);
+    bytes = test_read_file(fe, &len);
+    CHECK(bytes && has(bytes, len, "\\\"eq_copies\\\":1,")); /* in the training metadata */
+    free(bytes);
+    snprintf(cmd, sizeof cmd, "'%s' train --classifier features --augment mask -o x '%s/x'", bin(), aroot);
+    rc = test_run(cmd, out, sizeof out);
+    CHECKF(rc == 2 && strstr(out, "takes --augment eq only"), "rc %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, "'%s' train --augment shift,eq -o x '%s/x'", bin(), aroot);
+    rc = test_run(cmd, out, sizeof out);
+    CHECKF(rc == 2 && strstr(out, "--augment eq is for the features classifier"), "rc %d: %s", rc, out);
     snprintf(cmd, sizeof cmd, "'%s' evaluate '%s' '%s/y'", bin(), fm, aroot);
     rc = test_run(cmd, out, sizeof out);
     CHECKF(rc == 0 && strstr(out, "items 6  accuracy 1.0000"), "evaluate, features model: rc %d: %s", rc, out);
