@@ -143,8 +143,9 @@ typedef struct adam_args {
     float decay, b1, a1, b2, a2, step_size, bc2_sqrt, eps;
 } adam_args;
 
-static void adam_part(void *arg, size_t i0, size_t i1) {
-    const adam_args *a = arg;
+/* The scalar update of elements [i0, i1): fmaf is one rounding on every CPU (a libm call on
+ * those without FMA). */
+static void adam_scalar(const adam_args *a, size_t i0, size_t i1) {
     float *w = a->w, *m = a->m, *v = a->v;
     const float *g = a->g;
     for (size_t i = i0; i < i1; i++) {
@@ -155,6 +156,45 @@ static void adam_part(void *arg, size_t i0, size_t i1) {
         float denom = sqrtf(v[i]) / a->bc2_sqrt + a->eps;
         w[i] = fmaf(a->step_size, m[i] / denom, w[i]); /* param.addcdiv_(exp_avg, denom, value=-step_size) */
     }
+}
+
+#ifdef __x86_64__
+#include <immintrin.h>
+/* The same operations eight lanes at a time where the CPU has FMA: vfmadd, vsqrtps and vdivps
+ * round once each, as fmaf, sqrtf and / do, so the result is bit for bit the scalar one (the
+ * libm fmaf calls had made Adam a sixth of a bf16 training step). */
+__attribute__((target("avx2,fma"))) static void adam_fma(const adam_args *a, size_t i0, size_t i1) {
+    float *w = a->w, *m = a->m, *v = a->v;
+    const float *g = a->g;
+    const __m256 decay = _mm256_set1_ps(a->decay), b1 = _mm256_set1_ps(a->b1), a1 = _mm256_set1_ps(a->a1);
+    const __m256 b2 = _mm256_set1_ps(a->b2), a2 = _mm256_set1_ps(a->a2), bc2 = _mm256_set1_ps(a->bc2_sqrt);
+    const __m256 eps = _mm256_set1_ps(a->eps), step = _mm256_set1_ps(a->step_size);
+    const int decays = a->decay != 1.0f;
+    size_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        __m256 wi = _mm256_loadu_ps(w + i), gi = _mm256_loadu_ps(g + i);
+        if (decays) wi = _mm256_mul_ps(wi, decay);
+        __m256 mi = _mm256_fmadd_ps(gi, a1, _mm256_mul_ps(_mm256_loadu_ps(m + i), b1));
+        __m256 vi = _mm256_fmadd_ps(_mm256_mul_ps(gi, gi), a2, _mm256_mul_ps(_mm256_loadu_ps(v + i), b2));
+        __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
+        _mm256_storeu_ps(m + i, mi), _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(w + i, _mm256_fmadd_ps(step, _mm256_div_ps(mi, denom), wi));
+    }
+    adam_scalar(a, i, i1);
+}
+#endif
+
+int optim_adam_fma = -1;
+
+static void adam_part(void *arg, size_t i0, size_t i1) {
+    const adam_args *a = arg;
+#ifdef __x86_64__
+    if (optim_adam_fma > 0) {
+        adam_fma(a, i0, i1);
+        return;
+    }
+#endif
+    adam_scalar(a, i0, i1);
 }
 
 static void adam_param(const optim *o, nn_param *p, float *m, float *v, int64_t step, double lr) {
@@ -183,6 +223,9 @@ static void sgd_param(const optim *o, nn_param *p, float *buf, double lr) {
 }
 
 genreid_status optim_step(optim *o, genreid_error *err) {
+#ifdef __x86_64__
+    if (optim_adam_fma < 0) optim_adam_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
     if (!o->state) {
         genreid_status st = alloc_state(o, err);
         if (st) return st;

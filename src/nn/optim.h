@@ -56,6 +56,9 @@ void optim_freeze_to(optim *o, int n);
 /* One step over every non-frozen param with a grad. Allocates the moment buffers on first use
  * (GENREID_E_NOMEM if that fails; nothing is changed then). */
 genreid_status optim_step(optim *o, genreid_error *err);
+/* Adam's element loop: 1 eight lanes with FMA instructions, 0 scalar (fmaf), bit for bit the same;
+ * -1 (start): the first optim_step picks 1 where the CPU has AVX2 and FMA. Tests set it. */
+extern int optim_adam_fma;
 /* Sets every grad to 0 (explicit zeroing, llm.c style). */
 void optim_zero_grad(optim *o);
 /* Bytes of optimiser state allocated so far (0 before the first step). */

@@ -108,6 +108,23 @@ int main(void) {
     /* bit-for-bit repeatable */
     CHECK(run(OPTIM_ADAM, 5, &init, &grads, &hyp, out2) == 0);
     CHECK(memcmp(out, out2, init.count * sizeof *out) == 0);
+    /* the scalar (fmaf) and the eight-lane FMA element loops: bit for bit the same, both near torch */
+    {
+        int saved = optim_adam_fma, fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        optim_adam_fma = 0;
+        CHECK(run(OPTIM_ADAM, 5, &init, &grads, &hyp, out2) == 0);
+        compare("adamw 5 steps, scalar loop", out2, a5.data, init.count, 1e-6);
+        if (fma) {
+            optim_adam_fma = 1;
+            float *out3 = malloc(init.count * sizeof *out3);
+            CHECK(run(OPTIM_ADAM, 5, &init, &grads, &hyp, out3) == 0);
+            CHECKF(memcmp(out2, out3, init.count * sizeof *out2) == 0, "Adam: FMA loop differs from the scalar one");
+            free(out3);
+        } else {
+            printf("adam: no AVX2+FMA on this CPU, FMA loop not compared\n");
+        }
+        optim_adam_fma = saved;
+    }
     /* negative: the after-1 params are not the after-5 ones (the comparison can fail) */
     double d = 0;
     for (size_t i = 0; i < init.count; i++) d = fmax(d, fabs(out[i] - a1.data[i]));
