@@ -208,3 +208,10 @@ const char *features_name(int i, char *buf, size_t cap) {
     else snprintf(buf, cap, "%s", scalars[i - 2 * N_MFCC]);
     return buf;
 }
+
+int features_index(const char *name) {
+    char buf[64];
+    for (int i = 0; name && i < FEATURES_WIN_N; i++)
+        if (!strcmp(features_name(i, buf, sizeof buf), name)) return i;
+    return -1;
+}

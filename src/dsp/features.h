@@ -38,5 +38,7 @@
 genreid_status features_compute(const float *y, size_t n, int sr, float *out, genreid_error *err);
 /* Short name of window feature i < FEATURES_WIN_N ("mfcc_sd_07", "flatness_mean", ...). */
 const char *features_name(int i, char *buf, size_t cap);
+/* The window feature called name (features_name's names), or -1. */
+int features_index(const char *name);
 
 #endif

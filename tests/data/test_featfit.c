@@ -10,13 +10,6 @@
 #include "data/featfit.h"
 #include "dsp/features.h"
 
-static int feature(const char *name) {
-    char buf[64];
-    for (int i = 0; i < FEATURES_WIN_N; i++)
-        if (!strcmp(features_name(i, buf, sizeof buf), name)) return i;
-    return -1;
-}
-
 int main(void) {
     const char *tmp = test_tmpdir();
     char root[512];
@@ -41,7 +34,7 @@ int main(void) {
     CHECKF(featfit_load_data(&ds, 15, 2, 42, 2, NULL, &d2, &err) == GENREID_OK, "%s", err.message);
     CHECKF(featfit_load_data(&ds, 15, 2, 42, 1, NULL, &d2b, &err) == GENREID_OK, "%s", err.message);
     CHECK(d0.n == 4 && d2.n == 4 && d0.item_floats == FEATURES_N && d2.item_floats == 3 * FEATURES_N);
-    int hi = feature("share_4_8khz");
+    int hi = features_index("share_4_8khz");
     CHECK(hi >= 0);
     for (size_t i = 0; i < d2.n && i < d0.n && hi >= 0; i++) {
         const float *clean = featfit_clip(&d2, i), *c1 = clean + FEATURES_N, *c2 = clean + 2 * FEATURES_N;

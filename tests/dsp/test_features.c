@@ -11,13 +11,6 @@
 #define SR 22050
 #define N (SR * 15)
 
-static int idx(const char *name) {
-    char buf[64];
-    for (int i = 0; i < FEATURES_WIN_N; i++)
-        if (!strcmp(features_name(i, buf, sizeof buf), name)) return i;
-    return -1;
-}
-
 int main(void) {
     float *chord = malloc(N * sizeof(float)), *clicks = malloc(N * sizeof(float)), *noise = malloc(N * sizeof(float));
     float *quiet = malloc(N * sizeof(float));
@@ -42,8 +35,8 @@ int main(void) {
     int finite = 1;
     for (int i = 0; i < FEATURES_N; i++) finite &= isfinite(fc[i]) && isfinite(fk[i]) && isfinite(fn[i]);
     CHECK(finite);
-    int fl = idx("flatness_mean"), crest = idx("crest_db"), md = idx("mfcc_delta_00"), lr = idx("level_range"),
-        air = idx("share_above_8khz"), mid = idx("share_120_250hz");
+    int fl = features_index("flatness_mean"), crest = features_index("crest_db"), md = features_index("mfcc_delta_00");
+    int lr = features_index("level_range"), air = features_index("share_above_8khz"), mid = features_index("share_120_250hz");
     CHECK(fl >= 0 && crest >= 0 && md >= 0 && lr >= 0 && air >= 0 && mid >= 0);
     printf("  flatness (log10): noise %.3f, chord %.3f; crest: clicks %.1f dB, noise %.1f dB\n", fn[fl], fc[fl], fk[crest],
            fn[crest]);
@@ -89,6 +82,8 @@ int main(void) {
     CHECK(!memcmp(fh, fh + (FEATURES_WINDOWS - 1) * FEATURES_WIN_N, FEATURES_WIN_N * sizeof(float)));
     CHECK(features_compute(chord, SR * 3, SR, fc, &err) == GENREID_E_INVALID && strstr(err.message, "4 s"));
     CHECK(!strcmp(features_name(0, buf, sizeof buf), "mfcc_sd_00") && !strcmp(features_name(FEATURES_WIN_N, buf, sizeof buf), "?"));
+    CHECK(features_index("mfcc_sd_00") == 0 && features_index("crest_db") == FEATURES_WIN_N - 1);
+    CHECK(features_index("no_such_feature") == -1 && features_index(NULL) == -1);
     free(half);
     free(chord), free(clicks), free(noise), free(quiet), free(c44);
     TEST_END();
