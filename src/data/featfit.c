@@ -28,14 +28,16 @@ static genreid_status features_item(void *ctx, const dataset_item *it, float *ou
     genreid_status st = audio_load(it->path, &o, &y, &n, &sr, err); /* names the file itself */
     if (!st) st = features_compute(y, n, sr, out, err);
     if (!st && job->eq_copies > 0 && !(copy = malloc(n * sizeof *copy))) st = err_set(err, GENREID_E_NOMEM, "out of memory");
-    rng base, r;
-    rng_seed(&base, job->seed);
-    rng_fork(&base, (uint64_t)(it - job->ds->items), &r);
-    for (int c = 0; !st && c < job->eq_copies; c++) {
-        double gain = -(FEATFIT_EQ_MIN_CUT_DB + (FEATFIT_EQ_MAX_CUT_DB - FEATFIT_EQ_MIN_CUT_DB) * rng_uniform_double(&r));
-        memcpy(copy, y, n * sizeof *copy);
-        eq_high_shelf(copy, n, sr, FEATFIT_EQ_F0, gain);
-        st = features_compute(copy, n, sr, out + (size_t)(1 + c) * FEATURES_N, err);
+    if (!st && job->eq_copies > 0) { /* only the copies draw */
+        rng base, r;
+        rng_seed(&base, job->seed);
+        rng_fork(&base, (uint64_t)(it - job->ds->items), &r);
+        for (int c = 0; !st && c < job->eq_copies; c++) {
+            double gain = -(FEATFIT_EQ_MIN_CUT_DB + (FEATFIT_EQ_MAX_CUT_DB - FEATFIT_EQ_MIN_CUT_DB) * rng_uniform_double(&r));
+            memcpy(copy, y, n * sizeof *copy);
+            eq_high_shelf(copy, n, sr, FEATFIT_EQ_F0, gain);
+            st = features_compute(copy, n, sr, out + (size_t)(1 + c) * FEATURES_N, err);
+        }
     }
     if (st && st != GENREID_E_NOMEM && y) {
         char esc[256];
