@@ -28,7 +28,7 @@ static genreid_status features_item(void *ctx, const dataset_item *it, float *ou
     genreid_status st = audio_load(it->path, &o, &y, &n, &sr, err); /* names the file itself */
     if (!st) st = features_compute(y, n, sr, out, err);
     if (!st && job->eq_copies > 0 && !(copy = malloc(n * sizeof *copy))) st = err_set(err, GENREID_E_NOMEM, "out of memory");
-    if (!st && job->eq_copies > 0) { /* only the copies draw */
+    if (copy) { /* only the copies draw */
         rng base, r;
         rng_seed(&base, job->seed);
         rng_fork(&base, (uint64_t)(it - job->ds->items), &r);

@@ -2,7 +2,7 @@
  * shelf slope S = 1), for audio-domain augmentation: the features classifier trains on duller
  * copies of its clips (data/featfit.h), so that a recording whose top end is rolled off -- a
  * band-limited or dark electronic track -- is not taken for an orchestra by its brightness alone
- * (models/MODEL_CARD.md: leave-one-source-out CV 92.0 % -> 92.9 %). Run in place, double-precision
+ * (models/MODEL_CARD.md: leave-one-source-out CV 92.0 % -> 93.2 %). Run in place, double-precision
  * state, transposed direct form II. Tests: tests/dsp/test_eq.c (response at DC, at the corner and
  * near Nyquist against the cookbook's analytic gain). */
 #ifndef GENREID_DSP_EQ_H

@@ -120,8 +120,8 @@ static int png_dec_run(png_dec *d) {
     png_set_read_fn(d->png, d, png_dec_read);
     /* Our own limits give GENREID_E_LIMIT; libpng's default 1e6 px cap would read as corrupt. */
     png_set_user_limits(d->png, 0x7fffffff, 0x7fffffff);
-    /* An ancillary chunk (zTXt, iCCP, ...) is buffered whole, at the size its header claims: a
-     * 100-byte file claiming a 640 MB zTXt got 640 MB. Cap it at libpng's documented default. */
+    /* Decompressed ancillary chunks (zTXt, iCCP, ...) capped at libpng's documented default; a
+     * chunk claiming more bytes than the file holds never gets here (png_decode checks). */
     png_set_chunk_malloc_max(d->png, IMAGE_PNG_CHUNK_MAX);
     png_read_info(d->png, d->info);
     png_uint_32 w = png_get_image_width(d->png, d->info), h = png_get_image_height(d->png, d->info);
@@ -222,7 +222,8 @@ static void rgba_to_rgb_scalar(const uint8_t *s, uint8_t *t, uint32_t w) {
 __attribute__((target("ssse3"))) static void rgba_to_rgb_ssse3(const uint8_t *s, uint8_t *t, uint32_t w) {
     const __m128i drop = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
     uint32_t x = 0;
-    for (; x + 6 <= w; x += 4) _mm_storeu_si128((__m128i *)(t + 3 * x), _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(s + 4 * x)), drop));
+    for (; x + 6 <= w; x += 4)
+        _mm_storeu_si128((__m128i *)(t + 3 * x), _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(s + 4 * x)), drop));
     rgba_to_rgb_scalar(s + 4 * x, t + 3 * x, w - x);
 }
 #endif

@@ -228,9 +228,6 @@ static int horiz_sse2(const resize_axis *a, const uint8_t *src, int y0, int n_ro
 
 #ifdef __x86_64__
 #include <immintrin.h>
-/* The SSE2 pass's sums, 16 taps per pmaddwd where the CPU has AVX2 (8 for a last odd group): an
- * output sample loads its weights once for all channels, and the channels' sums are independent
- * chains. Integer sums in another order: the same int32 values, so the same pixels. */
 /* split_planes for 3 channels, 16 pixels a step: three byte shuffles gather each channel's 16
  * bytes out of 48, widened to int16 (the scalar loop was a third of the pass) */
 __attribute__((target("avx2"))) static void split_planes3_avx2(const uint8_t *s, int n, int16_t *p, size_t plane) {
@@ -258,6 +255,9 @@ __attribute__((target("avx2"))) static void split_planes3_avx2(const uint8_t *s,
     for (; i < n; i++, s += 3) p0[i] = s[0], p1[i] = s[1], p2[i] = s[2];
 }
 
+/* The SSE2 pass's sums, 16 taps per pmaddwd where the CPU has AVX2 (8 for a last odd group): an
+ * output sample loads its weights once for all channels, and the channels' sums are independent
+ * chains. Integer sums in another order: the same int32 values, so the same pixels. */
 __attribute__((target("avx2"))) static int horiz_avx2(const resize_axis *a, const uint8_t *src, int y0, int n_rows,
                                                       uint8_t *dst, int ch) {
     if (!a->khi) return 0;
