@@ -118,16 +118,16 @@ typedef struct result {
     int ok;
 } result;
 
-/* The round whose time is the median of n (n odd or even: the upper middle). */
-static result median_round(const result *r, int n) {
-    int idx[16];
-    for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && r[idx[j]].ms < r[idx[j - 1]].ms; j--) {
-            int t = idx[j];
-            idx[j] = idx[j - 1], idx[j - 1] = t;
-        }
-    return r[idx[n / 2]];
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static int cmp_result_ms(const void *a, const void *b) { return cmp_double(&((const result *)a)->ms, &((const result *)b)->ms); }
+
+/* The round whose time is the median of n (n even: the upper middle); sorts r. */
+static result median_round(result *r, int n) {
+    qsort(r, (size_t)n, sizeof *r, cmp_result_ms);
+    return r[n / 2];
 }
 
 static result measure(const char *cmd) {
@@ -215,11 +215,7 @@ int main(int argc, char **argv) {
                 else gr[r].ok = tr[r].ok = 0, gr[r].ms = tr[r].ms = 1e30; /* sorts last, reported FAILED */
             }
             g16 = median_round(gr, rounds), t16 = median_round(tr, rounds);
-            for (int i = 1; i < n16; i++) /* sort the ratios */
-                for (int j = i; j > 0 && ratio16[j] < ratio16[j - 1]; j--) {
-                    double t = ratio16[j];
-                    ratio16[j] = ratio16[j - 1], ratio16[j - 1] = t;
-                }
+            qsort(ratio16, (size_t)n16, sizeof *ratio16, cmp_double);
         }
         double flop = 2 * macs * imgs[k] * (k == 0 ? 3 : 1);
         printf("\n%s\n", what[k]);
@@ -246,7 +242,7 @@ int main(int argc, char **argv) {
         if (g16.ok && t16.ok && n16) {
             printf("  ratio bf16 genreid/pytorch bf16 autocast: time %.2fx (target <= 0.7%s; median of %d rounds' ratios, "
                    "range %.2f-%.2f), RSS %.2fx (target <= 0.5)\n",
-                   ratio16[(n16 - 1) / 2 + (n16 % 2 == 0)], k == 2 ? "; batch 1 target <= 8 ms" : "", n16, ratio16[0],
+                   ratio16[n16 / 2], k == 2 ? "; batch 1 target <= 8 ms" : "", n16, ratio16[0],
                    ratio16[n16 - 1], g16.rss / t16.rss);
         }
     }
