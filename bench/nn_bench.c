@@ -58,6 +58,11 @@ static double children_cpu_s(void) {
     return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* one case in this process: prints {"ms":..,"rss_mib":..} */
 static int run_one(const char *mode, int iters, int bf16) {
     genreid_error err;
@@ -97,12 +102,8 @@ static int run_one(const char *mode, int iters, int bf16) {
         if (rc) return fprintf(stderr, "nn_bench: %s\n", err.message), 1;
         t[it] = bench_now() - t0;
     }
-    /* median of the timed runs (insertion sort, few values) */
-    for (int i = 2; i <= iters; i++)
-        for (int j = i; j > 1 && t[j] < t[j - 1]; j--) {
-            double s = t[j];
-            t[j] = t[j - 1], t[j - 1] = s;
-        }
+    /* median of the timed runs (t[0] is the warm-up) */
+    qsort(t + 1, (size_t)iters, sizeof *t, cmp_double);
     printf("{\"ms\": %.3f, \"rss_mib\": %.1f, \"ws_mib\": %.1f}\n", 1000 * t[1 + iters / 2], bench_peak_rss_mib(),
            nn_workspace_bytes(ws) / 1048576.0);
     optim_free(o);
@@ -118,10 +119,6 @@ typedef struct result {
     int ok;
 } result;
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 static int cmp_result_ms(const void *a, const void *b) { return cmp_double(&((const result *)a)->ms, &((const result *)b)->ms); }
 
 /* The round whose time is the median of n (n even: the upper middle); sorts r. */
