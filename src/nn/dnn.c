@@ -2,10 +2,12 @@
  * oneDNN's status name, nothing is printed. */
 #include "nn/dnn.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "core/error.h"
+#include "nn/par.h"
 
 #define DN_CHECK(call, what)                                                                   \
     do {                                                                                       \
@@ -153,14 +155,14 @@ done:
 genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err) {
     genreid_status rc;
     if ((rc = shared_alloc(&c->scratch, err)) || (rc = shared_alloc(&c->wshared, err)) ||
-        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->dd16, err)))
+        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->dd16, err)) || (rc = shared_alloc(&c->col, err)))
         return rc;
     return GENREID_OK;
 }
 
 void dn_ctx_free(dn_ctx *c) {
-    dn_shared *all[4] = {&c->scratch, &c->wshared, &c->src16, &c->dd16};
-    for (int i = 0; i < 4; i++)
+    dn_shared *all[5] = {&c->scratch, &c->wshared, &c->src16, &c->dd16, &c->col};
+    for (int i = 0; i < 5; i++)
         if (all[i]->buf) dn_free(all[i]->buf, all[i]->bytes);
     if (c->attr) dnnl_primitive_attr_destroy(c->attr);
     if (c->attr_sum) dnnl_primitive_attr_destroy(c->attr_sum);
@@ -334,6 +336,86 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
                                 int src_plain, int training, float *w, float *dw, float *bias, dn_post post,
                                 float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err);
 
+/* ---- the bf16 weight gradient as one matmul (AMX) ----
+ * oneDNN 2.6's AMX weight-gradient convolution runs small maps far below its large-map rate (by
+ * oneDNN's verbose timings here: 3x3 on 256 channels at 12x12 and on 512 at 6x6, batch 32, 40 ms
+ * each, four times layer1's time for the same multiply-adds), while its AMX matmul does the same
+ * sum in a few ms. So on small maps the gradient is dW = patches(src)^T dd: the bf16 input's
+ * KxK patches copied out (im2col, [N*OH*OW][K][K][C]), one matmul with fp32 accumulation into
+ * [K][K][C][OC], and the usual accumulating reorder into the OIHW gradient. */
+#define GEMM_W_MAX_MAP 256 /* OH*OW at most: layer3 and layer4 at 192x192 (layer2 too: no faster, 20 MB more) */
+#define GEMM_W_MAX_COL ((size_t)64 << 20) /* bytes of patches at most (batch 32: 21 MB) */
+
+static size_t gemm_w_col_bytes(const dn_conv *cv) {
+    return (size_t)cv->N * cv->OH * cv->OW * cv->K * cv->K * cv->C * sizeof(uint16_t);
+}
+
+static int gemm_w_pays(const dn_ctx *c, const dn_conv *cv) {
+    return c->bf16 && !dn_ctx_block(c) && cv->K > 1 && cv->OH * cv->OW <= GEMM_W_MAX_MAP &&
+           gemm_w_col_bytes(cv) <= GEMM_W_MAX_COL;
+}
+
+static genreid_status gemm_w_init(dn_ctx *c, dn_conv *cv, const dnnl_memory_desc_t *mw_user, float *dw,
+                                  genreid_error *err) {
+    genreid_status rc = GENREID_OK;
+    dnnl_dim_t rows = (dnnl_dim_t)cv->N * cv->OH * cv->OW, kkc = (dnnl_dim_t)cv->K * cv->K * cv->C, oc = cv->OC;
+    /* A = patches^T (a transposed view of [rows][kkc]), B = dd ([rows][OC], NHWC), C = [kkc][OC] */
+    dnnl_dims_t da = {kkc, rows}, sa = {1, kkc}, db = {rows, oc}, sb = {oc, 1}, dc = {kkc, oc};
+    dnnl_memory_desc_t a, b, d, dw4;
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_desc_t pd = NULL;
+    DN_CHECK(dnnl_memory_desc_init_by_strides(&a, 2, da, dnnl_bf16, sa), "weight-gradient matmul");
+    DN_CHECK(dnnl_memory_desc_init_by_strides(&b, 2, db, dnnl_bf16, sb), "weight-gradient matmul");
+    DN_CHECK(dnnl_memory_desc_init_by_tag(&d, 2, dc, dnnl_f32, dnnl_ab), "weight-gradient matmul");
+    DN_CHECK(dnnl_matmul_desc_init(&md, &a, &b, NULL, &d), "weight-gradient matmul");
+    DN_CHECK(dn_pd_create(&pd, &md, c, c->attr, NULL), "weight-gradient matmul");
+    int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    void *ptrs[3] = {DNNL_MEMORY_NONE, DNNL_MEMORY_NONE, DNNL_MEMORY_NONE};
+    size_t dbytes = (size_t)kkc * oc * sizeof(float);
+    dnnl_primitive_desc_t keep = pd;
+    pd = NULL;
+    if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
+        (rc = dn_share(&c->col, &cv->bwd_w, DNNL_ARG_SRC, gemm_w_col_bytes(cv), err)) ||
+        (rc = dn_share(&c->dd16, &cv->bwd_w, DNNL_ARG_WEIGHTS, 0, err)) ||
+        (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DST, dbytes, err)))
+        goto done;
+    /* [kh][kw][ic][oc] is the OIHW tensor laid out as "cdba" */
+    if ((rc = md4(&dw4, cv->OC, cv->C, cv->K, cv->K, dnnl_cdba, err)) ||
+        (rc = dn_reorder_make(c, &cv->r_dw, &dw4, DNNL_MEMORY_NONE, mw_user, dw, 1, err)) ||
+        (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, dbytes, err)))
+        goto done;
+    cv->dwb_bytes = dbytes;
+    cv->gemm_w = 1;
+done:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return rc;
+}
+
+typedef struct im2col_args {
+    const dn_conv *cv;
+    const uint16_t *src; /* [N][H][W][C] bf16 */
+    uint16_t *col;       /* [N*OH*OW][K][K][C] bf16 */
+} im2col_args;
+
+static void im2col_part(void *arg, size_t r0, size_t r1) {
+    const im2col_args *a = arg;
+    const dn_conv *cv = a->cv;
+    size_t C = (size_t)cv->C, run = C * sizeof(uint16_t);
+    uint16_t *out = a->col + r0 * cv->K * cv->K * C;
+    for (size_t r = r0; r < r1; r++) {
+        long ow = (long)(r % (size_t)cv->OW), oh = (long)(r / (size_t)cv->OW % (size_t)cv->OH);
+        size_t n = r / ((size_t)cv->OW * cv->OH);
+        for (int kh = 0; kh < cv->K; kh++) {
+            long ih = oh * cv->S - cv->P + kh;
+            for (int kw = 0; kw < cv->K; kw++, out += C) {
+                long iw = ow * cv->S - cv->P + kw;
+                if (ih < 0 || ih >= cv->H || iw < 0 || iw >= cv->W) memset(out, 0, run);
+                else memcpy(out, a->src + ((n * cv->H + (size_t)ih) * cv->W + (size_t)iw) * C, run);
+            }
+        }
+    }
+}
+
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
                             int P, int src_plain, int training, float *w, float *dw, float *src,
                             float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
@@ -446,7 +528,9 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         if (own && (rc = dn_share(&c->wshared, &cv->bwd_d, DNNL_ARG_WEIGHTS, cv->wb_bytes, err))) goto done;
         if (c->bf16 && (rc = dn_share(&c->dd16, &cv->bwd_d, DNNL_ARG_DIFF_DST, 0, err))) goto done;
     }
-    if (dw) {
+    if (dw && training && c->bf16 && !src_is_bf16 && gemm_w_pays(c, cv)) {
+        if ((rc = gemm_w_init(c, cv, &mw_user, dw, err))) goto done;
+    } else if (dw) {
         DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &ksrc, &mw_any,
                                                              NULL, &kdd, strides, pad, pad),
                  "convolution backward weights");
@@ -516,7 +600,7 @@ void dn_conv_set_src(dn_conv *cv, void *src) {
         dn_set(&cv->r_src16, DNNL_ARG_FROM, src);
     } else {
         dn_set(&cv->fwd, DNNL_ARG_SRC, src);
-        dn_set(&cv->bwd_w, DNNL_ARG_SRC, src);
+        if (!cv->gemm_w) dn_set(&cv->bwd_w, DNNL_ARG_SRC, src);
     }
     dn_set(&cv->r_psrc, DNNL_ARG_FROM, src);
 }
@@ -541,6 +625,10 @@ genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_
             if ((rc = dn_exec(c, &cv->r_psrc, err)) || (rc = dn_exec(c, &cv->r_pdst, err))) return rc;
         } else if (cv->r_src16.p && (rc = dn_exec(c, &cv->r_src16, err))) {
             return rc;
+        }
+        if (cv->gemm_w) {
+            im2col_args a = {cv, c->src16.buf, c->col.buf};
+            par_for((size_t)cv->N * cv->OH * cv->OW, im2col_part, &a);
         }
         if ((rc = dn_exec(c, &cv->bwd_w, err))) return rc;
         if ((rc = dn_exec(c, &cv->r_dw, err))) return rc;

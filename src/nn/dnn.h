@@ -47,6 +47,7 @@ typedef struct dn_ctx {
     dn_shared wshared;   /* training: every conv's reordered weights and weight gradient */
     dn_shared src16;     /* bf16: a conv's input converted to bf16 */
     dn_shared dd16;      /* bf16: a conv's output gradient converted to bf16 */
+    dn_shared col;       /* bf16 training on AMX: a conv's input patches (im2col) for the GEMM weight gradient */
 } dn_ctx;
 
 /* Channel block of the fp32 activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
@@ -89,6 +90,7 @@ typedef struct dn_conv {
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
     dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
     dn_prim r_src16, r_dd16; /* bf16: input and output gradient to bf16 (dn_ctx.src16 / dd16) */
+    int gemm_w; /* bwd_w is a matmul over the input's patches (dn_ctx.col), not a convolution */
     void *wf, *psrc, *pdst; /* bwd-data weights and weight gradient live in dn_ctx.wshared */
     size_t wf_bytes, wb_bytes, dwb_bytes, psrc_bytes, pdst_bytes;
 } dn_conv;

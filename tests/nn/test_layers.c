@@ -54,6 +54,8 @@ static float *bf16_copy(const float *a, size_t n) {
 /* bf16: the context converts the input, weights and output gradient to bf16 and accumulates in
  * fp32 (channels-last on AMX); a bf16 x bf16 product is exact in fp32, so the naive kernels on the
  * same rounded operands differ from it only by summation order and the fp32 tolerance holds. */
+static int gemm_w_cases, conv_w_cases; /* bf16 weight gradients by matmul / by the convolution */
+
 static void conv_case_at(int N, int C, int H, int W, int OC, int K, int S, int P, int plain_src, int bf16) {
     dn_ctx c;
     genreid_error err;
@@ -82,7 +84,10 @@ static void conv_case_at(int N, int C, int H, int W, int OC, int K, int S, int P
     float *y = unblk(&c, yb, N, OC, OH, OW);
     snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d forward", pr, N, C, H, W, OC, K, S, P);
     close_enough(what, y, y_ref, no, 1e-5);
-    snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d weight grad", pr, N, C, H, W, OC, K, S, P);
+    snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d weight grad%s", pr, N, C, H, W, OC, K, S, P,
+             cv.gemm_w ? " (matmul)" : "");
+    gemm_w_cases += cv.gemm_w;
+    conv_w_cases += bf16 && !cv.gemm_w;
     close_enough(what, gw, gw_ref, nw, 1e-5);
     if (gxb) {
         float *gx = unblk(&c, gxb, N, C, H, W);
@@ -379,6 +384,19 @@ int main(void) {
     conv_case(4, 128, 8, 8, 128, 3, 1, 1, 0);  /* resnet18 layer2 at 64x64 input */
     conv_case(4, 64, 16, 16, 128, 3, 2, 1, 0); /* layer2.0.conv1 */
     conv_case(2, 32, 2, 2, 32, 3, 1, 1, 0);    /* tiny spatial */
+    conv_case(2, 16, 20, 20, 16, 3, 1, 1, 0);  /* bf16 on AMX: a map over the matmul weight gradient's limit */
+    if (dn_bf16_native()) {
+        dn_ctx c16;
+        CHECK(dn_ctx_init(&c16, NULL) == GENREID_OK);
+        c16.bf16 = 1;
+        int amx = dn_ctx_block(&c16) == 0;
+        dn_ctx_free(&c16);
+        /* on AMX both ways of the bf16 weight gradient ran above; elsewhere only the convolution */
+        CHECKF(amx ? gemm_w_cases > 0 && conv_w_cases > 0 : gemm_w_cases == 0,
+               "bf16 weight gradients: %d by matmul, %d by convolution", gemm_w_cases, conv_w_cases);
+        printf("  bf16 weight gradients: %d cases by matmul over patches, %d by the convolution\n", gemm_w_cases,
+               conv_w_cases);
+    }
     bn_case(3, 16, 5, 7, 1);
     bn_case(2, 32, 4, 4, 0);
     pool_case(2, 16, 9, 10);
