@@ -99,18 +99,24 @@ static dnnl_format_tag_t dn_tag(const dn_ctx *c) {
 int dn_channels_ok(int C) { return C > 0 && C % dn_block() == 0; }
 
 /* Registers memory m (made with no data) as a user of s, which grows to bytes. */
-static genreid_status shared_add(dn_shared *s, dnnl_memory_t m, size_t bytes, genreid_error *err) {
+static genreid_status shared_add_at(dn_shared *s, dnnl_memory_t m, size_t off, size_t bytes, genreid_error *err) {
     if (s->n >= DN_MAX_SCRATCH) return err_set(err, GENREID_E_INTERNAL, "nn: too many oneDNN primitives");
+    s->off[s->n] = off;
     s->mem[s->n++] = m;
-    if (bytes > s->bytes) s->bytes = bytes;
+    if (off + bytes > s->bytes) s->bytes = off + bytes;
     return GENREID_OK;
+}
+
+static genreid_status shared_add(dn_shared *s, dnnl_memory_t m, size_t bytes, genreid_error *err) {
+    return shared_add_at(s, m, 0, bytes, err);
 }
 
 static genreid_status shared_alloc(dn_shared *s, genreid_error *err) {
     genreid_status rc = GENREID_OK;
     if (s->bytes && !(s->buf = dn_alloc(s->bytes)))
         return err_set(err, GENREID_E_NOMEM, "nn: out of memory (%zu MiB of shared buffers)", s->bytes >> 20);
-    for (int i = 0; i < s->n; i++) DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], s->buf), "shared buffer");
+    for (int i = 0; i < s->n; i++)
+        DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], (char *)s->buf + s->off[i]), "shared buffer");
 done:
     return rc;
 }
@@ -155,14 +161,14 @@ done:
 genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err) {
     genreid_status rc;
     if ((rc = shared_alloc(&c->scratch, err)) || (rc = shared_alloc(&c->wshared, err)) ||
-        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->dd16, err)) || (rc = shared_alloc(&c->col, err)))
+        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->dd16, err)))
         return rc;
     return GENREID_OK;
 }
 
 void dn_ctx_free(dn_ctx *c) {
-    dn_shared *all[5] = {&c->scratch, &c->wshared, &c->src16, &c->dd16, &c->col};
-    for (int i = 0; i < 5; i++)
+    dn_shared *all[4] = {&c->scratch, &c->wshared, &c->src16, &c->dd16};
+    for (int i = 0; i < 4; i++)
         if (all[i]->buf) dn_free(all[i]->buf, all[i]->bytes);
     if (c->attr) dnnl_primitive_attr_destroy(c->attr);
     if (c->attr_sum) dnnl_primitive_attr_destroy(c->attr_sum);
@@ -307,12 +313,17 @@ genreid_status dn_act_to_f32_init(dn_ctx *c, dn_prim *p, int N, int C, int H, in
     return dn_reorder_make(c, p, &a, src, &b, dst, 0, err);
 }
 
-/* Registers argument `role` of p (made with a NULL pointer) as living in shared buffer s. */
-static genreid_status dn_share(dn_shared *s, dn_prim *p, int role, size_t bytes, genreid_error *err) {
+/* Registers argument `role` of p (made with a NULL pointer) as living in shared buffer s, off
+ * bytes in, needing `bytes` from there. */
+static genreid_status dn_share_at(dn_shared *s, dn_prim *p, int role, size_t off, size_t bytes, genreid_error *err) {
     genreid_status rc;
     for (int i = 0; i < p->nargs; i++)
-        if (p->args[i].arg == role && (rc = shared_add(s, p->args[i].memory, bytes, err))) return rc;
+        if (p->args[i].arg == role && (rc = shared_add_at(s, p->args[i].memory, off, bytes, err))) return rc;
     return GENREID_OK;
+}
+
+static genreid_status dn_share(dn_shared *s, dn_prim *p, int role, size_t bytes, genreid_error *err) {
+    return dn_share_at(s, p, role, 0, bytes, err);
 }
 
 static int md_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
@@ -374,8 +385,12 @@ static genreid_status gemm_w_init(dn_ctx *c, dn_conv *cv, const dnnl_memory_desc
     size_t dbytes = (size_t)kkc * oc * sizeof(float);
     dnnl_primitive_desc_t keep = pd;
     pd = NULL;
+    /* the patches go behind dd in dd16, which the stem's output gradient (the largest, 38 MB at
+     * batch 32) makes big enough for them anyway: no memory of their own */
+    size_t dd_bytes = (size_t)rows * oc * sizeof(uint16_t);
+    cv->col_off = (dd_bytes + 63) / 64 * 64;
     if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
-        (rc = dn_share(&c->col, &cv->bwd_w, DNNL_ARG_SRC, gemm_w_col_bytes(cv), err)) ||
+        (rc = dn_share_at(&c->dd16, &cv->bwd_w, DNNL_ARG_SRC, cv->col_off, gemm_w_col_bytes(cv), err)) ||
         (rc = dn_share(&c->dd16, &cv->bwd_w, DNNL_ARG_WEIGHTS, 0, err)) ||
         (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DST, dbytes, err)))
         goto done;
@@ -627,7 +642,7 @@ genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_
             return rc;
         }
         if (cv->gemm_w) {
-            im2col_args a = {cv, c->src16.buf, c->col.buf};
+            im2col_args a = {cv, c->src16.buf, (uint16_t *)((char *)c->dd16.buf + cv->col_off)};
             par_for((size_t)cv->N * cv->OH * cv->OW, im2col_part, &a);
         }
         if ((rc = dn_exec(c, &cv->bwd_w, err))) return rc;

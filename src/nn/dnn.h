@@ -27,12 +27,13 @@ typedef struct dn_prim {
 
 /* A buffer several primitives' arguments share because each is used right after it is written,
  * one primitive at a time: registered while planning, allocated once (dn_ctx_finish) at the size
- * of the largest user. */
+ * of the largest user. A user may sit at an offset (off[i]) past another's data. */
 typedef struct dn_shared {
     void *buf;
     size_t bytes;
     int n;
     dnnl_memory_t mem[DN_MAX_SCRATCH];
+    size_t off[DN_MAX_SCRATCH];
 } dn_shared;
 
 typedef struct dn_ctx {
@@ -46,8 +47,8 @@ typedef struct dn_ctx {
     dn_shared scratch;   /* every primitive's scratchpad */
     dn_shared wshared;   /* training: every conv's reordered weights and weight gradient */
     dn_shared src16;     /* bf16: a conv's input converted to bf16 */
-    dn_shared dd16;      /* bf16: a conv's output gradient converted to bf16 */
-    dn_shared col;       /* bf16 training on AMX: a conv's input patches (im2col) for the GEMM weight gradient */
+    dn_shared dd16;      /* bf16: a conv's output gradient converted to bf16; on AMX, behind it, the
+                          * input patches of the matmul weight gradient (dn_conv.gemm_w) */
 } dn_ctx;
 
 /* Channel block of the fp32 activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
@@ -90,7 +91,8 @@ typedef struct dn_conv {
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
     dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
     dn_prim r_src16, r_dd16; /* bf16: input and output gradient to bf16 (dn_ctx.src16 / dd16) */
-    int gemm_w; /* bwd_w is a matmul over the input's patches (dn_ctx.col), not a convolution */
+    int gemm_w;     /* bwd_w is a matmul over the input's patches, not a convolution */
+    size_t col_off; /* with gemm_w: where the patches start in dn_ctx.dd16 (past this conv's dd) */
     void *wf, *psrc, *pdst; /* bwd-data weights and weight gradient live in dn_ctx.wshared */
     size_t wf_bytes, wb_bytes, dwb_bytes, psrc_bytes, pdst_bytes;
 } dn_conv;

@@ -337,7 +337,7 @@ static genreid_status cancelled(const nn_workspace *ws, genreid_error *err) {
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
     size_t b = ws->arena_bytes + ws->ctx.scratch.bytes + ws->ctx.wshared.bytes;
-    b += ws->ctx.src16.bytes + ws->ctx.dd16.bytes + ws->ctx.col.bytes + ws->wfold_bytes + ws->fold_mem_bytes;
+    b += ws->ctx.src16.bytes + ws->ctx.dd16.bytes + ws->wfold_bytes + ws->fold_mem_bytes;
     for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes;
     return b;
 }
