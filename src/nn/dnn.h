@@ -85,7 +85,8 @@ void dn_free(void *p, size_t bytes);
  * output gradient and the weights are rounded to bf16 on their way in, everything the caller
  * sees stays fp32 (dst, diff_src, the OIHW weight gradient), accumulation is fp32; with
  * c->bf16_acts (inference) src and dst are bf16 tensors themselves (a plain src stays fp32). Backward data (diff_src) is made only if diff_src != NULL, backward weights
- * only if dw != NULL (dw is the OIHW gradient, accumulated into). */
+ * only if dw != NULL (dw is the OIHW gradient, accumulated into); bf16 training on AMX computes
+ * it for small maps (OH*OW <= 256) as one matmul over the input's patches (gemm_w, dnn.c says why). */
 typedef struct dn_conv {
     int N, C, H, W, OC, OH, OW, K, S, P;
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
