@@ -361,8 +361,10 @@ static size_t gemm_w_col_bytes(const dn_conv *cv) {
     return (size_t)cv->N * cv->OH * cv->OW * cv->K * cv->K * cv->C * sizeof(uint16_t);
 }
 
+/* Needs the bf16 input and output gradient in src16 / dd16 (made by r_src16 / r_dd16, i.e. bf16
+ * training) and channels-last tensors (AMX). */
 static int gemm_w_pays(const dn_ctx *c, const dn_conv *cv) {
-    return c->bf16 && !dn_ctx_block(c) && cv->K > 1 && cv->OH * cv->OW <= GEMM_W_MAX_MAP &&
+    return cv->r_src16.p && cv->r_dd16.p && !dn_ctx_block(c) && cv->K > 1 && cv->OH * cv->OW <= GEMM_W_MAX_MAP &&
            gemm_w_col_bytes(cv) <= GEMM_W_MAX_COL;
 }
 
@@ -382,7 +384,7 @@ static genreid_status gemm_w_init(dn_ctx *c, dn_conv *cv, const dnnl_memory_desc
     DN_CHECK(dn_pd_create(&pd, &md, c, c->attr, NULL), "weight-gradient matmul");
     int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
     void *ptrs[3] = {DNNL_MEMORY_NONE, DNNL_MEMORY_NONE, DNNL_MEMORY_NONE};
-    size_t dbytes = (size_t)kkc * oc * sizeof(float);
+    cv->dwb_bytes = (size_t)kkc * oc * sizeof(float);
     dnnl_primitive_desc_t keep = pd;
     pd = NULL;
     /* the patches go behind dd in dd16, which the stem's output gradient (the largest, 38 MB at
@@ -392,14 +394,13 @@ static genreid_status gemm_w_init(dn_ctx *c, dn_conv *cv, const dnnl_memory_desc
     if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
         (rc = dn_share_at(&c->dd16, &cv->bwd_w, DNNL_ARG_SRC, cv->col_off, gemm_w_col_bytes(cv), err)) ||
         (rc = dn_share(&c->dd16, &cv->bwd_w, DNNL_ARG_WEIGHTS, 0, err)) ||
-        (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DST, dbytes, err)))
+        (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DST, cv->dwb_bytes, err)))
         goto done;
     /* [kh][kw][ic][oc] is the OIHW tensor laid out as "cdba" */
     if ((rc = md4(&dw4, cv->OC, cv->C, cv->K, cv->K, dnnl_cdba, err)) ||
         (rc = dn_reorder_make(c, &cv->r_dw, &dw4, DNNL_MEMORY_NONE, mw_user, dw, 1, err)) ||
-        (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, dbytes, err)))
+        (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
         goto done;
-    cv->dwb_bytes = dbytes;
     cv->gemm_w = 1;
 done:
     if (pd) dnnl_primitive_desc_destroy(pd);
@@ -543,7 +544,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         if (own && (rc = dn_share(&c->wshared, &cv->bwd_d, DNNL_ARG_WEIGHTS, cv->wb_bytes, err))) goto done;
         if (c->bf16 && (rc = dn_share(&c->dd16, &cv->bwd_d, DNNL_ARG_DIFF_DST, 0, err))) goto done;
     }
-    if (dw && training && c->bf16 && !src_is_bf16 && gemm_w_pays(c, cv)) {
+    if (dw && gemm_w_pays(c, cv)) {
         if ((rc = gemm_w_init(c, cv, &mw_user, dw, err))) goto done;
     } else if (dw) {
         DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &ksrc, &mw_any,

@@ -365,13 +365,14 @@ static void dropout(void) {
 }
 
 int main(void) {
-    int cb = dn_block();
+    int cb = dn_block(), bf16_amx = 0;
     printf("  oneDNN ISA %s, activation block: %d channels (nChw%dc)\n", dn_isa_name(), cb, cb);
     if (dn_bf16_native()) {
         dn_ctx c16;
         CHECK(dn_ctx_init(&c16, NULL) == GENREID_OK);
         c16.bf16 = 1;
         int b16 = dn_ctx_block(&c16);
+        bf16_amx = b16 == 0;
         printf("  bf16 convolutions: native, activation layout %s\n", b16 ? "blocked, as fp32" : "channels-last (NHWC, AMX)");
         dn_ctx_free(&c16);
     } else {
@@ -386,13 +387,8 @@ int main(void) {
     conv_case(2, 32, 2, 2, 32, 3, 1, 1, 0);    /* tiny spatial */
     conv_case(2, 16, 20, 20, 16, 3, 1, 1, 0);  /* bf16 on AMX: a map over the matmul weight gradient's limit */
     if (dn_bf16_native()) {
-        dn_ctx c16;
-        CHECK(dn_ctx_init(&c16, NULL) == GENREID_OK);
-        c16.bf16 = 1;
-        int amx = dn_ctx_block(&c16) == 0;
-        dn_ctx_free(&c16);
         /* on AMX both ways of the bf16 weight gradient ran above; elsewhere only the convolution */
-        CHECKF(amx ? gemm_w_cases > 0 && conv_w_cases > 0 : gemm_w_cases == 0,
+        CHECKF(bf16_amx ? gemm_w_cases > 0 && conv_w_cases > 0 : gemm_w_cases == 0,
                "bf16 weight gradients: %d by matmul, %d by convolution", gemm_w_cases, conv_w_cases);
         printf("  bf16 weight gradients: %d cases by matmul over patches, %d by the convolution\n", gemm_w_cases,
                conv_w_cases);
