@@ -88,8 +88,8 @@ int dn_ctx_block(const dn_ctx *c) {
     return dn_block();
 }
 
-/* The data type of the body's activations: bf16 with bf16_acts (bf16 inference), else fp32. */
-static dnnl_data_type_t dn_act_type(const dn_ctx *c) { return c->bf16 && c->bf16_acts ? dnnl_bf16 : dnnl_f32; }
+/* The data type of the body's activations and their gradients. */
+static dnnl_data_type_t dn_act_type(const dn_ctx *c) { return c->bf16 ? dnnl_bf16 : dnnl_f32; }
 
 static dnnl_format_tag_t dn_tag(const dn_ctx *c) {
     int b = dn_ctx_block(c);
@@ -99,24 +99,27 @@ static dnnl_format_tag_t dn_tag(const dn_ctx *c) {
 int dn_channels_ok(int C) { return C > 0 && C % dn_block() == 0; }
 
 /* Registers memory m (made with no data) as a user of s, which grows to bytes. */
-static genreid_status shared_add_at(dn_shared *s, dnnl_memory_t m, size_t off, size_t bytes, genreid_error *err) {
+static genreid_status shared_add(dn_shared *s, dnnl_memory_t m, size_t bytes, genreid_error *err) {
     if (s->n >= DN_MAX_SCRATCH) return err_set(err, GENREID_E_INTERNAL, "nn: too many oneDNN primitives");
-    s->off[s->n] = off;
     s->mem[s->n++] = m;
-    if (off + bytes > s->bytes) s->bytes = off + bytes;
+    if (bytes > s->bytes) s->bytes = bytes;
     return GENREID_OK;
 }
 
-static genreid_status shared_add(dn_shared *s, dnnl_memory_t m, size_t bytes, genreid_error *err) {
-    return shared_add_at(s, m, 0, bytes, err);
+void dn_shared_place(dn_shared *s, void *at, size_t cap) {
+    s->at = at;
+    s->at_cap = cap;
 }
+
+size_t dn_shared_own_bytes(const dn_shared *s) { return s->buf && s->buf != s->at ? s->bytes : 0; }
 
 static genreid_status shared_alloc(dn_shared *s, genreid_error *err) {
     genreid_status rc = GENREID_OK;
-    if (s->bytes && !(s->buf = dn_alloc(s->bytes)))
+    if (s->at && s->bytes <= s->at_cap) s->buf = s->at;
+    else if (s->bytes && !(s->buf = dn_alloc(s->bytes)))
         return err_set(err, GENREID_E_NOMEM, "nn: out of memory (%zu MiB of shared buffers)", s->bytes >> 20);
     for (int i = 0; i < s->n; i++)
-        DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], (char *)s->buf + s->off[i]), "shared buffer");
+        DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], s->buf), "shared buffer");
 done:
     return rc;
 }
@@ -161,15 +164,15 @@ done:
 genreid_status dn_ctx_finish(dn_ctx *c, genreid_error *err) {
     genreid_status rc;
     if ((rc = shared_alloc(&c->scratch, err)) || (rc = shared_alloc(&c->wshared, err)) ||
-        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->dd16, err)))
+        (rc = shared_alloc(&c->src16, err)) || (rc = shared_alloc(&c->col16, err)))
         return rc;
     return GENREID_OK;
 }
 
 void dn_ctx_free(dn_ctx *c) {
-    dn_shared *all[4] = {&c->scratch, &c->wshared, &c->src16, &c->dd16};
+    dn_shared *all[4] = {&c->scratch, &c->wshared, &c->src16, &c->col16};
     for (int i = 0; i < 4; i++)
-        if (all[i]->buf) dn_free(all[i]->buf, all[i]->bytes);
+        if (dn_shared_own_bytes(all[i])) dn_free(all[i]->buf, all[i]->bytes);
     if (c->attr) dnnl_primitive_attr_destroy(c->attr);
     if (c->attr_sum) dnnl_primitive_attr_destroy(c->attr_sum);
     if (c->stream) dnnl_stream_destroy(c->stream);
@@ -302,28 +305,24 @@ genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float 
     return rc;
 }
 
-genreid_status dn_act_to_f32_init(dn_ctx *c, dn_prim *p, int N, int C, int H, int W, void *src, float *dst,
-                                  genreid_error *err) {
-    dnnl_memory_desc_t a, b;
+genreid_status dn_act_convert_init(dn_ctx *c, dn_prim *p, int N, int C, int H, int W, int to_f32, void *src,
+                                   void *dst, genreid_error *err) {
+    dnnl_memory_desc_t a, f;
     genreid_status rc;
     memset(p, 0, sizeof *p);
     if ((rc = md4t(&a, N, C, H, W, dn_tag(c), dn_act_type(c), err)) ||
-        (rc = md4(&b, N, C, H, W, dn_tag(c), err)))
+        (rc = md4(&f, N, C, H, W, dn_tag(c), err)))
         return rc;
-    return dn_reorder_make(c, p, &a, src, &b, dst, 0, err);
+    return to_f32 ? dn_reorder_make(c, p, &a, src, &f, dst, 0, err) : dn_reorder_make(c, p, &f, src, &a, dst, 0, err);
 }
 
-/* Registers argument `role` of p (made with a NULL pointer) as living in shared buffer s, off
- * bytes in, needing `bytes` from there. */
-static genreid_status dn_share_at(dn_shared *s, dn_prim *p, int role, size_t off, size_t bytes, genreid_error *err) {
+/* Registers argument `role` of p (made with a NULL pointer) as living in shared buffer s, needing
+ * `bytes` of it. */
+static genreid_status dn_share(dn_shared *s, dn_prim *p, int role, size_t bytes, genreid_error *err) {
     genreid_status rc;
     for (int i = 0; i < p->nargs; i++)
-        if (p->args[i].arg == role && (rc = shared_add_at(s, p->args[i].memory, off, bytes, err))) return rc;
+        if (p->args[i].arg == role && (rc = shared_add(s, p->args[i].memory, bytes, err))) return rc;
     return GENREID_OK;
-}
-
-static genreid_status dn_share(dn_shared *s, dn_prim *p, int role, size_t bytes, genreid_error *err) {
-    return dn_share_at(s, p, role, 0, bytes, err);
 }
 
 static int md_same(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
@@ -345,80 +344,91 @@ static dnnl_status_t conv_attr(dnnl_primitive_attr_t *attr, dn_post post) {
 
 static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
                                 int src_plain, int training, float *w, float *dw, float *bias, dn_post post,
-                                float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+                                void *src, void *dst, void *diff_src, void *diff_dst, genreid_error *err);
 
-/* ---- the bf16 weight gradient as one matmul (AMX) ----
+/* ---- the bf16 weight gradient as matmuls (AMX) ----
  * oneDNN 2.6's AMX weight-gradient convolution runs small maps far below its large-map rate (by
  * oneDNN's verbose timings here: 3x3 on 256 channels at 12x12 and on 512 at 6x6, batch 32, 40 ms
  * each, four times layer1's time for the same multiply-adds), while its AMX matmul does the same
  * sum in a few ms. So on small maps the gradient is dW = patches(src)^T dd: the bf16 input's
- * KxK patches copied out (im2col, [N*OH*OW][K][K][C]), one matmul with fp32 accumulation into
- * [K][K][C][OC], and the usual accumulating reorder into the OIHW gradient. */
+ * KxK patches copied out (im2col, [rows][K][K][C]) a few images at a time, one matmul per chunk
+ * with fp32 accumulation into [K][K][C][OC] (the first overwrites, the others add: sum post-op),
+ * and the usual accumulating reorder into the OIHW gradient. Chunks keep the patches' buffer
+ * small (a whole batch of layer3's is 21 MB at batch 32). */
 #define GEMM_W_MAX_MAP 256 /* OH*OW at most: layer3 and layer4 at 192x192 (layer2 too: no faster, 20 MB more) */
-#define GEMM_W_MAX_COL ((size_t)64 << 20) /* bytes of patches at most (batch 32: 21 MB) */
+#define GEMM_W_CHUNK ((size_t)4 << 20) /* bytes of patches per matmul (at least one image's) */
 
-static size_t gemm_w_col_bytes(const dn_conv *cv) {
-    return (size_t)cv->N * cv->OH * cv->OW * cv->K * cv->K * cv->C * sizeof(uint16_t);
+static size_t gemm_w_image_bytes(const dn_conv *cv) {
+    return (size_t)cv->OH * cv->OW * cv->K * cv->K * cv->C * sizeof(uint16_t);
 }
 
-/* Needs the bf16 input and output gradient in src16 / dd16 (made by r_src16 / r_dd16, i.e. bf16
- * training) and channels-last tensors (AMX). */
+/* Reads a bf16 input and output gradient, channels-last (bf16 on AMX). */
 static int gemm_w_pays(const dn_ctx *c, const dn_conv *cv) {
-    return cv->r_src16.p && cv->r_dd16.p && !dn_ctx_block(c) && cv->K > 1 && cv->OH * cv->OW <= GEMM_W_MAX_MAP &&
-           gemm_w_col_bytes(cv) <= GEMM_W_MAX_COL;
+    return c->bf16 && !dn_ctx_block(c) && cv->K > 1 && cv->OH * cv->OW <= GEMM_W_MAX_MAP;
 }
 
-static genreid_status gemm_w_init(dn_ctx *c, dn_conv *cv, const dnnl_memory_desc_t *mw_user, float *dw,
-                                  genreid_error *err) {
+/* The matmul of one chunk of `imgs` images; dd's pointer is set per chunk (dn_conv_backward). */
+static genreid_status gemm_w_make(dn_ctx *c, dn_conv *cv, dn_prim *p, int imgs, int sum, genreid_error *err) {
     genreid_status rc = GENREID_OK;
-    dnnl_dim_t rows = (dnnl_dim_t)cv->N * cv->OH * cv->OW, kkc = (dnnl_dim_t)cv->K * cv->K * cv->C, oc = cv->OC;
+    dnnl_dim_t rows = (dnnl_dim_t)imgs * cv->OH * cv->OW, kkc = (dnnl_dim_t)cv->K * cv->K * cv->C, oc = cv->OC;
     /* A = patches^T (a transposed view of [rows][kkc]), B = dd ([rows][OC], NHWC), C = [kkc][OC] */
     dnnl_dims_t da = {kkc, rows}, sa = {1, kkc}, db = {rows, oc}, sb = {oc, 1}, dc = {kkc, oc};
-    dnnl_memory_desc_t a, b, d, dw4;
+    dnnl_memory_desc_t a, b, d;
     dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd = NULL;
     DN_CHECK(dnnl_memory_desc_init_by_strides(&a, 2, da, dnnl_bf16, sa), "weight-gradient matmul");
     DN_CHECK(dnnl_memory_desc_init_by_strides(&b, 2, db, dnnl_bf16, sb), "weight-gradient matmul");
     DN_CHECK(dnnl_memory_desc_init_by_tag(&d, 2, dc, dnnl_f32, dnnl_ab), "weight-gradient matmul");
     DN_CHECK(dnnl_matmul_desc_init(&md, &a, &b, NULL, &d), "weight-gradient matmul");
-    DN_CHECK(dn_pd_create(&pd, &md, c, c->attr, NULL), "weight-gradient matmul");
+    DN_CHECK(dn_pd_create(&pd, &md, c, sum ? c->attr_sum : c->attr, NULL), "weight-gradient matmul");
     int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-    void *ptrs[3] = {DNNL_MEMORY_NONE, DNNL_MEMORY_NONE, DNNL_MEMORY_NONE};
-    cv->dwb_bytes = (size_t)kkc * oc * sizeof(float);
+    void *ptrs[3] = {DNNL_MEMORY_NONE, cv->dd, DNNL_MEMORY_NONE};
     dnnl_primitive_desc_t keep = pd;
     pd = NULL;
-    /* the patches go behind dd in dd16, which the stem's output gradient (the largest, 38 MB at
-     * batch 32) makes big enough for them anyway: no memory of their own */
-    size_t dd_bytes = (size_t)rows * oc * sizeof(uint16_t);
-    cv->col_off = (dd_bytes + 63) / 64 * 64;
-    if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
-        (rc = dn_share_at(&c->dd16, &cv->bwd_w, DNNL_ARG_SRC, cv->col_off, gemm_w_col_bytes(cv), err)) ||
-        (rc = dn_share(&c->dd16, &cv->bwd_w, DNNL_ARG_WEIGHTS, 0, err)) ||
-        (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DST, cv->dwb_bytes, err)))
-        goto done;
-    /* [kh][kw][ic][oc] is the OIHW tensor laid out as "cdba" */
-    if ((rc = md4(&dw4, cv->OC, cv->C, cv->K, cv->K, dnnl_cdba, err)) ||
-        (rc = dn_reorder_make(c, &cv->r_dw, &dw4, DNNL_MEMORY_NONE, mw_user, dw, 1, err)) ||
-        (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
-        goto done;
-    cv->gemm_w = 1;
+    if (!(rc = dn_prim_make(c, p, keep, 3, roles, ptrs, err)) &&
+        !(rc = dn_share(&c->col16, p, DNNL_ARG_SRC, (size_t)imgs * gemm_w_image_bytes(cv), err)))
+        rc = dn_share(&c->wshared, p, DNNL_ARG_DST, cv->dwb_bytes, err);
 done:
     if (pd) dnnl_primitive_desc_destroy(pd);
     return rc;
 }
 
+static genreid_status gemm_w_init(dn_ctx *c, dn_conv *cv, const dnnl_memory_desc_t *mw_user, float *dw,
+                                  void *diff_dst, genreid_error *err) {
+    genreid_status rc;
+    size_t per = gemm_w_image_bytes(cv);
+    cv->gemm_nb = per >= GEMM_W_CHUNK ? 1 : (int)(GEMM_W_CHUNK / per);
+    if (cv->gemm_nb > cv->N) cv->gemm_nb = cv->N;
+    int tail = cv->N % cv->gemm_nb;
+    cv->dd = diff_dst;
+    cv->dwb_bytes = (size_t)cv->K * cv->K * cv->C * cv->OC * sizeof(float);
+    dnnl_memory_desc_t dw4;
+    if ((rc = gemm_w_make(c, cv, &cv->bwd_w, cv->gemm_nb, 0, err)) ||
+        (cv->N / cv->gemm_nb > 1 && (rc = gemm_w_make(c, cv, &cv->bwd_w_acc, cv->gemm_nb, 1, err))) ||
+        (tail && (rc = gemm_w_make(c, cv, &cv->bwd_w_tail, tail, 1, err))))
+        return rc;
+    /* [kh][kw][ic][oc] is the OIHW tensor laid out as "cdba" */
+    if ((rc = md4(&dw4, cv->OC, cv->C, cv->K, cv->K, dnnl_cdba, err)) ||
+        (rc = dn_reorder_make(c, &cv->r_dw, &dw4, DNNL_MEMORY_NONE, mw_user, dw, 1, err)) ||
+        (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
+        return rc;
+    cv->gemm_w = 1;
+    return GENREID_OK;
+}
+
 typedef struct im2col_args {
     const dn_conv *cv;
     const uint16_t *src; /* [N][H][W][C] bf16 */
-    uint16_t *col;       /* [N*OH*OW][K][K][C] bf16 */
+    uint16_t *col;       /* [rows][K][K][C] bf16, rows from row0 on */
+    size_t row0;
 } im2col_args;
 
-static void im2col_part(void *arg, size_t r0, size_t r1) {
+static void im2col_part(void *arg, size_t i0, size_t i1) {
     const im2col_args *a = arg;
     const dn_conv *cv = a->cv;
     size_t C = (size_t)cv->C, run = C * sizeof(uint16_t);
-    uint16_t *out = a->col + r0 * cv->K * cv->K * C;
-    for (size_t r = r0; r < r1; r++) {
+    uint16_t *out = a->col + i0 * cv->K * cv->K * C;
+    for (size_t r = a->row0 + i0; r < a->row0 + i1; r++) {
         long ow = (long)(r % (size_t)cv->OW), oh = (long)(r / (size_t)cv->OW % (size_t)cv->OH);
         size_t n = r / ((size_t)cv->OW * cv->OH);
         for (int kh = 0; kh < cv->K; kh++) {
@@ -432,22 +442,37 @@ static void im2col_part(void *arg, size_t r0, size_t r1) {
     }
 }
 
+/* dW = sum over chunks of patches^T dd (gemm_w_init). */
+static genreid_status gemm_w_run(dn_ctx *c, dn_conv *cv, genreid_error *err) {
+    genreid_status rc;
+    size_t per = (size_t)cv->OH * cv->OW;
+    for (int n0 = 0; n0 < cv->N; n0 += cv->gemm_nb) {
+        int k = cv->N - n0 < cv->gemm_nb ? cv->N - n0 : cv->gemm_nb;
+        im2col_args a = {cv, cv->r_src16.p ? c->src16.buf : cv->src, c->col16.buf, (size_t)n0 * per};
+        par_for((size_t)k * per, im2col_part, &a);
+        dn_prim *p = n0 == 0 ? &cv->bwd_w : k == cv->gemm_nb ? &cv->bwd_w_acc : &cv->bwd_w_tail;
+        dn_set(p, DNNL_ARG_WEIGHTS, (uint16_t *)cv->dd + (size_t)n0 * per * cv->OC);
+        if ((rc = dn_exec(c, p, err))) return rc;
+    }
+    return GENREID_OK;
+}
+
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
-                            int P, int src_plain, int training, float *w, float *dw, float *src,
-                            float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
+                            int P, int src_plain, int training, float *w, float *dw, void *src,
+                            void *dst, void *diff_src, void *diff_dst, genreid_error *err) {
     return conv_init(c, cv, N, C, H, W, OC, K, S, P, src_plain, training, w, dw, NULL, DN_POST_NONE, src, dst,
                      diff_src, diff_dst, err);
 }
 
 genreid_status dn_conv_init_infer(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
-                                  int src_plain, float *w, float *bias, dn_post post, float *src, float *dst,
+                                  int src_plain, float *w, float *bias, dn_post post, void *src, void *dst,
                                   genreid_error *err) {
     return conv_init(c, cv, N, C, H, W, OC, K, S, P, src_plain, 0, w, NULL, bias, post, src, dst, NULL, NULL, err);
 }
 
 static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
                                 int src_plain, int training, float *w, float *dw, float *bias, dn_post post,
-                                float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
+                                void *src, void *dst, void *diff_src, void *diff_dst, genreid_error *err) {
     genreid_status rc = GENREID_OK;
     dnnl_primitive_attr_t fattr = NULL; /* forward attribute with post-ops (else c->attr) */
     memset(cv, 0, sizeof *cv);
@@ -457,14 +482,12 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     cv->N = N, cv->C = C, cv->H = H, cv->W = W, cv->OC = OC, cv->K = K, cv->S = S, cv->P = P;
     cv->OH = (H + 2 * P - K) / S + 1;
     cv->OW = (W + 2 * P - K) / S + 1;
-    /* m*: the caller's fp32 tensors; k*: what the convolution kernels read (bf16 with c->bf16) */
-    dnnl_data_type_t kt = c->bf16 ? dnnl_bf16 : dnnl_f32;
+    /* m*: the caller's tensors (the body's in the activation type, the plain network input fp32);
+     * k*: what the convolution kernels read, the activation type throughout */
+    dnnl_data_type_t kt = dn_act_type(c);
     size_t kbytes = c->bf16 ? 2 : 4;
     dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag(c);
-    /* bf16 activations between layers (inference): the body's tensors are bf16, only the plain
-     * network input is fp32 and converted on the way in */
-    dnnl_data_type_t at = dn_act_type(c);
-    int src_is_bf16 = at == dnnl_bf16 && !src_plain;
+    dnnl_data_type_t at = kt;
     dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kdd, kw_any;
     if ((rc = md4t(&msrc, N, C, H, W, stag, src_plain ? dnnl_f32 : at, err)) ||
         (rc = md4t(&mdst, N, OC, cv->OH, cv->OW, dn_tag(c), at, err)) ||
@@ -476,20 +499,14 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     dnnl_dims_t strides = {S, S}, pad = {P, P};
     dnnl_convolution_desc_t d;
     dnnl_primitive_desc_t fpd = NULL, pd = NULL;
-    /* bf16: the input and the output gradient are converted into shared buffers right before use */
+    /* bf16: the plain fp32 network input is converted into a shared buffer right before use */
     void *ksrc_ptr = src, *kdd_ptr = diff_dst;
-    if (c->bf16 && !src_is_bf16) {
-        size_t sb = dnnl_memory_desc_get_size(&ksrc), db = dnnl_memory_desc_get_size(&kdd);
+    cv->src = src;
+    if (c->bf16 && src_plain) {
         if ((rc = dn_reorder_make(c, &cv->r_src16, &msrc, src, &ksrc, DNNL_MEMORY_NONE, 0, err)) ||
-            (rc = dn_share(&c->src16, &cv->r_src16, DNNL_ARG_TO, sb, err)))
+            (rc = dn_share(&c->src16, &cv->r_src16, DNNL_ARG_TO, dnnl_memory_desc_get_size(&ksrc), err)))
             goto done;
         ksrc_ptr = DNNL_MEMORY_NONE;
-        if (diff_dst && (diff_src || dw)) {
-            if ((rc = dn_reorder_make(c, &cv->r_dd16, &mdst, diff_dst, &kdd, DNNL_MEMORY_NONE, 0, err)) ||
-                (rc = dn_share(&c->dd16, &cv->r_dd16, DNNL_ARG_TO, db, err)))
-                goto done;
-            kdd_ptr = DNNL_MEMORY_NONE;
-        }
     }
     dnnl_memory_desc_t mbias;
     if (bias) {
@@ -519,7 +536,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         dnnl_primitive_desc_t keep = fpd;
         fpd = NULL;
         if ((rc = dn_prim_make(c, &cv->fwd, keep, bias ? 4 : 3, roles, ptrs, err)) ||
-            (c->bf16 && !src_is_bf16 && (rc = dn_share(&c->src16, &cv->fwd, DNNL_ARG_SRC, 0, err))) ||
+            (cv->r_src16.p && (rc = dn_share(&c->src16, &cv->fwd, DNNL_ARG_SRC, 0, err))) ||
             (training && (rc = dn_share(&c->wshared, &cv->fwd, DNNL_ARG_WEIGHTS, wbytes, err))))
             goto done;
     }
@@ -542,10 +559,9 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         pd = NULL;
         if ((rc = dn_prim_make(c, &cv->bwd_d, keep, 3, roles, ptrs, err))) goto done;
         if (own && (rc = dn_share(&c->wshared, &cv->bwd_d, DNNL_ARG_WEIGHTS, cv->wb_bytes, err))) goto done;
-        if (c->bf16 && (rc = dn_share(&c->dd16, &cv->bwd_d, DNNL_ARG_DIFF_DST, 0, err))) goto done;
     }
     if (dw && gemm_w_pays(c, cv)) {
-        if ((rc = gemm_w_init(c, cv, &mw_user, dw, err))) goto done;
+        if ((rc = gemm_w_init(c, cv, &mw_user, dw, diff_dst, err))) goto done;
     } else if (dw) {
         DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &ksrc, &mw_any,
                                                              NULL, &kdd, strides, pad, pad),
@@ -596,10 +612,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||
             (rc = dn_share(&c->wshared, &cv->bwd_w, DNNL_ARG_DIFF_WEIGHTS, cv->dwb_bytes, err)))
             goto done;
-        if (c->bf16 && !plain &&
-            ((rc = dn_share(&c->src16, &cv->bwd_w, DNNL_ARG_SRC, 0, err)) ||
-             (rc = dn_share(&c->dd16, &cv->bwd_w, DNNL_ARG_DIFF_DST, 0, err))))
-            goto done;
+        if (cv->r_src16.p && !plain && (rc = dn_share(&c->src16, &cv->bwd_w, DNNL_ARG_SRC, 0, err))) goto done;
     }
 done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
@@ -612,6 +625,7 @@ nomem:
 }
 
 void dn_conv_set_src(dn_conv *cv, void *src) {
+    cv->src = src;
     if (cv->r_src16.p) {
         dn_set(&cv->r_src16, DNNL_ARG_FROM, src);
     } else {
@@ -634,19 +648,13 @@ genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_
     want_weights = want_weights && cv->bwd_w.p;
     want_data = want_data && cv->bwd_d.p;
     if (!want_weights && !want_data) return GENREID_OK;
-    /* bf16: the output gradient once for both; the input again (later convs reused its buffer) */
-    if (cv->r_dd16.p && (rc = dn_exec(c, &cv->r_dd16, err))) return rc;
     if (want_weights) {
         if (cv->r_psrc.p) {
             if ((rc = dn_exec(c, &cv->r_psrc, err)) || (rc = dn_exec(c, &cv->r_pdst, err))) return rc;
-        } else if (cv->r_src16.p && (rc = dn_exec(c, &cv->r_src16, err))) {
+        } else if (cv->r_src16.p && (rc = dn_exec(c, &cv->r_src16, err))) { /* later convs reused src16 */
             return rc;
         }
-        if (cv->gemm_w) {
-            im2col_args a = {cv, c->src16.buf, (uint16_t *)((char *)c->dd16.buf + cv->col_off)};
-            par_for((size_t)cv->N * cv->OH * cv->OW, im2col_part, &a);
-        }
-        if ((rc = dn_exec(c, &cv->bwd_w, err))) return rc;
+        if ((rc = cv->gemm_w ? gemm_w_run(c, cv, err) : dn_exec(c, &cv->bwd_w, err))) return rc;
         if ((rc = dn_exec(c, &cv->r_dw, err))) return rc;
     }
     if (want_data) {
@@ -661,13 +669,14 @@ void dn_conv_free(dn_conv *cv) {
     dn_prim_free(&cv->fwd);
     dn_prim_free(&cv->bwd_d);
     dn_prim_free(&cv->bwd_w);
+    dn_prim_free(&cv->bwd_w_acc);
+    dn_prim_free(&cv->bwd_w_tail);
     dn_prim_free(&cv->r_wf);
     dn_prim_free(&cv->r_wb);
     dn_prim_free(&cv->r_dw);
     dn_prim_free(&cv->r_psrc);
     dn_prim_free(&cv->r_pdst);
     dn_prim_free(&cv->r_src16);
-    dn_prim_free(&cv->r_dd16);
     if (cv->psrc) dn_free(cv->psrc, cv->psrc_bytes);
     if (cv->pdst) dn_free(cv->pdst, cv->pdst_bytes);
     if (cv->wf) dn_free(cv->wf, cv->wf_bytes);
@@ -675,13 +684,13 @@ void dn_conv_free(dn_conv *cv) {
 }
 
 genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int relu, int training,
-                          float *src, float *dst, float *scale, float *shift, float *running_mean,
-                          float *running_var, float *diff_src, float *diff_dst, genreid_error *err) {
+                          void *src, void *dst, float *scale, float *shift, float *running_mean,
+                          float *running_var, void *diff_src, void *diff_dst, genreid_error *err) {
     genreid_status rc = GENREID_OK;
     memset(bn, 0, sizeof *bn);
     bn->N = N, bn->C = C, bn->H = H, bn->W = W, bn->relu = relu;
     dnnl_memory_desc_t md;
-    if ((rc = md4(&md, N, C, H, W, dn_tag(c), err))) return rc;
+    if ((rc = md4t(&md, N, C, H, W, dn_tag(c), dn_act_type(c), err))) return rc;
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (relu ? dnnl_fuse_norm_relu : 0);
     dnnl_batch_normalization_desc_t d;
     dnnl_primitive_desc_t pd = NULL;
@@ -766,7 +775,7 @@ void dn_bn_free(dn_bn *bn) {
 }
 
 genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, int training,
-                            float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err) {
+                            void *src, void *dst, void *diff_src, void *diff_dst, genreid_error *err) {
     genreid_status rc = GENREID_OK;
     memset(pl, 0, sizeof *pl);
     int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;

@@ -27,13 +27,14 @@ typedef struct dn_prim {
 
 /* A buffer several primitives' arguments share because each is used right after it is written,
  * one primitive at a time: registered while planning, allocated once (dn_ctx_finish) at the size
- * of the largest user. A user may sit at an offset (off[i]) past another's data. */
+ * of the largest user. */
 typedef struct dn_shared {
     void *buf;
     size_t bytes;
+    void *at;       /* dn_shared_place: memory of the caller's to use instead of its own */
+    size_t at_cap;
     int n;
     dnnl_memory_t mem[DN_MAX_SCRATCH];
-    size_t off[DN_MAX_SCRATCH];
 } dn_shared;
 
 typedef struct dn_ctx {
@@ -41,15 +42,21 @@ typedef struct dn_ctx {
     dnnl_stream_t stream;
     dnnl_primitive_attr_t attr;     /* user scratchpad */
     dnnl_primitive_attr_t attr_sum; /* user scratchpad + sum post-op (accumulating reorders) */
-    int bf16;            /* set before making convolutions: bf16 inputs and weights, fp32 out */
-    int bf16_acts;       /* with bf16, inference only: the body's activations are bf16 too (conv
-                          * and pool in and out); the plain network input stays fp32 */
+    int bf16;            /* set before making primitives: bf16 weights, and the body's activations
+                          * and their gradients are bf16 tensors (conv, batch norm, pool in and
+                          * out); the plain network input stays fp32 */
     dn_shared scratch;   /* every primitive's scratchpad */
     dn_shared wshared;   /* training: every conv's reordered weights and weight gradient */
-    dn_shared src16;     /* bf16: a conv's input converted to bf16 */
-    dn_shared dd16;      /* bf16: a conv's output gradient converted to bf16; on AMX, behind it, the
-                          * input patches of the matmul weight gradient (dn_conv.gemm_w) */
+    dn_shared src16;     /* bf16: the plain fp32 network input converted to bf16 */
+    dn_shared col16;     /* bf16 training on AMX: the input patches of the matmul weight gradient
+                          * (dn_conv.gemm_w) */
 } dn_ctx;
+
+/* Lets s live in the caller's memory [at, at + cap) (a region the caller knows is dead whenever
+ * s's users run); dn_ctx_finish allocates s as usual if its users need more than cap. */
+void dn_shared_place(dn_shared *s, void *at, size_t cap);
+/* The bytes s holds of its own (0 when placed in the caller's memory). */
+size_t dn_shared_own_bytes(const dn_shared *s);
 
 /* Channel block of the fp32 activation layout: 16 (nChw16c) with AVX-512, else 8 (nChw8c). */
 int dn_block(void);
@@ -81,31 +88,35 @@ void dn_free(void *p, size_t bytes);
 
 /* Convolution without bias: src [N][C][H][W] (plain NCHW if src_plain, else nChw16c) →
  * dst [N][OC][OH][OW] nChw16c. Weights are PyTorch OIHW (w); each run reorders them into the
- * primitive's format. With c->bf16 (mixed precision, as torch.autocast does it): the input, the
- * output gradient and the weights are rounded to bf16 on their way in, everything the caller
- * sees stays fp32 (dst, diff_src, the OIHW weight gradient), accumulation is fp32; with
- * c->bf16_acts (inference) src and dst are bf16 tensors themselves (a plain src stays fp32). Backward data (diff_src) is made only if diff_src != NULL, backward weights
- * only if dw != NULL (dw is the OIHW gradient, accumulated into); bf16 training on AMX computes
- * it for small maps (OH*OW <= 256) as one matmul over the input's patches (gemm_w, dnn.c says why). */
+ * primitive's format. With c->bf16 (mixed precision, as torch.autocast does it): src, dst and
+ * their gradients are bf16 tensors (a plain src stays fp32 and is converted on the way in), the
+ * weights are rounded to bf16 on their way in, accumulation is fp32, and the OIHW weight
+ * gradient the caller sees is fp32. Backward data (diff_src) is made only if diff_src != NULL,
+ * backward weights only if dw != NULL (dw is the OIHW gradient, accumulated into); bf16 training
+ * on AMX computes it for small maps (OH*OW <= 256) as one matmul over the input's patches
+ * (gemm_w, dnn.c says why). */
 typedef struct dn_conv {
     int N, C, H, W, OC, OH, OW, K, S, P;
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
     dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
-    dn_prim r_src16, r_dd16; /* bf16: input and output gradient to bf16 (dn_ctx.src16 / dd16) */
-    int gemm_w;     /* bwd_w is a matmul over the input's patches, not a convolution */
-    size_t col_off; /* with gemm_w: where the patches start in dn_ctx.dd16 (past this conv's dd) */
+    dn_prim r_src16;  /* bf16, plain input: the input to bf16 (dn_ctx.src16) */
+    int gemm_w;       /* bwd_w is a matmul over the input's patches (dn_ctx.col16), not a convolution: */
+    int gemm_nb;      /* images per matmul: bwd_w the first (overwrites), bwd_w_acc the next ones */
+    dn_prim bwd_w_acc, bwd_w_tail; /* (add), bwd_w_tail a last shorter one (adds) */
+    const void *src;  /* the input as the caller bound it (the patches are copied from it) */
+    void *dd;         /* with gemm_w: the output gradient (diff_dst) */
     void *wf, *psrc, *pdst; /* bwd-data weights and weight gradient live in dn_ctx.wshared */
     size_t wf_bytes, wb_bytes, dwb_bytes, psrc_bytes, pdst_bytes;
 } dn_conv;
 genreid_status dn_conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S,
-                            int P, int src_plain, int training, float *w, float *dw, float *src,
-                            float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+                            int P, int src_plain, int training, float *w, float *dw, void *src,
+                            void *dst, void *diff_src, void *diff_dst, genreid_error *err);
 /* Inference convolution with what follows it fused in: + bias[OC], then post-ops: ReLU, or the
  * sum with what dst already holds (a residual) and then ReLU. Used with batch norm folded into w
  * and bias (inference workspaces, nn/model.c). */
 typedef enum dn_post { DN_POST_NONE, DN_POST_RELU, DN_POST_SUM_RELU } dn_post;
 genreid_status dn_conv_init_infer(dn_ctx *c, dn_conv *cv, int N, int C, int H, int W, int OC, int K, int S, int P,
-                                  int src_plain, float *w, float *bias, dn_post post, float *src, float *dst,
+                                  int src_plain, float *w, float *bias, dn_post post, void *src, void *dst,
                                   genreid_error *err);
 /* Points the convolution at another input (same shape), e.g. the caller's batch. */
 void dn_conv_set_src(dn_conv *cv, void *src);
@@ -116,9 +127,11 @@ genreid_status dn_conv_backward(dn_ctx *c, dn_conv *cv, int want_data, int want_
                                 genreid_error *err);
 void dn_conv_free(dn_conv *cv);
 
-/* BatchNorm2d (+ fused ReLU when relu) on nChw16c [N][C][H][W]. Training workspaces get the
- * batch-statistics forward (mean, var = biased variance, out) and backward (diff_src, diff
- * scale/shift into dscale/dshift, overwritten); every workspace gets the running-stats forward. */
+/* BatchNorm2d (+ fused ReLU when relu) on nChw16c [N][C][H][W], data and gradients in the
+ * activation type (bf16 with c->bf16; statistics, scale and shift stay fp32, as in autocast).
+ * Training workspaces get the batch-statistics forward (mean, var = biased variance, out) and
+ * backward (diff_src, diff scale/shift into dscale/dshift, overwritten); every workspace gets the
+ * running-stats forward. */
 typedef struct dn_bn {
     int N, C, H, W, relu;
     dn_prim fwd_train, fwd_eval, bwd;
@@ -128,23 +141,24 @@ typedef struct dn_bn {
     size_t ws_bytes;
 } dn_bn;
 genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int relu, int training,
-                          float *src, float *dst, float *scale, float *shift, float *running_mean,
-                          float *running_var, float *diff_src, float *diff_dst, genreid_error *err);
+                          void *src, void *dst, float *scale, float *shift, float *running_mean,
+                          float *running_var, void *diff_src, void *diff_dst, genreid_error *err);
 void dn_bn_free(dn_bn *bn);
 
-/* 3x3 stride 2 pad 1 max-pool on nChw16c; training keeps the argmax workspace for backward. */
+/* 3x3 stride 2 pad 1 max-pool on nChw16c in the activation type; training keeps the argmax workspace for backward. */
 typedef struct dn_pool {
     dn_prim fwd, bwd;
     void *ws;
     size_t ws_bytes;
 } dn_pool;
 genreid_status dn_pool_init(dn_ctx *c, dn_pool *pl, int N, int C, int H, int W, int training,
-                            float *src, float *dst, float *diff_src, float *diff_dst, genreid_error *err);
+                            void *src, void *dst, void *diff_src, void *diff_dst, genreid_error *err);
 void dn_pool_free(dn_pool *pl);
 
-/* src, a body activation in c's layout and type (bf16 with bf16_acts), to fp32 in the same layout. */
-genreid_status dn_act_to_f32_init(dn_ctx *c, dn_prim *p, int N, int C, int H, int W, void *src, float *dst,
-                                  genreid_error *err);
+/* A body activation in c's layout and type (bf16 with c->bf16) to fp32 in the same layout
+ * (to_f32), or back (!to_f32): the head works in fp32. */
+genreid_status dn_act_convert_init(dn_ctx *c, dn_prim *p, int N, int C, int H, int W, int to_f32, void *src,
+                                   void *dst, genreid_error *err);
 
 /* Reorders between plain NCHW and nChw16c (tests and nn_workspace_activation). */
 genreid_status dn_reorder_4d(dn_ctx *c, int N, int C, int H, int W, const float *src, int src_blocked,

@@ -4,11 +4,13 @@
  * Body: oneDNN convolution / batch-norm (+fused ReLU) / max-pool on nChw16c, or NHWC for bf16 on AMX (nn/dnn.h); the
  * residual add+ReLU and its backward are nn's own loops. Head and loss: nn/layers.h in plain C
  * (they are [N][1024] at most). Memory: one arena per workspace carved in a fixed order at
- * nn_workspace_new (plan()); a training workspace keeps what backward needs except relu(bn1(.))
- * of each block and the stem conv output, which backward recomputes (2-3% of a step for -140 MB
- * at batch 32), and overlays buffers whose lifetimes do not meet; an eval workspace folds every
- * batch norm into its convolution, fuses ReLU and the residual add into the convolutions
- * (infer_init) and needs three block buffers (bf16: its activations are bf16). Nothing is allocated by nn_forward or nn_loss_backward.
+ * nn_workspace_new (plan()), the body's tensors in the activation type (bf16 in a bf16
+ * workspace, with their gradients; the head is fp32); a training workspace keeps what backward
+ * needs except relu(bn1(.)) of each block and the stem conv output, which backward recomputes
+ * (2-3% of a step for -140 MB at batch 32 in fp32), and overlays buffers whose lifetimes do not
+ * meet; an eval workspace folds every batch norm into its convolution, fuses ReLU and the
+ * residual add into the convolutions (infer_init) and needs three block buffers. Nothing is
+ * allocated by nn_forward or nn_loss_backward.
  * Leaves out: any architecture beyond BasicBlock ResNets. */
 #include "nn/model.h"
 
@@ -281,10 +283,11 @@ int nn_get_threads(void) { return par_threads(); }
 
 /* ---------------------------------------------------------------- workspace */
 
+/* The body's tensors are in the activation type (bf16 in a bf16 workspace, else fp32): void *. */
 typedef struct block_buf {
     int H, W, OH, OW;     /* input and output spatial size */
-    float *in, *c1, *a1, *c2, *d, *out;
-    float *g_in, *g_out;  /* grads of in / out (training) */
+    void *in, *c1, *a1, *c2, *d, *out;
+    void *g_in, *g_out;   /* grads of in / out (training) */
 } block_buf;
 
 struct nn_workspace {
@@ -306,16 +309,18 @@ struct nn_workspace {
     float *wfold;               /* one convolution's folded OIHW weights, on their way to the reorder */
     float *fold_mem;
     size_t wfold_bytes, fold_mem_bytes;
-    float *l4f;      /* bf16 inference: layer4's output converted to fp32 for the head (to_f32) */
-    dn_prim to_f32;
+    float *l4f;      /* bf16: layer4's output converted to fp32 for the head (to_f32); in training
+                      * then its gradient from the head, converted back into g_out (from_f32) */
+    dn_prim to_f32, from_f32;
+    size_t act_bytes; /* bytes per element of the body's tensors: 2 (bf16) or 4 */
     int SH, SW, PH, PW, LH, LW; /* stem conv out, after pool, layer4 out */
     block_buf blk[MAX_BLOCKS];
     float *arena;
     size_t arena_bytes;
     float *xpad;           /* [N][3][H][W]: eval input when n < N */
     int c0_recompute;      /* training: c0 shares memory with the gradient buffers */
-    float *c0, *a0, *p0;   /* stem conv out, bn+relu out, pool out */
-    float *gstem, *gs1, *gs2, *xtmp;
+    void *c0, *a0, *p0;    /* stem conv out, bn+relu out, pool out */
+    void *gstem, *gs1, *gs2, *xtmp;
     /* head, [N][...] plain */
     float *feat, *hb1, *mask1, *h1d, *z1, *hb2, *mask2, *h2d, *logits;
     float *mean1, *invstd1, *mean2, *invstd2;
@@ -336,8 +341,9 @@ static genreid_status cancelled(const nn_workspace *ws, genreid_error *err) {
 }
 void nn_workspace_set_dropout(nn_workspace *ws, int enabled) { ws->dropout = enabled ? 1 : 0; }
 size_t nn_workspace_bytes(const nn_workspace *ws) {
-    size_t b = ws->arena_bytes + ws->ctx.scratch.bytes + ws->ctx.wshared.bytes;
-    b += ws->ctx.src16.bytes + ws->ctx.dd16.bytes + ws->wfold_bytes + ws->fold_mem_bytes;
+    const dn_ctx *c = &ws->ctx;
+    size_t b = ws->arena_bytes + dn_shared_own_bytes(&c->scratch) + dn_shared_own_bytes(&c->wshared);
+    b += dn_shared_own_bytes(&c->src16) + dn_shared_own_bytes(&c->col16) + ws->wfold_bytes + ws->fold_mem_bytes;
     for (int i = 0; i < ws->m->n_conv; i++) b += ws->conv[i].wf_bytes;
     return b;
 }
@@ -348,6 +354,7 @@ void nn_workspace_free(nn_workspace *ws) {
     for (int i = 0; i < MAX_BN; i++) dn_bn_free(&ws->bn[i]);
     dn_pool_free(&ws->pool);
     dn_prim_free(&ws->to_f32);
+    dn_prim_free(&ws->from_f32);
     dn_ctx_free(&ws->ctx);
     if (ws->wfold) dn_free(ws->wfold, ws->wfold_bytes);
     if (ws->fold_mem) dn_free(ws->fold_mem, ws->fold_mem_bytes);
@@ -360,16 +367,19 @@ typedef struct carver {
     char *base;
     size_t used;
 } carver;
-static void *carve(carver *c, size_t floats) {
-    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+static void *carve_bytes(carver *c, size_t bytes) {
     void *p = c->base ? c->base + c->used : NULL;
-    c->used += bytes;
+    c->used += (bytes + 63) / 64 * 64;
     return p;
 }
+static void *carve(carver *c, size_t floats) { return carve_bytes(c, floats * sizeof(float)); }
+/* a body tensor of n elements, in the activation type */
+static void *carve_act(const nn_workspace *ws, carver *c, size_t n) { return carve_bytes(c, n * ws->act_bytes); }
+static void *at_byte(carver *c, size_t off) { return c->base ? c->base + off : NULL; }
 
 static void plan(nn_workspace *ws, carver *cv) {
     nn_model *m = ws->m;
-    size_t N = (size_t)ws->N, F2 = 2 * (size_t)m->feat, C = (size_t)m->n_classes;
+    size_t N = (size_t)ws->N, F2 = 2 * (size_t)m->feat, C = (size_t)m->n_classes, ab = ws->act_bytes;
     size_t stem = N * m->conv[m->stem_conv].oc * ws->SH * ws->SW;
     size_t maxblk = 0;
     for (int b = 0; b < m->n_blocks; b++) {
@@ -378,55 +388,59 @@ static void plan(nn_workspace *ws, carver *cv) {
         if (o > maxblk) maxblk = o;
         if (i > maxblk) maxblk = i;
     }
-    size_t xn = N * 3 * ws->H * ws->W;
+    size_t xn = N * 3 * ws->H * ws->W, stem_bytes = (stem * ab + 63) / 64 * 64;
     if (ws->training) {
         /* every tensor backward reads is kept, except two that are recomputed; forward-only
          * temporaries share gradient buffers */
-        ws->p0 = carve(cv, N * m->conv[m->stem_conv].oc * ws->PH * ws->PW);
+        ws->p0 = carve_act(ws, cv, N * m->conv[m->stem_conv].oc * ws->PH * ws->PW);
         size_t g0 = cv->used;
-        ws->gs1 = carve(cv, maxblk);
-        ws->gs2 = carve(cv, maxblk);
+        ws->gs1 = carve_act(ws, cv, maxblk);
+        ws->gs2 = carve_act(ws, cv, maxblk);
         ws->xtmp = ws->gs1;
-        /* a1 = relu(bn1(c1)) is not kept: backward recomputes it from c1 and the saved batch
-         * stats (one BN pass, ~1% of a step) into this one buffer; saves 52 MB at batch 32 */
-        float *a1tmp = carve(cv, maxblk);
-        float *g[2] = {carve(cv, maxblk), carve(cv, maxblk)};
+        void *g[2] = {carve_act(ws, cv, maxblk), carve_act(ws, cv, maxblk)};
         size_t gend = cv->used;
-        float *in = ws->p0;
-        size_t r0 = cv->used, r1 = cv->used;
+        void *in = ws->p0;
+        size_t r0 = cv->used, r1 = cv->used, r2 = cv->used;
         for (int b = 0; b < m->n_blocks; b++) {
             block_buf *k = &ws->blk[b];
             size_t o = N * m->blk[b].out_c * k->OH * k->OW;
             k->in = in;
-            k->c1 = carve(cv, o);
-            k->a1 = a1tmp;
-            k->c2 = carve(cv, o);
-            k->d = m->blk[b].ds_conv >= 0 ? carve(cv, o) : NULL;
-            k->out = carve(cv, o);
+            k->c1 = carve_act(ws, cv, o);
             k->g_in = g[b % 2];
             k->g_out = g[(b + 1) % 2];
+            /* a1 = relu(bn1(c1)) is not kept: backward recomputes it from c1 and the saved batch
+             * stats (one BN pass, ~1% of a step) right before conv2's backward, when the block's
+             * input gradient g_in is not yet written; forward does not use g_in at all */
+            k->a1 = k->g_in;
+            k->c2 = carve_act(ws, cv, o);
+            k->d = m->blk[b].ds_conv >= 0 ? carve_act(ws, cv, o) : NULL;
+            k->out = carve_act(ws, cv, o);
             in = k->out;
             if (m->blk[b].stage == 0) r1 = cv->used;
+            if (m->blk[b].stage == 1) r2 = cv->used;
         }
-        /* the stem's gradient (and its forward temporary a0) lives on top of layer1's tensors:
-         * a0 dies before layer1 runs, and layer1's tensors are dead when the stem's backward runs
-         * (they are carved back to back, so the region is contiguous) */
-        if ((r1 - r0) / sizeof(float) >= stem + xn) {
-            ws->gstem = cv->base ? (float *)(cv->base + r0) : NULL;
-            ws->xpad = ws->gstem ? ws->gstem + stem : NULL; /* read by the stem conv only */
+        /* bf16: the stem's bf16 copy of the input lives on layer2's tensors, unwritten when the
+         * stem's forward runs and dead when its backward does */
+        if (cv->base && r2 > r1) dn_shared_place(&ws->ctx.src16, cv->base + r1, r2 - r1);
+        /* the stem's gradient (and its forward temporary a0) lives on top of layer1's tensors,
+         * then the fp32 input: a0 dies before layer1 runs, and layer1's tensors are dead when the
+         * stem's backward runs (they are carved back to back, so the region is contiguous) */
+        if (r1 - r0 >= stem_bytes + xn * sizeof(float)) {
+            ws->gstem = at_byte(cv, r0);
+            ws->xpad = at_byte(cv, r0 + stem_bytes); /* read by the stem conv only */
         } else {
-            ws->gstem = carve(cv, stem);
+            ws->gstem = carve_act(ws, cv, stem);
             ws->xpad = carve(cv, xn);
         }
         ws->a0 = ws->gstem;
-        /* the stem conv's output c0 (75 MB at batch 32) lives on top of the five gradient
-         * buffers, which are free until layer1's forward ends; backward recomputes it there
-         * (one 7x7 conv, ~1.5% of a step) once the pool's backward has used its last one */
-        if ((gend - g0) / sizeof(float) >= stem) { /* gs1, gs2, a1tmp, g[0], g[1]: carved back to back */
+        /* the stem conv's output c0 (75 MB at batch 32 in fp32) lives on top of the four
+         * gradient buffers, which are free until layer1's forward ends; backward recomputes it
+         * there (one 7x7 conv, ~1.5% of a step) once the pool's backward has used its last one */
+        if (gend - g0 >= stem_bytes) { /* gs1, gs2, g[0], g[1]: carved back to back */
             ws->c0 = ws->gs1;
             ws->c0_recompute = 1;
         } else {
-            ws->c0 = carve(cv, stem);
+            ws->c0 = carve_act(ws, cv, stem);
             ws->c0_recompute = 0;
         }
     } else {
@@ -434,16 +448,16 @@ static void plan(nn_workspace *ws, carver *cv) {
          * conv1 writes T1, its conv2 adds onto the identity in place, so a block's output is its
          * input buffer, or the other of A/B when a downsample convolution writes the identity
          * there; the stem's output c0 lies on B..T3 (free until layer1), and a short batch's
-         * padded input in A (free until the pool) */
+         * padded fp32 input in A (free until the pool) */
         size_t b0 = cv->used;
-        float *A = carve(cv, maxblk), *B = carve(cv, maxblk), *T1 = carve(cv, maxblk),
-              *T2 = carve(cv, maxblk), *T3 = carve(cv, maxblk);
-        size_t bstep = (maxblk * sizeof(float) + 63) / 64 * 64, region = cv->used - b0 - bstep; /* B..T3 */
-        ws->xpad = maxblk >= xn ? A : carve(cv, xn);
-        ws->c0 = region / sizeof(float) >= stem ? B : carve(cv, stem);
+        void *A = carve_act(ws, cv, maxblk), *B = carve_act(ws, cv, maxblk), *T1 = carve_act(ws, cv, maxblk),
+             *T2 = carve_act(ws, cv, maxblk), *T3 = carve_act(ws, cv, maxblk);
+        size_t bstep = (maxblk * ab + 63) / 64 * 64, region = cv->used - b0 - bstep; /* B..T3 */
+        ws->xpad = maxblk * ab >= xn * sizeof(float) ? A : carve(cv, xn);
+        ws->c0 = region >= stem * ab ? B : carve_act(ws, cv, stem);
         ws->a0 = ws->c0;
         ws->p0 = A;
-        float *cur = A;
+        void *cur = A;
         for (int b = 0; b < m->n_blocks; b++) {
             block_buf *k = &ws->blk[b];
             k->in = cur;
@@ -454,9 +468,9 @@ static void plan(nn_workspace *ws, carver *cv) {
         }
         ws->xtmp = NULL;
         (void)T2, (void)T3;
-        /* bf16 activations: the head reads layer4 as fp32 */
-        ws->l4f = ws->ctx.bf16 ? carve(cv, N * m->blk[m->n_blocks - 1].out_c * ws->LH * ws->LW) : NULL;
     }
+    /* bf16: the head reads layer4 as fp32 (and in training hands its gradient back in fp32) */
+    ws->l4f = ws->ctx.bf16 ? carve(cv, N * m->blk[m->n_blocks - 1].out_c * ws->LH * ws->LW) : NULL;
     ws->feat = carve(cv, N * F2);
     ws->hb1 = carve(cv, N * F2);
     ws->mask1 = carve(cv, N * F2);
@@ -482,6 +496,18 @@ static void plan(nn_workspace *ws, carver *cv) {
     }
 }
 
+/* bf16: layer4's output to fp32 for the head; in training its gradient back (nn_forward and
+ * loss_backward_common). */
+static genreid_status head_convert_init(nn_workspace *ws, genreid_error *err) {
+    if (!ws->l4f) return GENREID_OK;
+    const nn_model *m = ws->m;
+    block_buf *k = &ws->blk[m->n_blocks - 1];
+    int C = m->blk[m->n_blocks - 1].out_c;
+    genreid_status rc = dn_act_convert_init(&ws->ctx, &ws->to_f32, ws->N, C, k->OH, k->OW, 1, k->out, ws->l4f, err);
+    if (rc || !ws->training) return rc;
+    return dn_act_convert_init(&ws->ctx, &ws->from_f32, ws->N, C, k->OH, k->OW, 0, ws->l4f, k->g_out, err);
+}
+
 /* An inference workspace's primitives: every convolution with its batch norm folded in (weights
  * and bias refolded whenever the model's weights change, fold_conv), ReLU and the residual add as
  * post-ops; no batch-norm primitives at all. */
@@ -505,7 +531,6 @@ static genreid_status infer_init(nn_workspace *ws, genreid_error *err) {
         bias += ((size_t)m->conv[i].oc + 15) / 16 * 16;
     }
     genreid_status rc;
-    ws->ctx.bf16_acts = ws->ctx.bf16;
 #define CONV(ci, bi, c_in, h, w, src, dst, post, plain)                                                       \
     (ws->folded_bn[ci] = (bi),                                                                               \
      dn_conv_init_infer(&ws->ctx, &ws->conv[ci], N, c_in, h, w, m->conv[ci].oc, m->conv[ci].k, m->conv[ci].s, \
@@ -523,12 +548,7 @@ static genreid_status infer_init(nn_workspace *ws, genreid_error *err) {
             return rc;
     }
 #undef CONV
-    if (ws->l4f) {
-        block_buf *k = &ws->blk[m->n_blocks - 1];
-        return dn_act_to_f32_init(&ws->ctx, &ws->to_f32, N, m->blk[m->n_blocks - 1].out_c, k->OH, k->OW, k->out,
-                                  ws->l4f, err);
-    }
-    return GENREID_OK;
+    return head_convert_init(ws, err);
 }
 
 nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, int training,
@@ -558,6 +578,7 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     if (dn_ctx_init(&ws->ctx, err)) goto fail;
     ws->precision = m->precision;
     ws->ctx.bf16 = m->precision == NN_BF16;
+    ws->act_bytes = ws->ctx.bf16 ? 2 : 4;
     ws->SH = (height - 1) / 2 + 1, ws->SW = (width - 1) / 2 + 1; /* 7x7 s2 p3 */
     ws->PH = maxpool_out_size(ws->SH), ws->PW = maxpool_out_size(ws->SW);
     int h = ws->PH, w = ws->PW;
@@ -626,6 +647,7 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     }
 #undef P
 #undef G
+    if (head_convert_init(ws, err)) goto fail;
     if (dn_ctx_finish(&ws->ctx, err)) goto fail;
     return ws;
 fail:
@@ -636,42 +658,85 @@ fail:
 /* ---------------------------------------------------------------- elementwise (parallel) */
 
 typedef struct ew_args {
-    float *a;
-    const float *b;
+    void *a;
+    const void *b;
 } ew_args;
 
 /* Four lanes at a time (nn/vec.h), selects by mask, not branches: -O2 keeps the plain loops
  * scalar (possible aliasing) and branches on the sign of an activation, which mispredict about
- * half the time. The results are the scalar loops' bit for bit. */
+ * half the time. The results are the scalar loops' bit for bit. The bf16 loops (a bf16
+ * workspace's tensors) compute in fp32 and round once, as PyTorch's bf16 add does. */
 
 static void add_relu_part(void *arg, size_t i0, size_t i1) {
     ew_args *e = arg;
+    float *a = e->a;
+    const float *b = e->b;
     size_t i = i0;
     for (; i + 4 <= i1; i += 4) {
-        v4f v = V4(e->a + i) + V4(e->b + i);
-        V4(e->a + i) = (v4f)((v4i)v & (v > 0.0f));
+        v4f v = V4(a + i) + V4(b + i);
+        V4(a + i) = (v4f)((v4i)v & (v > 0.0f));
     }
     for (; i < i1; i++) {
-        float v = e->a[i] + e->b[i];
-        e->a[i] = v > 0.0f ? v : 0.0f;
+        float v = a[i] + b[i];
+        a[i] = v > 0.0f ? v : 0.0f;
     }
 }
 static void relu_mask_part(void *arg, size_t i0, size_t i1) { /* a = grad, b = relu output */
     ew_args *e = arg;
+    float *a = e->a;
+    const float *b = e->b;
     size_t i = i0;
-    for (; i + 4 <= i1; i += 4) V4(e->a + i) = (v4f)((v4i)V4(e->a + i) & (V4(e->b + i) > 0.0f));
+    for (; i + 4 <= i1; i += 4) V4(a + i) = (v4f)((v4i)V4(a + i) & (V4(b + i) > 0.0f));
     for (; i < i1; i++)
-        if (!(e->b[i] > 0.0f)) e->a[i] = 0.0f;
+        if (!(b[i] > 0.0f)) a[i] = 0.0f;
 }
 static void add_part(void *arg, size_t i0, size_t i1) {
     ew_args *e = arg;
+    float *a = e->a;
+    const float *b = e->b;
     size_t i = i0;
-    for (; i + 4 <= i1; i += 4) V4(e->a + i) += V4(e->b + i);
-    for (; i < i1; i++) e->a[i] += e->b[i];
+    for (; i + 4 <= i1; i += 4) V4(a + i) += V4(b + i);
+    for (; i < i1; i++) a[i] += b[i];
 }
-static void ew(void (*fn)(void *, size_t, size_t), float *a, const float *b, size_t n) {
+static void add_relu_bf16_part(void *arg, size_t i0, size_t i1) {
+    ew_args *e = arg;
+    uint16_t *a = e->a;
+    const uint16_t *b = e->b;
+    size_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        v8f v = V8H_TO_F32(V8H(a + i)) + V8H_TO_F32(V8H(b + i));
+        V8H(a + i) = V8F_TO_BF16((v8f)((v8u)v & (v8u)(v > 0.0f)));
+    }
+    for (; i < i1; i++) {
+        float v = bf16_to_f32(a[i]) + bf16_to_f32(b[i]);
+        a[i] = f32_to_bf16(v > 0.0f ? v : 0.0f);
+    }
+}
+/* a bf16 is > 0 exactly when its bits are as a signed 16-bit integer (NaNs aside) */
+static void relu_mask_bf16_part(void *arg, size_t i0, size_t i1) {
+    ew_args *e = arg;
+    uint16_t *a = e->a;
+    const uint16_t *b = e->b;
+    size_t i = i0;
+    for (; i + 8 <= i1; i += 8) V8H(a + i) &= (v8h)(*(const v8hs *)(b + i) > 0);
+    for (; i < i1; i++)
+        if (!((int16_t)b[i] > 0)) a[i] = 0;
+}
+static void add_bf16_part(void *arg, size_t i0, size_t i1) {
+    ew_args *e = arg;
+    uint16_t *a = e->a;
+    const uint16_t *b = e->b;
+    size_t i = i0;
+    for (; i + 8 <= i1; i += 8) V8H(a + i) = V8F_TO_BF16(V8H_TO_F32(V8H(a + i)) + V8H_TO_F32(V8H(b + i)));
+    for (; i < i1; i++) a[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
+}
+typedef enum ew_op { EW_ADD_RELU, EW_RELU_MASK, EW_ADD } ew_op;
+/* a op= b over n elements of the workspace's activation type */
+static void ew(const nn_workspace *ws, ew_op op, void *a, const void *b, size_t n) {
+    static void (*const f32[3])(void *, size_t, size_t) = {add_relu_part, relu_mask_part, add_part};
+    static void (*const b16[3])(void *, size_t, size_t) = {add_relu_bf16_part, relu_mask_bf16_part, add_bf16_part};
     ew_args e = {a, b};
-    par_for(n, fn, &e);
+    par_for(n, ws->act_bytes == 2 ? b16[op] : f32[op], &e);
 }
 
 /* torch BatchNorm: running = (1 - momentum) running + momentum batch, var unbiased */
@@ -772,7 +837,6 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
                 (rc = conv_fwd(ws, d->conv2, ro, err)))
                 return rc;
         }
-        if (ws->to_f32.p && (rc = dn_exec(&ws->ctx, &ws->to_f32, err))) return rc;
         goto head;
     }
     if ((rc = bn_fwd(ws, m->stem_bn, training, err))) return rc;
@@ -789,12 +853,13 @@ genreid_status nn_forward(nn_model *m, nn_workspace *ws, const float *x, int n, 
             if ((rc = conv_fwd(ws, d->ds_conv, ro, err)) ||
                 (rc = bn_fwd(ws, d->ds_bn, training, err)))
                 return rc;
-            ew(add_relu_part, k->out, ws->xtmp, o);
+            ew(ws, EW_ADD_RELU, k->out, ws->xtmp, o);
         } else {
-            ew(add_relu_part, k->out, k->in, o);
+            ew(ws, EW_ADD_RELU, k->out, k->in, o);
         }
     }
-head:;
+head:
+    if (ws->to_f32.p && (rc = dn_exec(&ws->ctx, &ws->to_f32, err))) return rc;
     int F = m->feat, F2 = 2 * F, C = m->n_classes, Nn = ws->N;
     const float *L4 = ws->l4f ? ws->l4f : ws->blk[m->n_blocks - 1].out;
     concatpool_forward(ws->feat, ws->argmax, L4, Nn, F, ws->LH * ws->LW, act_block(ws, F));
@@ -931,8 +996,10 @@ static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genrei
                        P(m->hbn1.w), N, F2, 1);
     block_buf *last = &ws->blk[m->n_blocks - 1];
     size_t hw = (size_t)ws->LH * ws->LW;
-    memset(last->g_out, 0, (size_t)N * F * hw * sizeof(float));
-    concatpool_backward(last->g_out, ws->dfeat, ws->argmax, N, F, (int)hw, act_block(ws, F));
+    float *g4 = ws->l4f ? ws->l4f : last->g_out; /* bf16: in fp32 first, then converted (from_f32) */
+    memset(g4, 0, (size_t)N * F * hw * sizeof(float));
+    concatpool_backward(g4, ws->dfeat, ws->argmax, N, F, (int)hw, act_block(ws, F));
+    if (ws->from_f32.p && (rc = dn_exec(&ws->ctx, &ws->from_f32, err))) return rc;
 #undef P
 #undef GR
     /* body, last block first */
@@ -942,7 +1009,7 @@ static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genrei
         int wgrad = !(m->frozen && m->conv[d->conv1].group < 2);
         size_t o = (size_t)N * d->out_c * k->OH * k->OW;
         if ((rc = cancelled(ws, err))) return rc;
-        ew(relu_mask_part, k->g_out, k->out, o);
+        ew(ws, EW_RELU_MASK, k->g_out, k->out, o);
         if ((rc = bn_bwd(ws, d->bn2, err)) || (rc = dn_exec(&ws->ctx, &ws->bn[d->bn1].fwd_again, err)) ||
             (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->conv2], 1, wgrad, err)) ||
             (rc = bn_bwd(ws, d->bn1, err)) || (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->conv1], 1, wgrad, err)))
@@ -951,9 +1018,9 @@ static genreid_status loss_backward_common(nn_model *m, nn_workspace *ws, genrei
         if (d->ds_conv >= 0) {
             if ((rc = bn_bwd(ws, d->ds_bn, err)) || (rc = dn_conv_backward(&ws->ctx, &ws->conv[d->ds_conv], 1, wgrad, err)))
                 return rc;
-            ew(add_part, k->g_in, ws->gs2, i);
+            ew(ws, EW_ADD, k->g_in, ws->gs2, i);
         } else {
-            ew(add_part, k->g_in, k->g_out, i);
+            ew(ws, EW_ADD, k->g_in, k->g_out, i);
         }
     }
     if ((rc = dn_exec(&ws->ctx, &ws->pool.bwd, err))) return rc;
@@ -969,22 +1036,25 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
                                        size_t cap, size_t *count, genreid_error *err) {
     const nn_model *m = ws->m;
     size_t N = (size_t)ws->N;
-    const float *src = NULL;
-    int C = 0, H = 1, W = 1, blocked = 0;
+    const void *src = NULL;
+    int C = 0, H = 1, W = 1, blocked = 0, bf16 = 0; /* blocked: a body tensor (bf16 unless l4f) */
     if (!ws->have_forward && !(ws->last_n && !ws->training))
         return err_set(err, GENREID_E_INVALID, "nn: no forward to inspect");
     if (!strcmp(name, "pool")) src = ws->feat, C = 2 * m->feat;
     else if (!strcmp(name, "head1")) src = ws->z1, C = HEAD_HIDDEN;
     else if (!strcmp(name, "logits")) src = ws->logits, C = m->n_classes;
-    else if (!strcmp(name, "stem")) src = ws->p0, C = m->conv[m->stem_conv].oc, H = ws->PH, W = ws->PW, blocked = 1;
+    else if (!strcmp(name, "stem"))
+        src = ws->p0, C = m->conv[m->stem_conv].oc, H = ws->PH, W = ws->PW, blocked = 1, bf16 = ws->act_bytes == 2;
     else if (!strncmp(name, "layer", 5) && name[5] >= '1' && name[5] <= '4' && !name[6]) {
         int stage = name[5] - '1', last = -1;
         for (int b = 0; b < m->n_blocks; b++)
             if (m->blk[b].stage == stage) last = b;
         if (!ws->training && stage != 3)
             return err_set(err, GENREID_E_UNSUPPORTED, "nn: an inference workspace keeps only layer4");
-        src = ws->l4f ? ws->l4f : ws->blk[last].out;
+        int l4f = stage == 3 && ws->l4f;
+        src = l4f ? ws->l4f : ws->blk[last].out;
         C = m->blk[last].out_c, H = ws->blk[last].OH, W = ws->blk[last].OW, blocked = 1;
+        bf16 = !l4f && ws->act_bytes == 2;
     } else {
         return err_set(err, GENREID_E_INVALID, "nn: no activation named %s", name);
     }
@@ -997,12 +1067,14 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
         memcpy(out, src, n * sizeof(float));
         return GENREID_OK;
     }
-    /* nChw16c / nChw8c → NCHW */
+    /* nChw16c / nChw8c / NHWC → NCHW */
     int cb = act_block(ws, C);
     for (size_t i = 0; i < N; i++)
         for (int c = 0; c < C; c++)
-            for (int hw = 0; hw < H * W; hw++)
-                out[(i * C + c) * H * W + hw] = src[((i * (C / cb) + c / cb) * H * W + hw) * cb + c % cb];
+            for (int hw = 0; hw < H * W; hw++) {
+                size_t at = ((i * (C / cb) + c / cb) * H * W + hw) * cb + c % cb;
+                out[(i * C + c) * H * W + hw] = bf16 ? bf16_to_f32(((const uint16_t *)src)[at]) : ((const float *)src)[at];
+            }
     return GENREID_OK;
 }
 

@@ -64,9 +64,9 @@ int nn_get_frozen(const nn_model *m);
 
 /* Precision of the convolutions in workspaces made after the call (existing ones keep theirs).
  * NN_FP32 (default) is the exact reference path. NN_BF16 is mixed precision as torch.autocast
- * does it: each convolution rounds its input, output gradient and weights to bf16 and
- * accumulates in fp32; weights, optimiser state, batch norm, the head, the loss and every
- * activation between layers stay fp32. Only where oneDNN runs bf16 natively (AVX512_BF16, AMX):
+ * does it: the body's activations and their gradients are bf16, each convolution rounds its
+ * weights to bf16 and accumulates in fp32; weights, their gradients, optimiser state, batch-norm
+ * statistics, the head and the loss stay fp32. Only where oneDNN runs bf16 natively (AVX512_BF16, AMX):
  * elsewhere NN_BF16 is refused and fp32 kept. Returns the precision now in force. */
 typedef enum nn_precision { NN_FP32 = 0, NN_BF16 = 1 } nn_precision;
 int nn_bf16_supported(void);

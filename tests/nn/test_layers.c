@@ -3,12 +3,18 @@
  * sizes); the naive kernels' backward against central finite differences in double-checked float
  * (kinks skipped: inputs away from ReLU/max ties by construction); dropout, softmax and
  * cross-entropy against their definitions. Tolerances: fast vs naive 1e-5 x max |naive| (same
- * fp32 math, different summation order); finite differences 1e-2 relative (fp32 step h = 1e-2,
+ * fp32 math, different summation order); a bf16 context's bf16 outputs against the naive kernels
+ * on the same bf16-rounded operands 2^-7 x max |naive| (the final rounding to bf16's 8 significant
+ * bits is up to 2^-8 relative, doubled for what the kernels do before it: a batch norm's bf16
+ * input grad rounds after two fp32 reductions); finite differences 1e-2 relative (fp32 step h = 1e-2,
  * second-order error O(h^2) on smooth functions). */
 #include <math.h>
 #include "nn/dnn.h"
 #include "nn/layers.h"
+#include "nn/vec.h"
 #include "nn_fixture.h"
+
+#define TOL_BF16 (1.0 / 128)
 
 static float *rnd(size_t n, uint64_t seed) {
     float *a = malloc(n * sizeof(float));
@@ -37,24 +43,39 @@ static float *unblk(dn_ctx *c, const float *b, int N, int C, int H, int W) {
 }
 
 /* x rounded to the nearest bf16 (ties to even), as oneDNN's fp32 -> bf16 conversion does */
-static float bf16_round(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
 static float *bf16_copy(const float *a, size_t n) {
     float *r = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) r[i] = bf16_round(a[i]);
+    for (size_t i = 0; i < n; i++) r[i] = bf16_to_f32(f32_to_bf16(a[i]));
     return r;
 }
 
-/* bf16: the context converts the input, weights and output gradient to bf16 and accumulates in
- * fp32 (channels-last on AMX); a bf16 x bf16 product is exact in fp32, so the naive kernels on the
- * same rounded operands differ from it only by summation order and the fp32 tolerance holds. */
+/* A plain fp32 tensor as one of c's body activations: c's layout, then bf16 in a bf16 context. */
+static void *act_in(dn_ctx *c, const float *plain, int N, int C, int H, int W) {
+    float *b = blk(c, plain, N, C, H, W);
+    if (!c->bf16) return b;
+    size_t n = (size_t)N * C * H * W;
+    uint16_t *h = dn_alloc(n * sizeof(uint16_t));
+    for (size_t i = 0; i < n; i++) h[i] = f32_to_bf16(b[i]);
+    free(b);
+    return h;
+}
+/* One of c's body activations back to plain fp32. */
+static float *act_out(dn_ctx *c, const void *a, int N, int C, int H, int W) {
+    if (!c->bf16) return unblk(c, a, N, C, H, W);
+    size_t n = (size_t)N * C * H * W;
+    float *f = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) f[i] = bf16_to_f32(((const uint16_t *)a)[i]);
+    float *p = unblk(c, f, N, C, H, W);
+    free(f);
+    return p;
+}
+
+/* bf16: input, output and their gradients are bf16 tensors (a plain input is fp32 and converted),
+ * the context rounds the weights to bf16 and accumulates in fp32 (channels-last on AMX); a bf16 x
+ * bf16 product is exact in fp32, so the naive kernels on the same rounded operands differ from it
+ * by summation order (the fp32 weight gradient: 1e-5) and the final rounding of a bf16 output. */
 static int gemm_w_cases, conv_w_cases; /* bf16 weight gradients by matmul / by the convolution */
+static int gemm_w_chunked; /* ... by matmul over several chunks of images, a shorter last one too */
 
 static void conv_case_at(int N, int C, int H, int W, int OC, int K, int S, int P, int plain_src, int bf16) {
     dn_ctx c;
@@ -71,8 +92,9 @@ static void conv_case_at(int N, int C, int H, int W, int OC, int K, int S, int P
     conv2d_backward_naive(gx_ref, gw_ref, gyr, xr, wr, N, C, H, W, OC, K, S, P);
     if (bf16) free(xr), free(wr), free(gyr);
     for (size_t i = 0; i < nw; i++) gw_ref[i] += 0.5f;
-    float *xb = plain_src ? x : blk(&c, x, N, C, H, W), *yb = dn_alloc(no * 4), *gyb = blk(&c, gy, N, OC, OH, OW);
-    float *gxb = plain_src ? NULL : dn_alloc(ni * 4);
+    void *xb = plain_src ? x : act_in(&c, x, N, C, H, W), *yb = dn_alloc(no * 4), *gyb = act_in(&c, gy, N, OC, OH, OW);
+    void *gxb = plain_src ? NULL : dn_alloc(ni * 4);
+    double tol = bf16 ? TOL_BF16 : 1e-5;
     dn_conv cv;
     CHECKF(dn_conv_init(&c, &cv, N, C, H, W, OC, K, S, P, plain_src, 1, w, gw, xb, yb, gxb, gyb, &err) == GENREID_OK,
            "%s", err.message);
@@ -81,18 +103,19 @@ static void conv_case_at(int N, int C, int H, int W, int OC, int K, int S, int P
     CHECK(dn_conv_backward(&c, &cv, 1, 1, &err) == GENREID_OK);
     char what[160];
     const char *pr = bf16 ? " bf16" : "";
-    float *y = unblk(&c, yb, N, OC, OH, OW);
+    float *y = act_out(&c, yb, N, OC, OH, OW);
     snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d forward", pr, N, C, H, W, OC, K, S, P);
-    close_enough(what, y, y_ref, no, 1e-5);
+    close_enough(what, y, y_ref, no, tol);
     snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d weight grad%s", pr, N, C, H, W, OC, K, S, P,
              cv.gemm_w ? " (matmul)" : "");
     gemm_w_cases += cv.gemm_w;
+    gemm_w_chunked += cv.gemm_w && cv.bwd_w_acc.p && cv.bwd_w_tail.p;
     conv_w_cases += bf16 && !cv.gemm_w;
     close_enough(what, gw, gw_ref, nw, 1e-5);
     if (gxb) {
-        float *gx = unblk(&c, gxb, N, C, H, W);
+        float *gx = act_out(&c, gxb, N, C, H, W);
         snprintf(what, sizeof what, "conv%s N%d C%d %dx%d OC%d K%d S%d P%d input grad", pr, N, C, H, W, OC, K, S, P);
-        close_enough(what, gx, gx_ref, ni, 1e-5);
+        close_enough(what, gx, gx_ref, ni, tol);
         free(gx);
     }
     dn_conv_free(&cv);
@@ -108,12 +131,22 @@ static void conv_case(int N, int C, int H, int W, int OC, int K, int S, int P, i
     if (dn_bf16_native()) conv_case_at(N, C, H, W, OC, K, S, P, plain_src, 1);
 }
 
-static void bn_case(int N, int C, int H, int W, int relu) {
+/* bf16: data and gradients bf16 (the naive kernels see the same rounded inputs), statistics,
+ * scale, shift and their gradients fp32 */
+static void bn_case_at(int N, int C, int H, int W, int relu, int bf16) {
     dn_ctx c;
     genreid_error err;
     CHECK(dn_ctx_init(&c, &err) == GENREID_OK);
+    c.bf16 = bf16;
     size_t n = (size_t)N * C * H * W;
     float *x = rnd(n, 4), *gy = rnd(n, 5), *sc = rnd(C, 6), *sh = rnd(C, 7);
+    if (bf16) {
+        float *xr = bf16_copy(x, n), *gyr = bf16_copy(gy, n);
+        free(x), free(gy);
+        x = xr, gy = gyr;
+    }
+    double tol = bf16 ? TOL_BF16 : 1e-5, tol_g = bf16 ? TOL_BF16 : 1e-4;
+    const char *pr = bf16 ? " bf16" : "";
     for (int i = 0; i < C; i++) sc[i] += 1.5f;
     float *rm = calloc(C, 4), *rv = calloc(C, 4), *rm2 = calloc(C, 4), *rv2 = calloc(C, 4);
     for (int i = 0; i < C; i++) rv[i] = rv2[i] = 1.0f;
@@ -127,19 +160,19 @@ static void bn_case(int N, int C, int H, int W, int relu) {
         memcpy(gy_masked, gy, n * 4);
     }
     batchnorm_backward(gx_ref, gsc_ref, gsh_ref, gy_masked, x, mean, invstd, sc, N, C, H * W);
-    float *xb = blk(&c, x, N, C, H, W), *yb = dn_alloc(n * 4), *gyb = blk(&c, gy, N, C, H, W), *gxb = dn_alloc(n * 4);
+    void *xb = act_in(&c, x, N, C, H, W), *yb = dn_alloc(n * 4), *gyb = act_in(&c, gy, N, C, H, W), *gxb = dn_alloc(n * 4);
     dn_bn bn;
     CHECKF(dn_bn_init(&c, &bn, N, C, H, W, relu, 1, xb, yb, sc, sh, rm2, rv2, gxb, gyb, &err) == GENREID_OK, "%s",
            err.message);
     CHECK(dn_ctx_finish(&c, &err) == GENREID_OK);
     CHECK(dn_exec(&c, &bn.fwd_train, &err) == GENREID_OK);
     CHECK(dn_exec(&c, &bn.bwd, &err) == GENREID_OK);
-    float *y = unblk(&c, yb, N, C, H, W), *gx = unblk(&c, gxb, N, C, H, W);
+    float *y = act_out(&c, yb, N, C, H, W), *gx = act_out(&c, gxb, N, C, H, W);
     char what[96];
-    snprintf(what, sizeof what, "batchnorm%s N%d C%d %dx%d forward", relu ? "+relu" : "", N, C, H, W);
-    close_enough(what, y, y_ref, n, 1e-5);
-    snprintf(what, sizeof what, "batchnorm%s N%d C%d %dx%d input grad", relu ? "+relu" : "", N, C, H, W);
-    close_enough(what, gx, gx_ref, n, 1e-4);
+    snprintf(what, sizeof what, "batchnorm%s%s N%d C%d %dx%d forward", pr, relu ? "+relu" : "", N, C, H, W);
+    close_enough(what, y, y_ref, n, tol);
+    snprintf(what, sizeof what, "batchnorm%s%s N%d C%d %dx%d input grad", pr, relu ? "+relu" : "", N, C, H, W);
+    close_enough(what, gx, gx_ref, n, tol_g);
     close_enough("batchnorm mean", bn.mean, mean, C, 1e-5);
     close_enough("batchnorm scale grad", bn.dscale, gsc_ref, C, 1e-4);
     close_enough("batchnorm shift grad", bn.dshift, gsh_ref, C, 1e-5);
@@ -149,8 +182,8 @@ static void bn_case(int N, int C, int H, int W, int relu) {
     if (relu) relu_forward(y_ref, y_ref, n);
     CHECK(dn_exec(&c, &bn.fwd_eval, &err) == GENREID_OK);
     free(y);
-    y = unblk(&c, yb, N, C, H, W);
-    close_enough("batchnorm eval forward", y, y_ref, n, 1e-5);
+    y = act_out(&c, yb, N, C, H, W);
+    close_enough("batchnorm eval forward", y, y_ref, n, tol);
     dn_bn_free(&bn);
     dn_ctx_free(&c);
     free(x), free(gy), free(sc), free(sh), free(rm), free(rv), free(rm2), free(rv2), free(y_ref), free(mean);
@@ -158,28 +191,45 @@ static void bn_case(int N, int C, int H, int W, int relu) {
     free(gxb), free(y), free(gx);
 }
 
-static void pool_case(int N, int C, int H, int W) {
+static void bn_case(int N, int C, int H, int W, int relu) {
+    bn_case_at(N, C, H, W, relu, 0);
+    if (dn_bf16_native()) bn_case_at(N, C, H, W, relu, 1);
+}
+
+static void pool_case_at(int N, int C, int H, int W, int bf16) {
     dn_ctx c;
     genreid_error err;
     CHECK(dn_ctx_init(&c, &err) == GENREID_OK);
+    c.bf16 = bf16;
     int OH = maxpool_out_size(H), OW = maxpool_out_size(W);
     size_t ni = (size_t)N * C * H * W, no = (size_t)N * C * OH * OW;
     float *x = rnd(ni, 8), *gy = rnd(no, 9), *y_ref = calloc(no, 4), *gx_ref = calloc(ni, 4);
+    if (bf16) {
+        float *xr = bf16_copy(x, ni), *gyr = bf16_copy(gy, no);
+        free(x), free(gy);
+        x = xr, gy = gyr;
+    }
     int32_t *am = calloc(no, 4);
     maxpool_forward_naive(y_ref, am, x, N, C, H, W);
     maxpool_backward_naive(gx_ref, gy, am, N, C, H, W);
-    float *xb = blk(&c, x, N, C, H, W), *yb = dn_alloc(no * 4), *gyb = blk(&c, gy, N, C, OH, OW), *gxb = dn_alloc(ni * 4);
+    void *xb = act_in(&c, x, N, C, H, W), *yb = dn_alloc(no * 4), *gyb = act_in(&c, gy, N, C, OH, OW), *gxb = dn_alloc(ni * 4);
     dn_pool pl;
     CHECKF(dn_pool_init(&c, &pl, N, C, H, W, 1, xb, yb, gxb, gyb, &err) == GENREID_OK, "%s", err.message);
     CHECK(dn_ctx_finish(&c, &err) == GENREID_OK);
     CHECK(dn_exec(&c, &pl.fwd, &err) == GENREID_OK);
     CHECK(dn_exec(&c, &pl.bwd, &err) == GENREID_OK);
-    float *y = unblk(&c, yb, N, C, OH, OW), *gx = unblk(&c, gxb, N, C, H, W);
-    close_enough("max-pool forward", y, y_ref, no, 0);
-    close_enough("max-pool input grad", gx, gx_ref, ni, 1e-6);
+    float *y = act_out(&c, yb, N, C, OH, OW), *gx = act_out(&c, gxb, N, C, H, W);
+    /* the maximum is one of the inputs; the input gradient sums up to four output gradients */
+    close_enough(bf16 ? "max-pool bf16 forward" : "max-pool forward", y, y_ref, no, 0);
+    close_enough(bf16 ? "max-pool bf16 input grad" : "max-pool input grad", gx, gx_ref, ni, bf16 ? TOL_BF16 : 1e-6);
     dn_pool_free(&pl);
     dn_ctx_free(&c);
     free(x), free(gy), free(y_ref), free(gx_ref), free(am), free(xb), free(yb), free(gyb), free(gxb), free(y), free(gx);
+}
+
+static void pool_case(int N, int C, int H, int W) {
+    pool_case_at(N, C, H, W, 0);
+    if (dn_bf16_native()) pool_case_at(N, C, H, W, 1);
 }
 
 /* Regression: under AVX-512 (16-channel blocks) an 8-channel max-pool used to overflow its
@@ -386,10 +436,12 @@ int main(void) {
     conv_case(4, 64, 16, 16, 128, 3, 2, 1, 0); /* layer2.0.conv1 */
     conv_case(2, 32, 2, 2, 32, 3, 1, 1, 0);    /* tiny spatial */
     conv_case(2, 16, 20, 20, 16, 3, 1, 1, 0);  /* bf16 on AMX: a map over the matmul weight gradient's limit */
+    conv_case(16, 128, 16, 16, 16, 3, 1, 1, 0); /* bf16 on AMX: 590 KB of patches an image, 7 a matmul: 7+7+2 */
     if (dn_bf16_native()) {
         /* on AMX both ways of the bf16 weight gradient ran above; elsewhere only the convolution */
-        CHECKF(bf16_amx ? gemm_w_cases > 0 && conv_w_cases > 0 : gemm_w_cases == 0,
-               "bf16 weight gradients: %d by matmul, %d by convolution", gemm_w_cases, conv_w_cases);
+        CHECKF(bf16_amx ? gemm_w_cases > 0 && conv_w_cases > 0 && gemm_w_chunked > 0 : gemm_w_cases == 0,
+               "bf16 weight gradients: %d by matmul (%d in chunks), %d by convolution", gemm_w_cases, gemm_w_chunked,
+               conv_w_cases);
         printf("  bf16 weight gradients: %d cases by matmul over patches, %d by the convolution\n", gemm_w_cases,
                conv_w_cases);
     }

@@ -220,7 +220,7 @@ static void parity(const char *arch, const char *file, int batch, int size) {
 
 /* ---- bf16 (mixed precision) against PyTorch autocast: tests/data/nn/resnet18_bf16.bin holds, for
  * one input, PyTorch's fp32 results ("fp32.") and its autocast-bf16 results ("bf16."). bf16 keeps 8
- * significant bits (unit roundoff 2^-9 = 0.2 %); every convolution rounds its input and weights,
+ * significant bits (unit roundoff 2^-8 = 0.4 %); every layer rounds its output, every convolution its weights,
  * and the errors grow with depth and through the batch norms of this tiny 40x40 batch (layer4's
  * statistics are over 16 values), so no fixed tolerance is meaningful. The yardstick is PyTorch's
  * own distance: genreid bf16 must be no further from fp32 than 1.5x the distance autocast puts
