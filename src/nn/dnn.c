@@ -431,12 +431,25 @@ static void im2col_part(void *arg, size_t i0, size_t i1) {
     for (size_t r = a->row0 + i0; r < a->row0 + i1; r++) {
         long ow = (long)(r % (size_t)cv->OW), oh = (long)(r / (size_t)cv->OW % (size_t)cv->OH);
         size_t n = r / ((size_t)cv->OW * cv->OH);
+        long iw0 = ow * cv->S - cv->P;
+        int inside = iw0 >= 0 && iw0 + cv->K <= cv->W; /* the K columns are one run of K*C */
         for (int kh = 0; kh < cv->K; kh++) {
             long ih = oh * cv->S - cv->P + kh;
-            for (int kw = 0; kw < cv->K; kw++, out += C) {
-                long iw = ow * cv->S - cv->P + kw;
-                if (ih < 0 || ih >= cv->H || iw < 0 || iw >= cv->W) memset(out, 0, run);
-                else memcpy(out, a->src + ((n * cv->H + (size_t)ih) * cv->W + (size_t)iw) * C, run);
+            if (ih < 0 || ih >= cv->H) {
+                memset(out, 0, run * cv->K);
+                out += C * cv->K;
+                continue;
+            }
+            const uint16_t *row = a->src + (n * cv->H + (size_t)ih) * cv->W * C;
+            if (inside) {
+                memcpy(out, row + (size_t)iw0 * C, run * cv->K);
+                out += C * cv->K;
+            } else {
+                for (int kw = 0; kw < cv->K; kw++, out += C) {
+                    long iw = iw0 + kw;
+                    if (iw < 0 || iw >= cv->W) memset(out, 0, run);
+                    else memcpy(out, row + (size_t)iw * C, run);
+                }
             }
         }
     }
