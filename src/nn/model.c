@@ -698,10 +698,12 @@ static void add_part(void *arg, size_t i0, size_t i1) {
     for (; i + 4 <= i1; i += 4) V4(a + i) += V4(b + i);
     for (; i < i1; i++) a[i] += b[i];
 }
-static void add_relu_bf16_part(void *arg, size_t i0, size_t i1) {
-    ew_args *e = arg;
-    uint16_t *a = e->a;
-    const uint16_t *b = e->b;
+/* The bf16 loops are written once (always inlined) and compiled twice: for baseline x86-64 and
+ * for AVX2, whose 8-lane integer widening, rounding and selects are single instructions (the
+ * baseline splits each into SSE2 sequences). Same integer and IEEE operations lane by lane, so
+ * both give the same bits; nn_ew_avx2 picks (tests compare the two). */
+#define BF16_INLINE static inline __attribute__((always_inline))
+BF16_INLINE void add_relu_bf16(uint16_t *a, const uint16_t *b, size_t i0, size_t i1) {
     size_t i = i0;
     for (; i + 8 <= i1; i += 8) {
         v8f v = V8H_TO_F32(V8H(a + i)) + V8H_TO_F32(V8H(b + i));
@@ -713,30 +715,53 @@ static void add_relu_bf16_part(void *arg, size_t i0, size_t i1) {
     }
 }
 /* a bf16 is > 0 exactly when its bits are as a signed 16-bit integer (NaNs aside) */
-static void relu_mask_bf16_part(void *arg, size_t i0, size_t i1) {
-    ew_args *e = arg;
-    uint16_t *a = e->a;
-    const uint16_t *b = e->b;
+BF16_INLINE void relu_mask_bf16(uint16_t *a, const uint16_t *b, size_t i0, size_t i1) {
     size_t i = i0;
     for (; i + 8 <= i1; i += 8) V8H(a + i) &= (v8h)(*(const v8hs *)(b + i) > 0);
     for (; i < i1; i++)
         if (!((int16_t)b[i] > 0)) a[i] = 0;
 }
-static void add_bf16_part(void *arg, size_t i0, size_t i1) {
-    ew_args *e = arg;
-    uint16_t *a = e->a;
-    const uint16_t *b = e->b;
+BF16_INLINE void add_bf16(uint16_t *a, const uint16_t *b, size_t i0, size_t i1) {
     size_t i = i0;
     for (; i + 8 <= i1; i += 8) V8H(a + i) = V8F_TO_BF16(V8H_TO_F32(V8H(a + i)) + V8H_TO_F32(V8H(b + i)));
     for (; i < i1; i++) a[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
 }
+#define BF16_PARTS(suffix, attr)                                                                                   \
+    attr static void add_relu_bf16##suffix(void *arg, size_t i0, size_t i1) {                                      \
+        ew_args *e = arg;                                                                                          \
+        add_relu_bf16(e->a, e->b, i0, i1);                                                                         \
+    }                                                                                                              \
+    attr static void relu_mask_bf16##suffix(void *arg, size_t i0, size_t i1) {                                     \
+        ew_args *e = arg;                                                                                          \
+        relu_mask_bf16(e->a, e->b, i0, i1);                                                                        \
+    }                                                                                                              \
+    attr static void add_bf16##suffix(void *arg, size_t i0, size_t i1) {                                           \
+        ew_args *e = arg;                                                                                          \
+        add_bf16(e->a, e->b, i0, i1);                                                                              \
+    }
+BF16_PARTS(_part, )
+#ifdef __x86_64__
+BF16_PARTS(_avx2_part, __attribute__((target("avx2"))))
+#endif
+int nn_ew_avx2 = -1;
+
 typedef enum ew_op { EW_ADD_RELU, EW_RELU_MASK, EW_ADD } ew_op;
 /* a op= b over n elements of the workspace's activation type */
 static void ew(const nn_workspace *ws, ew_op op, void *a, const void *b, size_t n) {
     static void (*const f32[3])(void *, size_t, size_t) = {add_relu_part, relu_mask_part, add_part};
     static void (*const b16[3])(void *, size_t, size_t) = {add_relu_bf16_part, relu_mask_bf16_part, add_bf16_part};
+#ifdef __x86_64__
+    static void (*const b16_avx2[3])(void *, size_t, size_t) = {add_relu_bf16_avx2_part, relu_mask_bf16_avx2_part,
+                                                                 add_bf16_avx2_part};
+    if (nn_ew_avx2 < 0) nn_ew_avx2 = __builtin_cpu_supports("avx2");
+#endif
     ew_args e = {a, b};
-    par_for(n, ws->act_bytes == 2 ? b16[op] : f32[op], &e);
+    void (*fn)(void *, size_t, size_t) = f32[op];
+    if (ws->act_bytes == 2) fn = b16[op];
+#ifdef __x86_64__
+    if (ws->act_bytes == 2 && nn_ew_avx2 > 0) fn = b16_avx2[op];
+#endif
+    par_for(n, fn, &e);
 }
 
 /* torch BatchNorm: running = (1 - momentum) running + momentum batch, var unbiased */

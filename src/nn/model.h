@@ -73,6 +73,9 @@ int nn_bf16_supported(void);
 nn_precision nn_set_precision(nn_model *m, nn_precision p);
 nn_precision nn_get_precision(const nn_model *m);
 nn_precision nn_workspace_precision(const nn_workspace *ws);
+/* Tests only: which build of the bf16 elementwise loops runs (1 AVX2, 0 baseline; -1 until the
+ * first use, which picks AVX2 where the CPU has it). Both give the same bits. */
+extern int nn_ew_avx2;
 
 /* Threads used by every nn computation (oneDNN's OpenMP pool and nn's own loops). n >= 1.
  * With n = 1 and a fixed seed results are bit-for-bit repeatable. Process-wide. */

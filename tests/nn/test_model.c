@@ -458,6 +458,48 @@ static void freeze_and_repeat(void) {
     nn_model_free(m);
 }
 
+/* bf16 training's residual add, ReLU mask and gradient add run as nn's own loops, built for
+ * baseline x86-64 and for AVX2 (nn_ew_avx2): a training step through each gives the same loss
+ * and the same gradients, bit for bit (one thread, so oneDNN's reductions repeat too). */
+static void bf16_loop_builds_agree(void) {
+    genreid_error err;
+    if (!nn_bf16_supported() || !__builtin_cpu_supports("avx2")) {
+        printf("  SKIPPED bf16 loop builds: needs native bf16 and AVX2 (ISA %s)\n", dn_isa_name());
+        return;
+    }
+    nn_model *m = nn_model_new("small", 2, 5, &err);
+    CHECKF(m != NULL, "%s", err.message);
+    CHECK(nn_set_precision(m, NN_BF16) == NN_BF16);
+    nn_workspace *ws = nn_workspace_new(m, 4, 64, 64, 1, &err);
+    CHECKF(ws != NULL, "%s", err.message);
+    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
+    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(13, i) * 2 - 1);
+    int labels[4] = {1, 0, 0, 1};
+    nn_param *p;
+    size_t np = nn_model_params(m, &p), tot = 0;
+    for (size_t i = 0; i < np; i++) tot += p[i].n;
+    float *g[2] = {calloc(tot, sizeof(float)), calloc(tot, sizeof(float))}, loss[2] = {0, 0};
+    int saved = nn_get_threads(), saved_avx2 = nn_ew_avx2;
+    nn_set_threads(1);
+    nn_workspace_set_dropout(ws, 0);
+    for (int avx2 = 0; avx2 < 2; avx2++) {
+        nn_ew_avx2 = avx2;
+        nn_zero_grad(m);
+        CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
+        CHECK(nn_loss_backward(m, ws, labels, &loss[avx2], &err) == GENREID_OK);
+        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++)
+            if (p[i].grad) memcpy(g[avx2] + o, p[i].grad, p[i].n * sizeof(float));
+    }
+    CHECKF(loss[0] == loss[1] && !memcmp(g[0], g[1], tot * sizeof(float)),
+           "bf16 loops, baseline vs AVX2 build: loss %.9g vs %.9g, gradients %s", loss[0], loss[1],
+           memcmp(g[0], g[1], tot * sizeof(float)) ? "differ" : "equal");
+    nn_ew_avx2 = saved_avx2;
+    nn_set_threads(saved);
+    free(g[0]), free(g[1]), free(x);
+    nn_workspace_free(ws);
+    nn_model_free(m);
+}
+
 /* Soft targets (mixup): one-hot rows give exactly the hard-label loss and gradients; a blend
  * lam*a + (1-lam)*b gives lam*CE(a) + (1-lam)*CE(b) and the same blend of the two gradients. */
 static void soft_targets(void) {
@@ -576,6 +618,7 @@ int main(void) {
     parity_bf16();
     concurrency();
     freeze_and_repeat();
+    bf16_loop_builds_agree();
     soft_targets();
     misuse();
     param_counts();
