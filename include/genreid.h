@@ -52,8 +52,9 @@ double genreid_model_uncertain_below(const genreid_model *model);
 
 /* Arithmetic of the network's convolutions. FP32 (the default) is the exact reference path: the
  * same file gives the same probabilities on every CPU (to fp32 rounding). BF16 is mixed precision
- * as torch.autocast does it (bf16 convolution inputs and weights, fp32 accumulation, fp32
- * everywhere else): faster where oneDNN runs bf16 natively (AVX512_BF16, AMX), probabilities
+ * as torch.autocast does it (the network body's activations and weights in bf16, fp32
+ * accumulation, batch-norm statistics, head and loss in fp32; in training fp32 master weights and
+ * optimiser state): faster where oneDNN runs bf16 natively (AVX512_BF16, AMX), probabilities
  * within about 0.01 of fp32. AUTO: BF16 where the CPU runs it natively, else FP32. */
 typedef enum genreid_precision {
     GENREID_PRECISION_FP32 = 0,
