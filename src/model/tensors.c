@@ -2,6 +2,7 @@
  * bfloat16 = the top 16 bits of a binary32). See tensors.h. */
 #include "model/tensors.h"
 #include "core/error.h"
+#include "nn/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,13 +116,6 @@ float model_half_to_float(uint16_t h) {
     return f;
 }
 
-float model_bf16_to_float(uint16_t b) {
-    uint32_t bits = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 size_t model_dtype_size(model_dtype dt) {
     static const size_t sz[] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1};
     return (unsigned)dt < sizeof sz / sizeof sz[0] ? sz[dt] : 0;
@@ -139,7 +133,7 @@ float model_dtype_load(const unsigned char *p, model_dtype dt) {
     switch (dt) {
     case MD_F32: { uint32_t u = (uint32_t)rd_le(p, 4); float f; memcpy(&f, &u, 4); return f; }
     case MD_F16: return model_half_to_float((uint16_t)rd_le(p, 2));
-    case MD_BF16: return model_bf16_to_float((uint16_t)rd_le(p, 2));
+    case MD_BF16: return bf16_to_f32((uint16_t)rd_le(p, 2));
     case MD_F64: { uint64_t u = rd_le(p, 8); double d; memcpy(&d, &u, 8); return (float)d; }
     case MD_I64: return (float)(int64_t)rd_le(p, 8);
     case MD_I32: return (float)(int32_t)(uint32_t)rd_le(p, 4);

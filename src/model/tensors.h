@@ -50,6 +50,5 @@ int model_dtype_is_int(model_dtype dt);
 float model_dtype_load(const unsigned char *p, model_dtype dt);
 
 float model_half_to_float(uint16_t h);
-float model_bf16_to_float(uint16_t b);
 
 #endif
