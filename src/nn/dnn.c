@@ -118,8 +118,7 @@ static genreid_status shared_alloc(dn_shared *s, genreid_error *err) {
     if (s->at && s->bytes <= s->at_cap) s->buf = s->at;
     else if (s->bytes && !(s->buf = dn_alloc(s->bytes)))
         return err_set(err, GENREID_E_NOMEM, "nn: out of memory (%zu MiB of shared buffers)", s->bytes >> 20);
-    for (int i = 0; i < s->n; i++)
-        DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], s->buf), "shared buffer");
+    for (int i = 0; i < s->n; i++) DN_CHECK(dnnl_memory_set_data_handle(s->mem[i], s->buf), "shared buffer");
 done:
     return rc;
 }
@@ -355,7 +354,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
  * with fp32 accumulation into [K][K][C][OC] (the first overwrites, the others add: sum post-op),
  * and the usual accumulating reorder into the OIHW gradient. Chunks keep the patches' buffer
  * small (a whole batch of layer3's is 21 MB at batch 32). */
-#define GEMM_W_MAX_MAP 256 /* OH*OW at most: layer3 and layer4 at 192x192 (layer2 too: no faster, 20 MB more) */
+#define GEMM_W_MAX_MAP 256 /* OH*OW at most: layer3 and layer4 at 192x192 (with layer2 too: measured no faster) */
 #define GEMM_W_CHUNK ((size_t)4 << 20) /* bytes of patches per matmul (at least one image's) */
 
 static size_t gemm_w_image_bytes(const dn_conv *cv) {
@@ -495,25 +494,24 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     cv->N = N, cv->C = C, cv->H = H, cv->W = W, cv->OC = OC, cv->K = K, cv->S = S, cv->P = P;
     cv->OH = (H + 2 * P - K) / S + 1;
     cv->OW = (W + 2 * P - K) / S + 1;
-    /* m*: the caller's tensors (the body's in the activation type, the plain network input fp32);
-     * k*: what the convolution kernels read, the activation type throughout */
+    /* m*: the caller's tensors: the body's in the activation type kt, the plain network input
+     * fp32; ksrc: the input as the kernels read it (kt, and channels-last on AMX also when the
+     * caller's is plain); dst and the gradients are the kernels' own (mdst) */
     dnnl_data_type_t kt = dn_act_type(c);
     size_t kbytes = c->bf16 ? 2 : 4;
     dnnl_format_tag_t stag = src_plain ? dnnl_nchw : dn_tag(c);
-    dnnl_data_type_t at = kt;
-    dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kdd, kw_any;
-    if ((rc = md4t(&msrc, N, C, H, W, stag, src_plain ? dnnl_f32 : at, err)) ||
-        (rc = md4t(&mdst, N, OC, cv->OH, cv->OW, dn_tag(c), at, err)) ||
+    dnnl_memory_desc_t msrc, mdst, mw_any, mw_user, ksrc, kw_any;
+    if ((rc = md4t(&msrc, N, C, H, W, stag, src_plain ? dnnl_f32 : kt, err)) ||
+        (rc = md4t(&mdst, N, OC, cv->OH, cv->OW, dn_tag(c), kt, err)) ||
         (rc = md4(&mw_any, OC, C, K, K, dnnl_format_tag_any, err)) ||
         (rc = md4(&mw_user, OC, C, K, K, dnnl_oihw, err)) || (rc = md4t(&ksrc, N, C, H, W, c->bf16 && !dn_ctx_block(c) ? dnnl_nhwc : stag, kt, err)) ||
-        (rc = md4t(&kdd, N, OC, cv->OH, cv->OW, dn_tag(c), kt, err)) ||
         (rc = md4t(&kw_any, OC, C, K, K, dnnl_format_tag_any, kt, err)))
         return rc;
     dnnl_dims_t strides = {S, S}, pad = {P, P};
     dnnl_convolution_desc_t d;
     dnnl_primitive_desc_t fpd = NULL, pd = NULL;
     /* bf16: the plain fp32 network input is converted into a shared buffer right before use */
-    void *ksrc_ptr = src, *kdd_ptr = diff_dst;
+    void *ksrc_ptr = src;
     cv->src = src;
     if (c->bf16 && src_plain) {
         if ((rc = dn_reorder_make(c, &cv->r_src16, &msrc, src, &ksrc, DNNL_MEMORY_NONE, 0, err)) ||
@@ -555,7 +553,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
     }
     if (diff_src) {
         DN_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &msrc, &kw_any,
-                                                          &kdd, strides, pad, pad),
+                                                          &mdst, strides, pad, pad),
                  "convolution backward data");
         DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, cv->fwd.pd), "convolution backward data");
         const dnnl_memory_desc_t *wmd = dn_md(pd, DNNL_ARG_WEIGHTS);
@@ -567,7 +565,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
                 goto done;
         }
         int roles[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
-        void *ptrs[3] = {kdd_ptr, own ? DNNL_MEMORY_NONE : cv->wf, diff_src};
+        void *ptrs[3] = {diff_dst, own ? DNNL_MEMORY_NONE : cv->wf, diff_src};
         dnnl_primitive_desc_t keep = pd;
         pd = NULL;
         if ((rc = dn_prim_make(c, &cv->bwd_d, keep, 3, roles, ptrs, err))) goto done;
@@ -577,7 +575,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
         if ((rc = gemm_w_init(c, cv, &mw_user, dw, diff_dst, err))) goto done;
     } else if (dw) {
         DN_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &ksrc, &mw_any,
-                                                             NULL, &kdd, strides, pad, pad),
+                                                             NULL, &mdst, strides, pad, pad),
                  "convolution backward weights");
         DN_CHECK(dn_pd_create(&pd, &d, c, c->attr, cv->fwd.pd), "convolution backward weights");
         const char *impl = NULL;
@@ -619,7 +617,7 @@ static genreid_status conv_init(dn_ctx *c, dn_conv *cv, int N, int C, int H, int
             (rc = dn_share(&c->wshared, &cv->r_dw, DNNL_ARG_FROM, cv->dwb_bytes, err)))
             goto done;
         int roles[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
-        void *ptrs[3] = {plain ? cv->psrc : ksrc_ptr, plain ? cv->pdst : kdd_ptr, DNNL_MEMORY_NONE};
+        void *ptrs[3] = {plain ? cv->psrc : ksrc_ptr, plain ? cv->pdst : diff_dst, DNNL_MEMORY_NONE};
         dnnl_primitive_desc_t keep = pd;
         pd = NULL;
         if ((rc = dn_prim_make(c, &cv->bwd_w, keep, 3, roles, ptrs, err)) ||

@@ -100,9 +100,11 @@ typedef struct dn_conv {
     dn_prim fwd, bwd_d, bwd_w, r_wf, r_wb, r_dw;
     dn_prim r_psrc, r_pdst; /* plain copies for the GEMM weight gradient on tiny maps */
     dn_prim r_src16;  /* bf16, plain input: the input to bf16 (dn_ctx.src16) */
-    int gemm_w;       /* bwd_w is a matmul over the input's patches (dn_ctx.col16), not a convolution: */
-    int gemm_nb;      /* images per matmul: bwd_w the first (overwrites), bwd_w_acc the next ones */
-    dn_prim bwd_w_acc, bwd_w_tail; /* (add), bwd_w_tail a last shorter one (adds) */
+    /* gemm_w: bwd_w is a matmul over the input's patches (dn_ctx.col16), not a convolution, on
+     * gemm_nb images at a time: bwd_w the first chunk (overwrites), bwd_w_acc the next ones and
+     * bwd_w_tail a last shorter one (both add) */
+    int gemm_w, gemm_nb;
+    dn_prim bwd_w_acc, bwd_w_tail;
     const void *src;  /* the input as the caller bound it (the patches are copied from it) */
     void *dd;         /* with gemm_w: the output gradient (diff_dst) */
     void *wf, *psrc, *pdst; /* bwd-data weights and weight gradient live in dn_ctx.wshared */
@@ -145,7 +147,8 @@ genreid_status dn_bn_init(dn_ctx *c, dn_bn *bn, int N, int C, int H, int W, int 
                           float *running_var, void *diff_src, void *diff_dst, genreid_error *err);
 void dn_bn_free(dn_bn *bn);
 
-/* 3x3 stride 2 pad 1 max-pool on nChw16c in the activation type; training keeps the argmax workspace for backward. */
+/* 3x3 stride 2 pad 1 max-pool on nChw16c in the activation type; training keeps the argmax
+ * workspace for backward. */
 typedef struct dn_pool {
     dn_prim fwd, bwd;
     void *ws;

@@ -312,7 +312,6 @@ struct nn_workspace {
     float *l4f;      /* bf16: layer4's output converted to fp32 for the head (to_f32); in training
                       * then its gradient from the head, converted back into g_out (from_f32) */
     dn_prim to_f32, from_f32;
-    size_t act_bytes; /* bytes per element of the body's tensors: 2 (bf16) or 4 */
     int SH, SW, PH, PW, LH, LW; /* stem conv out, after pool, layer4 out */
     block_buf blk[MAX_BLOCKS];
     float *arena;
@@ -374,12 +373,13 @@ static void *carve_bytes(carver *c, size_t bytes) {
 }
 static void *carve(carver *c, size_t floats) { return carve_bytes(c, floats * sizeof(float)); }
 /* a body tensor of n elements, in the activation type */
-static void *carve_act(const nn_workspace *ws, carver *c, size_t n) { return carve_bytes(c, n * ws->act_bytes); }
+static size_t act_bytes(const nn_workspace *ws) { return ws->ctx.bf16 ? 2 : 4; }
+static void *carve_act(const nn_workspace *ws, carver *c, size_t n) { return carve_bytes(c, n * act_bytes(ws)); }
 static void *at_byte(carver *c, size_t off) { return c->base ? c->base + off : NULL; }
 
 static void plan(nn_workspace *ws, carver *cv) {
     nn_model *m = ws->m;
-    size_t N = (size_t)ws->N, F2 = 2 * (size_t)m->feat, C = (size_t)m->n_classes, ab = ws->act_bytes;
+    size_t N = (size_t)ws->N, F2 = 2 * (size_t)m->feat, C = (size_t)m->n_classes, ab = act_bytes(ws);
     size_t stem = N * m->conv[m->stem_conv].oc * ws->SH * ws->SW;
     size_t maxblk = 0;
     for (int b = 0; b < m->n_blocks; b++) {
@@ -578,7 +578,6 @@ nn_workspace *nn_workspace_new(nn_model *m, int batch, int height, int width, in
     if (dn_ctx_init(&ws->ctx, err)) goto fail;
     ws->precision = m->precision;
     ws->ctx.bf16 = m->precision == NN_BF16;
-    ws->act_bytes = ws->ctx.bf16 ? 2 : 4;
     ws->SH = (height - 1) / 2 + 1, ws->SW = (width - 1) / 2 + 1; /* 7x7 s2 p3 */
     ws->PH = maxpool_out_size(ws->SH), ws->PW = maxpool_out_size(ws->SW);
     int h = ws->PH, w = ws->PW;
@@ -750,17 +749,14 @@ typedef enum ew_op { EW_ADD_RELU, EW_RELU_MASK, EW_ADD } ew_op;
 static void ew(const nn_workspace *ws, ew_op op, void *a, const void *b, size_t n) {
     static void (*const f32[3])(void *, size_t, size_t) = {add_relu_part, relu_mask_part, add_part};
     static void (*const b16[3])(void *, size_t, size_t) = {add_relu_bf16_part, relu_mask_bf16_part, add_bf16_part};
+    void (*fn)(void *, size_t, size_t) = ws->ctx.bf16 ? b16[op] : f32[op];
 #ifdef __x86_64__
     static void (*const b16_avx2[3])(void *, size_t, size_t) = {add_relu_bf16_avx2_part, relu_mask_bf16_avx2_part,
                                                                  add_bf16_avx2_part};
     if (nn_ew_avx2 < 0) nn_ew_avx2 = __builtin_cpu_supports("avx2");
+    if (ws->ctx.bf16 && nn_ew_avx2 > 0) fn = b16_avx2[op];
 #endif
     ew_args e = {a, b};
-    void (*fn)(void *, size_t, size_t) = f32[op];
-    if (ws->act_bytes == 2) fn = b16[op];
-#ifdef __x86_64__
-    if (ws->act_bytes == 2 && nn_ew_avx2 > 0) fn = b16_avx2[op];
-#endif
     par_for(n, fn, &e);
 }
 
@@ -1069,7 +1065,7 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
     else if (!strcmp(name, "head1")) src = ws->z1, C = HEAD_HIDDEN;
     else if (!strcmp(name, "logits")) src = ws->logits, C = m->n_classes;
     else if (!strcmp(name, "stem"))
-        src = ws->p0, C = m->conv[m->stem_conv].oc, H = ws->PH, W = ws->PW, blocked = 1, bf16 = ws->act_bytes == 2;
+        src = ws->p0, C = m->conv[m->stem_conv].oc, H = ws->PH, W = ws->PW, blocked = 1, bf16 = ws->ctx.bf16;
     else if (!strncmp(name, "layer", 5) && name[5] >= '1' && name[5] <= '4' && !name[6]) {
         int stage = name[5] - '1', last = -1;
         for (int b = 0; b < m->n_blocks; b++)
@@ -1079,7 +1075,7 @@ genreid_status nn_workspace_activation(const nn_workspace *ws, const char *name,
         int l4f = stage == 3 && ws->l4f;
         src = l4f ? ws->l4f : ws->blk[last].out;
         C = m->blk[last].out_c, H = ws->blk[last].OH, W = ws->blk[last].OW, blocked = 1;
-        bf16 = !l4f && ws->act_bytes == 2;
+        bf16 = !l4f && ws->ctx.bf16;
     } else {
         return err_set(err, GENREID_E_INVALID, "nn: no activation named %s", name);
     }
