@@ -15,6 +15,19 @@
 
 static double worst_act = 0, worst_grad = 0;
 
+/* The small-model tests' input: 4 images of 3x64x64, uniform in [-1, 1), from seed. */
+static float *batch4x64(uint64_t seed) {
+    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
+    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(seed, i) * 2 - 1);
+    return x;
+}
+
+/* Every parameter's gradient, in parameter order, into out (left as it is where there is none). */
+static void grads_flat(const nn_param *p, size_t np, float *out) {
+    for (size_t i = 0, o = 0; i < np; o += p[i].n, i++)
+        if (p[i].grad) memcpy(out + o, p[i].grad, p[i].n * sizeof(float));
+}
+
 static void cmp(const char *what, const float *got, const float *ref, size_t n, double tol, double *worst) {
     double mad;
     double rel = nnfx_relerr(got, ref, n, 1e-12, &mad);
@@ -369,8 +382,7 @@ static void *eval_thread(void *arg) {
 static void concurrency(void) {
     genreid_error err;
     nn_model *m = nn_model_new("small", 2, 7, &err);
-    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
-    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(5, i) * 2 - 1);
+    float *x = batch4x64(5);
     int saved = nn_get_threads();
     nn_set_threads(1); /* one OpenMP thread each: bit-identical to the serial answer */
     eval_job ref = {m, x, {0}, 0, 1};
@@ -398,8 +410,7 @@ static void freeze_and_repeat(void) {
     CHECKF(m != NULL, "%s", err.message);
     nn_workspace *ws = nn_workspace_new(m, 4, 64, 64, 1, &err);
     CHECKF(ws != NULL, "%s", err.message);
-    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
-    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(9, i) * 2 - 1);
+    float *x = batch4x64(9);
     int labels[4] = {0, 1, 1, 0};
     nn_param *p;
     size_t np = nn_model_params(m, &p);
@@ -472,8 +483,7 @@ static void bf16_loop_builds_agree(void) {
     CHECK(nn_set_precision(m, NN_BF16) == NN_BF16);
     nn_workspace *ws = nn_workspace_new(m, 4, 64, 64, 1, &err);
     CHECKF(ws != NULL, "%s", err.message);
-    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
-    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(13, i) * 2 - 1);
+    float *x = batch4x64(13);
     int labels[4] = {1, 0, 0, 1};
     nn_param *p;
     size_t np = nn_model_params(m, &p), tot = 0;
@@ -487,8 +497,7 @@ static void bf16_loop_builds_agree(void) {
         nn_zero_grad(m);
         CHECK(nn_forward(m, ws, x, 4, NULL, 1, &err) == GENREID_OK);
         CHECK(nn_loss_backward(m, ws, labels, &loss[avx2], &err) == GENREID_OK);
-        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++)
-            if (p[i].grad) memcpy(g[avx2] + o, p[i].grad, p[i].n * sizeof(float));
+        grads_flat(p, np, g[avx2]);
     }
     CHECKF(loss[0] == loss[1] && !memcmp(g[0], g[1], tot * sizeof(float)),
            "bf16 loops, baseline vs AVX2 build: loss %.9g vs %.9g, gradients %s", loss[0], loss[1],
@@ -507,8 +516,7 @@ static void soft_targets(void) {
     nn_model *m = nn_model_new("small", 2, 5, &err);
     nn_workspace *ws = nn_workspace_new(m, 4, 64, 64, 1, &err);
     CHECK(m && ws);
-    float *x = malloc(4 * 3 * 64 * 64 * sizeof(float));
-    for (int i = 0; i < 4 * 3 * 64 * 64; i++) x[i] = (float)(nnfx_uniform(21, i) * 2 - 1);
+    float *x = batch4x64(21);
     int la[4] = {0, 1, 1, 0}, lb[4] = {1, 1, 0, 0};
     float onehot[8], blend[8], lam = 0.7f;
     for (int i = 0; i < 4; i++)
@@ -535,8 +543,7 @@ static void soft_targets(void) {
                             : k == 2 ? nn_loss_backward(m, ws, lb, &loss[k], &err)
                                      : nn_loss_backward_soft(m, ws, blend, &loss[k], &err);
         CHECKF(st == GENREID_OK, "%s", err.message);
-        for (size_t i = 0, o = 0; i < np; o += p[i].n, i++)
-            if (p[i].grad) memcpy(g[k] + o, p[i].grad, p[i].n * sizeof(float));
+        grads_flat(p, np, g[k]);
     }
     CHECKF(fabsf(loss[0] - loss[1]) <= 1e-6f * fabsf(loss[0]), "one-hot soft loss %g vs hard %g", loss[1], loss[0]);
     double worst = 0, scale = 0;
