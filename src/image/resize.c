@@ -29,6 +29,12 @@ typedef struct resize_axis {
      * or too large to split, then the scalar pass runs */
     int ksize8;
     int16_t *khi, *klo;
+    /* AVX2 row-block pass: the same split weights as int16 pairs of adjacent taps, one int32
+     * (w[2j] | w[2j + 1] << 16) per pair, npair pairs per output sample starting at input pair
+     * pair_first (taps aligned to even input indices; zero outside the sample's taps) */
+    int npair;
+    int *pair_first;
+    int32_t *wph, *wpl;
 } resize_axis;
 
 struct resize_plan {
@@ -59,6 +65,26 @@ static void split_weights(resize_axis *a) {
     if (!ok) {
         free(a->khi), free(a->klo);
         a->khi = a->klo = NULL;
+        return;
+    }
+    a->npair = a->ksize / 2 + 1; /* ksize taps from an odd start span ksize / 2 + 1 pairs */
+    a->pair_first = malloc(sizeof(int) * (size_t)a->out_size);
+    a->wph = calloc((size_t)a->npair * (size_t)a->out_size, sizeof(int32_t));
+    a->wpl = calloc((size_t)a->npair * (size_t)a->out_size, sizeof(int32_t));
+    if (!a->pair_first || !a->wph || !a->wpl) {
+        free(a->pair_first), free(a->wph), free(a->wpl);
+        a->pair_first = NULL, a->wph = a->wpl = NULL;
+        return;
+    }
+    for (int i = 0; i < a->out_size; i++) {
+        int x0 = a->bounds[2 * i], taps = a->bounds[2 * i + 1];
+        a->pair_first[i] = x0 / 2;
+        for (int k = 0; k < taps; k++) {
+            int at = (x0 + k) / 2 - x0 / 2, shift = (x0 + k) % 2 * 16;
+            uint32_t hi = (uint16_t)a->khi[(size_t)i * a->ksize8 + k], lo = (uint16_t)a->klo[(size_t)i * a->ksize8 + k];
+            a->wph[(size_t)i * a->npair + at] = (int32_t)((uint32_t)a->wph[(size_t)i * a->npair + at] | hi << shift);
+            a->wpl[(size_t)i * a->npair + at] = (int32_t)((uint32_t)a->wpl[(size_t)i * a->npair + at] | lo << shift);
+        }
     }
 }
 
@@ -105,8 +131,14 @@ void resize_free(resize_plan *p) {
     free(p->horiz.kk);
     free(p->horiz.khi);
     free(p->horiz.klo);
+    free(p->horiz.pair_first);
+    free(p->horiz.wph);
+    free(p->horiz.wpl);
     free(p->vert.khi);
     free(p->vert.klo);
+    free(p->vert.pair_first);
+    free(p->vert.wph);
+    free(p->vert.wpl);
     free(p->vert.bounds);
     free(p->vert.kk);
     free(p);
@@ -304,16 +336,134 @@ __attribute__((target("avx2"))) static int horiz_avx2(const resize_axis *a, cons
     free(planes);
     return 1;
 }
+/* The horizontal pass eight rows at a time, each 32-bit lane of a vector one row, so an output
+ * sample's sums need no reduction across lanes (the per-sample reduction was half of
+ * horiz_avx2's work). The rows' pixels are first laid out as pairs of adjacent pixels, one plane
+ * per channel: plane[c][j] lane r = p[r][2j][c] | p[r][2j + 1][c] << 16 (a byte shuffle per 4
+ * pixels and row, then an 8x8 transpose); one pmaddwd then takes two taps of eight rows. The
+ * int32 sums are horiz_avx2's, so the pixels are the same. */
+#define ROWS_BLOCK 8
+
+/* The first `groups` groups of 4 pixels of rows[0..7] into the pair planes (P pairs each). */
+__attribute__((target("avx2"), always_inline)) static inline void pair_planes_avx2(const uint8_t *const rows[ROWS_BLOCK], int groups,
+                                                                   __m256i *planes, size_t P, const int ch) {
+    /* 4 pixels -> lane 0: pair (0,1) as R G B A int32s, lane 1: pair (2,3); a missing alpha is 0 */
+    const __m256i sh4 = _mm256_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1, 8, -1, 12, -1, 9, -1, 13,
+                                         -1, 10, -1, 14, -1, 11, -1, 15, -1);
+    const __m256i sh3 = _mm256_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1, 6, -1, 9, -1, 7, -1,
+                                         10, -1, 8, -1, 11, -1, -1, -1, -1, -1);
+    const __m256i sh = ch == 4 ? sh4 : sh3;
+    for (int q = 0; q < groups; q++) {
+        const size_t off = (size_t)q * 4 * ch;
+#define PAIRS_OF(k) _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(rows[k] + off))), sh)
+        __m256i r0 = PAIRS_OF(0), r1 = PAIRS_OF(1), r2 = PAIRS_OF(2), r3 = PAIRS_OF(3);
+        __m256i r4 = PAIRS_OF(4), r5 = PAIRS_OF(5), r6 = PAIRS_OF(6), r7 = PAIRS_OF(7);
+#undef PAIRS_OF
+        __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
+        __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
+        __m256i t4 = _mm256_unpacklo_epi32(r4, r5), t5 = _mm256_unpackhi_epi32(r4, r5);
+        __m256i t6 = _mm256_unpacklo_epi32(r6, r7), t7 = _mm256_unpackhi_epi32(r6, r7);
+        /* uc / vc: channel c of pair 2q (lane 0) and 2q + 1 (lane 1), rows 0-3 / rows 4-7 */
+        __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2), u2 = _mm256_unpacklo_epi64(t1, t3);
+        __m256i v0 = _mm256_unpacklo_epi64(t4, t6), v1 = _mm256_unpackhi_epi64(t4, t6), v2 = _mm256_unpacklo_epi64(t5, t7);
+        __m256i *o = planes + 2 * (size_t)q;
+        o[0] = _mm256_permute2x128_si256(u0, v0, 0x20), o[1] = _mm256_permute2x128_si256(u0, v0, 0x31);
+        o[P] = _mm256_permute2x128_si256(u1, v1, 0x20), o[P + 1] = _mm256_permute2x128_si256(u1, v1, 0x31);
+        o[2 * P] = _mm256_permute2x128_si256(u2, v2, 0x20), o[2 * P + 1] = _mm256_permute2x128_si256(u2, v2, 0x31);
+        if (ch == 4) {
+            __m256i u3 = _mm256_unpackhi_epi64(t1, t3), v3 = _mm256_unpackhi_epi64(t5, t7);
+            o[3 * P] = _mm256_permute2x128_si256(u3, v3, 0x20), o[3 * P + 1] = _mm256_permute2x128_si256(u3, v3, 0x31);
+        }
+    }
+}
+
+__attribute__((target("avx2"), always_inline)) static inline void horiz_rows_block(const resize_axis *a, const uint8_t *const rows[ROWS_BLOCK],
+                                                                   __m256i *planes, size_t P, uint32_t *tmp, const int ch) {
+    /* a 16-byte load of 4 pixels must stay inside the row (the next row may not exist) */
+    size_t stride = (size_t)a->in_size * ch;
+    int groups = stride >= 16 ? (int)((stride - 16) / (4 * (size_t)ch)) + 1 : 0;
+    if (groups > a->in_size / 4) groups = a->in_size / 4;
+    pair_planes_avx2(rows, groups, planes, P, ch);
+    int32_t *pl = (int32_t *)planes;
+    for (size_t j = 2 * (size_t)groups; j < P; j++) /* the rest, and the zero pairs past the row's end */
+        for (int c = 0; c < ch; c++)
+            for (int k = 0; k < ROWS_BLOCK; k++) {
+                size_t x = 2 * j;
+                uint32_t v0 = x < (size_t)a->in_size ? rows[k][x * ch + c] : 0;
+                uint32_t v1 = x + 1 < (size_t)a->in_size ? rows[k][(x + 1) * ch + c] : 0;
+                pl[((size_t)c * P + j) * ROWS_BLOCK + k] = (int32_t)(v0 | v1 << 16);
+            }
+    const __m256i round = _mm256_set1_epi32(1 << (RESIZE_PRECISION_BITS - 1));
+    /* bytes c * 4 + r of a lane (channel c of row r) to r * 4 + c: each row's pixel as one uint32 */
+    const __m256i rowmajor = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9,
+                                              13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const int np = a->npair;
+    for (int x = 0; x < a->out_size; x++) {
+        const int32_t *wh = a->wph + (size_t)x * np, *wl = a->wpl + (size_t)x * np;
+        const __m256i *p0 = planes + a->pair_first[x], *p1 = p0 + P, *p2 = p1 + P, *p3 = p2 + P;
+        /* named accumulators: arrays indexed by a channel loop were kept in memory */
+        __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0, l0 = h0, l1 = h0, l2 = h0, l3 = h0;
+        for (int j = 0; j < np; j++) {
+            __m256i h = _mm256_set1_epi32(wh[j]), l = _mm256_set1_epi32(wl[j]);
+            __m256i v0 = _mm256_load_si256(p0 + j), v1 = _mm256_load_si256(p1 + j), v2 = _mm256_load_si256(p2 + j);
+            h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(v0, h)), l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(v0, l));
+            h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(v1, h)), l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(v1, l));
+            h2 = _mm256_add_epi32(h2, _mm256_madd_epi16(v2, h)), l2 = _mm256_add_epi32(l2, _mm256_madd_epi16(v2, l));
+            if (ch == 4) {
+                __m256i v3 = _mm256_load_si256(p3 + j);
+                h3 = _mm256_add_epi32(h3, _mm256_madd_epi16(v3, h)), l3 = _mm256_add_epi32(l3, _mm256_madd_epi16(v3, l));
+            }
+        }
+        __m256i s[4] = {_mm256_add_epi32(_mm256_slli_epi32(h0, 11), l0), _mm256_add_epi32(_mm256_slli_epi32(h1, 11), l1),
+                        _mm256_add_epi32(_mm256_slli_epi32(h2, 11), l2), _mm256_add_epi32(_mm256_slli_epi32(h3, 11), l3)};
+        for (int c = 0; c < 4; c++) s[c] = _mm256_srai_epi32(_mm256_add_epi32(s[c], round), RESIZE_PRECISION_BITS);
+        /* saturating packs clip to 0..255; lane 0 holds rows 0-3, lane 1 rows 4-7 */
+        __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(s[0], s[1]), _mm256_packs_epi32(s[2], s[3]));
+        _mm256_storeu_si256((__m256i *)(tmp + (size_t)x * ROWS_BLOCK), _mm256_shuffle_epi8(b, rowmajor));
+    }
+}
+
+__attribute__((target("avx2"))) static int horiz_rows_avx2(const resize_axis *a, const uint8_t *src, int y0, int n_rows,
+                                                           uint8_t *dst, int ch) {
+    if (!a->wph) return 0;
+    size_t P = (size_t)(a->in_size + 1) / 2 + (size_t)a->npair; /* pairs per plane, padded with zeros */
+    __m256i *planes = aligned_alloc(32, sizeof(__m256i) * P * (size_t)ch);
+    uint32_t *tmp = malloc(sizeof(uint32_t) * ROWS_BLOCK * (size_t)a->out_size);
+    if (!planes || !tmp) {
+        free(planes), free(tmp);
+        return 0;
+    }
+    size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
+    for (int yb = 0; yb < n_rows; yb += ROWS_BLOCK) {
+        const uint8_t *rows[ROWS_BLOCK];
+        int nr = n_rows - yb < ROWS_BLOCK ? n_rows - yb : ROWS_BLOCK;
+        for (int k = 0; k < ROWS_BLOCK; k++) rows[k] = src + (size_t)(y0 + yb + (k < nr ? k : nr - 1)) * in_stride;
+        if (ch == 3) horiz_rows_block(a, rows, planes, P, tmp, 3);
+        else horiz_rows_block(a, rows, planes, P, tmp, 4);
+        for (int k = 0; k < nr; k++) { /* constant-size copies (a memcpy call per pixel was a sixth of the pass) */
+            uint8_t *d = dst + (size_t)(yb + k) * out_stride;
+            if (ch == 3)
+                for (int x = 0; x < a->out_size; x++) memcpy(d + (size_t)x * 3, tmp + (size_t)x * ROWS_BLOCK + k, 3);
+            else
+                for (int x = 0; x < a->out_size; x++) memcpy(d + (size_t)x * 4, tmp + (size_t)x * ROWS_BLOCK + k, 4);
+        }
+    }
+    free(planes);
+    free(tmp);
+    return 1;
+}
 #endif
 
-int resize_horiz_path = -1;
+int resize_path = -1;
 
 /* Horizontal pass over rows [y0, y0 + n_rows) of src (width a->in_size) into dst (a->out_size). */
 static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_rows, uint8_t *dst, int ch) {
-    int path = resize_horiz_path;
+    int path = resize_path;
 #ifdef __x86_64__
-    if (path < 0) path = __builtin_cpu_supports("avx2") ? 2 : 1;
-    if (path == 2 && horiz_avx2(a, src, y0, n_rows, dst, ch)) return;
+    const int avx2 = __builtin_cpu_supports("avx2");
+    if (path < 0) path = avx2 ? 3 : 1;
+    if (path == 3 && avx2 && horiz_rows_avx2(a, src, y0, n_rows, dst, ch)) return;
+    if (path >= 2 && avx2 && horiz_avx2(a, src, y0, n_rows, dst, ch)) return;
 #endif
 #ifdef __SSE2__
     if (path != 0 && horiz_sse2(a, src, y0, n_rows, dst, ch)) return;
@@ -327,18 +477,64 @@ static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_r
     }
 }
 
+#ifdef __x86_64__
+/* The vertical pass with AVX2: two input rows' bytes interleaved and widened to int16 pairs, so one
+ * pmaddwd applies two taps to eight columns, against the same hi/lo split weights as the
+ * horizontal passes (pairs (w[t], w[t + 1]) of vert.khi/klo); the same int32 sums, so the same
+ * bytes. 16 columns a step; the last stride % 16 columns by the scalar loop. Returns the number
+ * of columns done (0 where the plan has no split weights). */
+__attribute__((target("avx2"))) static size_t vert_avx2(const resize_axis *a, const uint8_t *src, int row0, size_t stride,
+                                                      int y, uint8_t *d) {
+    if (!a->khi) return 0;
+    const int16_t *kh = a->khi + (size_t)y * a->ksize8, *kl = a->klo + (size_t)y * a->ksize8;
+    const uint8_t *s = src + (size_t)(a->bounds[2 * y] - row0) * stride;
+    const int n = a->bounds[2 * y + 1];
+    const __m256i round = _mm256_set1_epi32(1 << (RESIZE_PRECISION_BITS - 1));
+    size_t i = 0;
+    for (; i + 16 <= stride; i += 16) {
+        __m256i h0 = _mm256_setzero_si256(), h1 = h0, l0 = h0, l1 = h0;
+        for (int t = 0; t < n; t += 2) {
+            /* an odd last tap pairs with its own row under a zero weight (ksize8 pads with zeros) */
+            const uint8_t *ra = s + (size_t)t * stride + i, *rb = t + 1 < n ? ra + stride : ra;
+            __m128i va = _mm_loadu_si128((const __m128i *)ra), vb = _mm_loadu_si128((const __m128i *)rb);
+            __m256i x0 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(va, vb)), x1 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(va, vb));
+            __m256i wh = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)kh[t] | (uint32_t)(uint16_t)kh[t + 1] << 16));
+            __m256i wl = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)kl[t] | (uint32_t)(uint16_t)kl[t + 1] << 16));
+            h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(x0, wh)), l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(x0, wl));
+            h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(x1, wh)), l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(x1, wl));
+        }
+        __m256i s0 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(h0, 11), l0), round),
+                                       RESIZE_PRECISION_BITS);
+        __m256i s1 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(h1, 11), l1), round),
+                                       RESIZE_PRECISION_BITS);
+        /* columns 0-7 in s0, 8-15 in s1; packs work per 128-bit lane, so regroup the halves first */
+        __m128i w0 = _mm_packs_epi32(_mm256_castsi256_si128(s0), _mm256_extracti128_si256(s0, 1));
+        __m128i w1 = _mm_packs_epi32(_mm256_castsi256_si128(s1), _mm256_extracti128_si256(s1, 1));
+        _mm_storeu_si128((__m128i *)(d + i), _mm_packus_epi16(w0, w1));
+    }
+    return i;
+}
+#endif
+
 /* Vertical pass: src rows are offset by row0 (src row r holds input row r + row0). Accumulates a
  * strip of an output row one input row at a time, so the inner loop runs along contiguous bytes. */
 static void pass_vert(const resize_axis *a, const uint8_t *src, int row0, int width, uint8_t *dst, int ch) {
     enum { STRIP = 1024 };
     int32_t acc[STRIP];
     size_t stride = (size_t)width * ch;
+#ifdef __x86_64__
+    const int simd = (resize_path < 0 || resize_path == 3) && __builtin_cpu_supports("avx2");
+#endif
     for (int y = 0; y < a->out_size; y++) {
         const int32_t *k = a->kk + (size_t)y * a->ksize;
         const uint8_t *s = src + (size_t)(a->bounds[2 * y] - row0) * stride;
         int n = a->bounds[2 * y + 1];
         uint8_t *d = dst + (size_t)y * stride;
-        for (size_t i0 = 0; i0 < stride; i0 += STRIP) {
+        size_t done = 0;
+#ifdef __x86_64__
+        if (simd) done = vert_avx2(a, src, row0, stride, y, d);
+#endif
+        for (size_t i0 = done; i0 < stride; i0 += STRIP) {
             size_t m = stride - i0 < STRIP ? stride - i0 : STRIP;
             for (size_t i = 0; i < m; i++) acc[i] = 1 << (RESIZE_PRECISION_BITS - 1);
             for (int j = 0; j < n; j++) {

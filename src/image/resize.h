@@ -36,10 +36,11 @@ genreid_status resize_run(const resize_plan *plan, const image *in, image *out, 
                           genreid_error *err);
 /* Accepts NULL. */
 void resize_free(resize_plan *plan);
-/* Which horizontal pass runs: -1 (default) the fastest the CPU has, 0 scalar, 1 SSE2, 2 AVX2
- * (falling back to the next where a plan or CPU cannot take it); all give the same pixels. For
- * tests and benchmarks; not thread-safe to change while resizes run. */
-extern int resize_horiz_path;
+/* Which passes run: -1 (default) the fastest the CPU has, 0 scalar, 1 SSE2 horizontal, 2 AVX2
+ * horizontal a row at a time, 3 AVX2 horizontal eight rows at a time and AVX2 vertical (each
+ * falling back where a plan or CPU cannot take it); the vertical pass is scalar below 3. All give
+ * the same pixels. For tests and benchmarks; not thread-safe to change while resizes run. */
+extern int resize_path;
 
 /* One-shot: plans, allocates out (out_w x out_h, in's channels), runs, frees the plan. */
 genreid_status image_resize_bilinear(const image *in, int out_w, int out_h, image *out,

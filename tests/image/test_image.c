@@ -504,14 +504,14 @@ static void test_resize(void) {
         CHECKF(image_load(test_data(p), &exp, &err) == GENREID_OK, "%s", err.message);
         long nd = 0;
         int mx = 0;
-        for (int path = 0; path <= 2; path++) { /* every horizontal pass: scalar, SSE2, AVX2 */
-            resize_horiz_path = path;
+        for (int path = 0; path <= 3; path++) { /* every pass: scalar, SSE2, AVX2, AVX2 rows + vertical */
+            resize_path = path;
             CHECK(image_resize_bilinear(&in, 192, 192, &out, &err) == GENREID_OK);
             mx = rgb_diff(&out, &exp, &nd);
-            CHECKF(mx == 0, "%s 192, horizontal pass %d: max diff %d, %ld values", stems[i], path, mx, nd);
-            if (path < 2) image_free(&out);
+            CHECKF(mx == 0, "%s 192, resize path %d: max diff %d, %ld values", stems[i], path, mx, nd);
+            if (path < 3) image_free(&out);
         }
-        resize_horiz_path = -1;
+        resize_path = -1;
         printf("resize %s %dx%d -> 192x192: max diff %d, %ld differing values vs PIL\n", stems[i],
                in.width, in.height, mx, nd);
         image_free(&out);
@@ -547,32 +547,35 @@ static void test_resize(void) {
         CHECKF(same, "RGBA resize differs from the RGB resize");
         image_free(&rgb), image_free(&rgba), image_free(&o3), image_free(&o4);
     }
-    /* the three horizontal passes on noise, every tap count the SIMD loops split differently
-     * (8, 16 + 8, 32, 64, and enlarging), 3 and 4 channels: the same bytes */
+    /* the four resize paths on noise, every tap count the SIMD loops split differently (8, 16 + 8,
+     * 32, 64, and enlarging; odd and even first taps and tap counts), row counts that are and are
+     * not a multiple of the row pass's 8, widths under one 16-byte load and row lengths that are
+     * not a multiple of the vertical pass's 16 bytes, 3 and 4 channels: the same bytes */
     {
         const int sizes[][4] = {{1200, 500, 128, 128}, {1200, 500, 40, 100}, {500, 300, 192, 192},
-                                {37, 53, 500, 80}, {1000, 3, 31, 3}, {700, 20, 700, 9}};
+                                {37, 53, 500, 80}, {1000, 3, 31, 3}, {700, 20, 700, 9}, {3, 17, 2, 5},
+                                {5, 9, 7, 9}, {1201, 501, 129, 127}};
         uint32_t r = 2463534242u;
         for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
             for (int ch = 3; ch <= 4; ch++) {
-                image in = {0}, o[3] = {{0}};
+                image in = {0}, o[4] = {{0}};
                 CHECK(image_alloc(&in, sizes[k][0], sizes[k][1], ch, &err) == GENREID_OK);
                 for (size_t i = 0; in.pixels && i < (size_t)in.width * in.height * ch; i++) {
                     r ^= r << 13, r ^= r >> 17, r ^= r << 5;
                     in.pixels[i] = (uint8_t)(i % 97 < 40 ? r >> 24 : (i / 5) & 255); /* noise and ramps */
                 }
-                for (int path = 0; path <= 2; path++) {
-                    resize_horiz_path = path;
+                for (int path = 0; path <= 3; path++) {
+                    resize_path = path;
                     CHECK(image_resize_bilinear(&in, sizes[k][2], sizes[k][3], &o[path], &err) == GENREID_OK);
                 }
-                resize_horiz_path = -1;
+                resize_path = -1;
                 size_t n = (size_t)sizes[k][2] * sizes[k][3] * ch;
-                CHECKF(o[0].pixels && o[1].pixels && o[2].pixels && !memcmp(o[0].pixels, o[1].pixels, n) &&
-                           !memcmp(o[0].pixels, o[2].pixels, n),
-                       "%dx%d -> %dx%d, %d channels: the horizontal passes differ", sizes[k][0], sizes[k][1], sizes[k][2],
+                CHECKF(o[0].pixels && o[1].pixels && o[2].pixels && o[3].pixels && !memcmp(o[0].pixels, o[1].pixels, n) &&
+                           !memcmp(o[0].pixels, o[2].pixels, n) && !memcmp(o[0].pixels, o[3].pixels, n),
+                       "%dx%d -> %dx%d, %d channels: the resize paths differ", sizes[k][0], sizes[k][1], sizes[k][2],
                        sizes[k][3], ch);
                 image_free(&in);
-                for (int path = 0; path <= 2; path++) image_free(&o[path]);
+                for (int path = 0; path <= 3; path++) image_free(&o[path]);
             }
     }
     int w, h;
