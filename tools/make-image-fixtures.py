@@ -18,6 +18,8 @@ Writes
                                 file's own mode, then RGB, as fastai does)
   tests/data/image/norm_7x5.{png,npy}  an RGB image and fastai's normalised float32 tensor [3][5][7]:
                                 (x.float()/255 - mean)/std with ImageNet stats, in torch
+  tests/data/image/norm_all_16x16.{png,npy}  the same for a picture holding every byte value in every
+                                channel
 Leaves out: JPEG encoding (genreid never writes JPEG), interlaced PNG (Pillow cannot write it).
 """
 import os
@@ -157,6 +159,17 @@ def norm_fixture():
     np.save(os.path.join(OUT, "norm_7x5.npy"), ((t - mean) / std).numpy().astype("<f4"))
 
 
+def norm_all_fixture():
+    import torch
+    v = np.arange(256, dtype=np.int64).reshape(16, 16)
+    arr = np.stack([v, (v + 85) % 256, (v + 170) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(arr, "RGB").save(os.path.join(OUT, "norm_all_16x16.png"))
+    t = torch.from_numpy(arr).permute(2, 0, 1).float().div_(255)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+    np.save(os.path.join(OUT, "norm_all_16x16.npy"), ((t - mean) / std).numpy().astype("<f4"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_tables()
@@ -167,6 +180,7 @@ def main():
     decoder_fixtures()
     resize_fixtures()
     norm_fixture()
+    norm_all_fixture()
 
 
 if __name__ == "__main__":

@@ -620,6 +620,24 @@ static void test_normalise(void) {
         mx = d > mx ? d : mx;
     }
     CHECKF(exact == 105, "normalised tensor: %d of 105 bit-exact vs torch, max diff %g", exact, mx);
+    /* every byte value in every channel (the conversion goes through a per-channel table) */
+    {
+        image all = {0};
+        npy_array r2 = {0};
+        CHECK(image_load(test_data("image/norm_all_16x16.png"), &all, &err) == GENREID_OK);
+        CHECK(npy_read(test_data("image/norm_all_16x16.npy"), &r2, &err) == GENREID_OK);
+        if (all.pixels && r2.data && r2.ndim == 3 && r2.shape[0] == 3 && r2.shape[1] == 16 && r2.shape[2] == 16) {
+            float o2[3 * 256];
+            CHECK(image_to_tensor_normalized(&all, o2, &err) == GENREID_OK);
+            int same = 0;
+            for (int i = 0; i < 3 * 256; i++) same += memcmp(&o2[i], &r2.data[i], 4) == 0;
+            CHECKF(same == 3 * 256, "normalised tensor, every byte value: %d of 768 bit-exact vs torch", same);
+        } else {
+            CHECKF(0, "norm_all_16x16 fixture unreadable");
+        }
+        image_free(&all);
+        npy_free(&r2);
+    }
     /* Hand value: 0 in red → (0 - 0.485) / 0.229. */
     image z = {1, 1, 3, (uint8_t[3]){0, 255, 128}};
     float zo[3];
