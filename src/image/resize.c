@@ -29,9 +29,11 @@ typedef struct resize_axis {
      * or too large to split, then the scalar pass runs */
     int ksize8;
     int16_t *khi, *klo;
-    /* AVX2 row-block pass: the same split weights as int16 pairs of adjacent taps, one int32
-     * (w[2j] | w[2j + 1] << 16) per pair, npair pairs per output sample starting at input pair
-     * pair_first (taps aligned to even input indices; zero outside the sample's taps) */
+    /* AVX2 passes: the same split weights as int16 pairs of adjacent taps, one int32
+     * (w[t] | w[t + 1] << 16) per pair, npair per output sample, zero outside the sample's taps.
+     * Horizontal axis: the pairs are aligned to even input indices (the row pass's planes hold
+     * pixel pairs (2j, 2j + 1)) and start at input pair pair_first; vertical axis: they start at
+     * the sample's first tap (pair_first NULL) */
     int npair;
     int *pair_first;
     int32_t *wph, *wpl;
@@ -65,30 +67,38 @@ static void split_weights(resize_axis *a) {
     if (!ok) {
         free(a->khi), free(a->klo);
         a->khi = a->klo = NULL;
-        return;
     }
+}
+
+/* The split weights as tap pairs (resize_axis.wph/wpl), aligned to even input indices when
+ * even_aligned; left NULL when there are no split weights or no memory (the AVX2 passes then
+ * fall back). */
+static void pair_weights(resize_axis *a, int even_aligned) {
+    if (!a->khi) return;
     a->npair = a->ksize / 2 + 1; /* ksize taps from an odd start span ksize / 2 + 1 pairs */
-    a->pair_first = malloc(sizeof(int) * (size_t)a->out_size);
+    a->pair_first = even_aligned ? malloc(sizeof(int) * (size_t)a->out_size) : NULL;
     a->wph = calloc((size_t)a->npair * (size_t)a->out_size, sizeof(int32_t));
     a->wpl = calloc((size_t)a->npair * (size_t)a->out_size, sizeof(int32_t));
-    if (!a->pair_first || !a->wph || !a->wpl) {
+    if ((even_aligned && !a->pair_first) || !a->wph || !a->wpl) {
         free(a->pair_first), free(a->wph), free(a->wpl);
         a->pair_first = NULL, a->wph = a->wpl = NULL;
         return;
     }
     for (int i = 0; i < a->out_size; i++) {
-        int x0 = a->bounds[2 * i], taps = a->bounds[2 * i + 1];
-        a->pair_first[i] = x0 / 2;
+        int x0 = a->bounds[2 * i], taps = a->bounds[2 * i + 1], lead = even_aligned ? x0 % 2 : 0;
+        if (even_aligned) a->pair_first[i] = x0 / 2;
         for (int k = 0; k < taps; k++) {
-            int at = (x0 + k) / 2 - x0 / 2, shift = (x0 + k) % 2 * 16;
+            size_t at = (size_t)i * a->npair + (size_t)(lead + k) / 2;
+            int shift = (lead + k) % 2 * 16;
             uint32_t hi = (uint16_t)a->khi[(size_t)i * a->ksize8 + k], lo = (uint16_t)a->klo[(size_t)i * a->ksize8 + k];
-            a->wph[(size_t)i * a->npair + at] = (int32_t)((uint32_t)a->wph[(size_t)i * a->npair + at] | hi << shift);
-            a->wpl[(size_t)i * a->npair + at] = (int32_t)((uint32_t)a->wpl[(size_t)i * a->npair + at] | lo << shift);
+            a->wph[at] = (int32_t)((uint32_t)a->wph[at] | hi << shift);
+            a->wpl[at] = (int32_t)((uint32_t)a->wpl[at] | lo << shift);
         }
     }
 }
 
-static genreid_status axis_init(resize_axis *a, int in_size, int out_size, genreid_error *err) {
+/* even_pairs: the horizontal axis (pair_weights) */
+static genreid_status axis_init(resize_axis *a, int in_size, int out_size, int even_pairs, genreid_error *err) {
     double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
     double support = 1.0 * filterscale;
     a->in_size = in_size;
@@ -122,25 +132,24 @@ static genreid_status axis_init(resize_axis *a, int in_size, int out_size, genre
     }
     free(w);
     split_weights(a);
+    pair_weights(a, even_pairs);
     return GENREID_OK;
+}
+
+static void axis_free(resize_axis *a) {
+    free(a->bounds);
+    free(a->kk);
+    free(a->khi);
+    free(a->klo);
+    free(a->pair_first);
+    free(a->wph);
+    free(a->wpl);
 }
 
 void resize_free(resize_plan *p) {
     if (!p) return;
-    free(p->horiz.bounds);
-    free(p->horiz.kk);
-    free(p->horiz.khi);
-    free(p->horiz.klo);
-    free(p->horiz.pair_first);
-    free(p->horiz.wph);
-    free(p->horiz.wpl);
-    free(p->vert.khi);
-    free(p->vert.klo);
-    free(p->vert.pair_first);
-    free(p->vert.wph);
-    free(p->vert.wpl);
-    free(p->vert.bounds);
-    free(p->vert.kk);
+    axis_free(&p->horiz);
+    axis_free(&p->vert);
     free(p);
 }
 
@@ -155,7 +164,7 @@ resize_plan *resize_new(int in_w, int in_h, int out_w, int out_h, genreid_error 
         err_set(err, GENREID_E_NOMEM, "resize: out of memory");
         return NULL;
     }
-    if (axis_init(&p->horiz, in_w, out_w, err) || axis_init(&p->vert, in_h, out_h, err)) {
+    if (axis_init(&p->horiz, in_w, out_w, 1, err) || axis_init(&p->vert, in_h, out_h, 0, err)) {
         resize_free(p);
         return NULL;
     }
@@ -385,7 +394,8 @@ __attribute__((target("avx2"), always_inline)) static inline void horiz_rows_blo
     if (groups > a->in_size / 4) groups = a->in_size / 4;
     pair_planes_avx2(rows, groups, planes, P, ch);
     int32_t *pl = (int32_t *)planes;
-    for (size_t j = 2 * (size_t)groups; j < P; j++) /* the rest, and the zero pairs past the row's end */
+    size_t row_pairs = (size_t)(a->in_size + 1) / 2; /* the pairs past them stay zero (horiz_rows_avx2) */
+    for (size_t j = 2 * (size_t)groups; j < row_pairs; j++) /* the rest of the row */
         for (int c = 0; c < ch; c++)
             for (int k = 0; k < ROWS_BLOCK; k++) {
                 size_t x = 2 * j;
@@ -433,6 +443,7 @@ __attribute__((target("avx2"))) static int horiz_rows_avx2(const resize_axis *a,
         free(planes), free(tmp);
         return 0;
     }
+    memset(planes, 0, sizeof(__m256i) * P * (size_t)ch); /* zero pairs past the row's end, for taps there */
     size_t in_stride = (size_t)a->in_size * ch, out_stride = (size_t)a->out_size * ch;
     for (int yb = 0; yb < n_rows; yb += ROWS_BLOCK) {
         const uint8_t *rows[ROWS_BLOCK];
@@ -456,14 +467,22 @@ __attribute__((target("avx2"))) static int horiz_rows_avx2(const resize_axis *a,
 
 int resize_path = -1;
 
+/* resize_path as this CPU can run it: the default resolved, AVX2 paths down to SSE2 without AVX2. */
+static int path_in_force(void) {
+    int avx2 = 0;
+#ifdef __x86_64__
+    avx2 = __builtin_cpu_supports("avx2");
+#endif
+    if (resize_path < 0) return avx2 ? 3 : 1;
+    return resize_path >= 2 && !avx2 ? 1 : resize_path;
+}
+
 /* Horizontal pass over rows [y0, y0 + n_rows) of src (width a->in_size) into dst (a->out_size). */
 static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_rows, uint8_t *dst, int ch) {
-    int path = resize_path;
+    int path = path_in_force();
 #ifdef __x86_64__
-    const int avx2 = __builtin_cpu_supports("avx2");
-    if (path < 0) path = avx2 ? 3 : 1;
-    if (path == 3 && avx2 && horiz_rows_avx2(a, src, y0, n_rows, dst, ch)) return;
-    if (path >= 2 && avx2 && horiz_avx2(a, src, y0, n_rows, dst, ch)) return;
+    if (path == 3 && horiz_rows_avx2(a, src, y0, n_rows, dst, ch)) return;
+    if (path >= 2 && horiz_avx2(a, src, y0, n_rows, dst, ch)) return;
 #endif
 #ifdef __SSE2__
     if (path != 0 && horiz_sse2(a, src, y0, n_rows, dst, ch)) return;
@@ -480,13 +499,13 @@ static void pass_horiz(const resize_axis *a, const uint8_t *src, int y0, int n_r
 #ifdef __x86_64__
 /* The vertical pass with AVX2: two input rows' bytes interleaved and widened to int16 pairs, so one
  * pmaddwd applies two taps to eight columns, against the same hi/lo split weights as the
- * horizontal passes (pairs (w[t], w[t + 1]) of vert.khi/klo); the same int32 sums, so the same
- * bytes. 16 columns a step; the last stride % 16 columns by the scalar loop. Returns the number
- * of columns done (0 where the plan has no split weights). */
+ * horizontal passes (vert's tap pairs, pair_weights); the same int32 sums, so the same bytes. 16
+ * columns a step; the last stride % 16 columns by the scalar loop. Returns the number of columns
+ * done (0 where the plan has no tap pairs). */
 __attribute__((target("avx2"))) static size_t vert_avx2(const resize_axis *a, const uint8_t *src, int row0, size_t stride,
                                                       int y, uint8_t *d) {
-    if (!a->khi) return 0;
-    const int16_t *kh = a->khi + (size_t)y * a->ksize8, *kl = a->klo + (size_t)y * a->ksize8;
+    if (!a->wph) return 0;
+    const int32_t *ph = a->wph + (size_t)y * a->npair, *pl = a->wpl + (size_t)y * a->npair;
     const uint8_t *s = src + (size_t)(a->bounds[2 * y] - row0) * stride;
     const int n = a->bounds[2 * y + 1];
     const __m256i round = _mm256_set1_epi32(1 << (RESIZE_PRECISION_BITS - 1));
@@ -494,12 +513,11 @@ __attribute__((target("avx2"))) static size_t vert_avx2(const resize_axis *a, co
     for (; i + 16 <= stride; i += 16) {
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, l0 = h0, l1 = h0;
         for (int t = 0; t < n; t += 2) {
-            /* an odd last tap pairs with its own row under a zero weight (ksize8 pads with zeros) */
+            /* an odd last tap pairs with its own row under a zero weight */
             const uint8_t *ra = s + (size_t)t * stride + i, *rb = t + 1 < n ? ra + stride : ra;
             __m128i va = _mm_loadu_si128((const __m128i *)ra), vb = _mm_loadu_si128((const __m128i *)rb);
             __m256i x0 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(va, vb)), x1 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(va, vb));
-            __m256i wh = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)kh[t] | (uint32_t)(uint16_t)kh[t + 1] << 16));
-            __m256i wl = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)kl[t] | (uint32_t)(uint16_t)kl[t + 1] << 16));
+            __m256i wh = _mm256_set1_epi32(ph[t / 2]), wl = _mm256_set1_epi32(pl[t / 2]);
             h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(x0, wh)), l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(x0, wl));
             h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(x1, wh)), l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(x1, wl));
         }
@@ -523,7 +541,7 @@ static void pass_vert(const resize_axis *a, const uint8_t *src, int row0, int wi
     int32_t acc[STRIP];
     size_t stride = (size_t)width * ch;
 #ifdef __x86_64__
-    const int simd = (resize_path < 0 || resize_path == 3) && __builtin_cpu_supports("avx2");
+    const int simd = path_in_force() == 3;
 #endif
     for (int y = 0; y < a->out_size; y++) {
         const int32_t *k = a->kk + (size_t)y * a->ksize;
