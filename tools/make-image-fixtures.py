@@ -149,25 +149,23 @@ def resize_fixtures():
             pre.save(os.path.join(OUT, stem + ".pre400.png"))
 
 
-def norm_fixture():
+def save_norm_fixture(stem, arr):
+    """arr (H, W, 3 uint8) as stem.png and its fastai-normalised float32 tensor [3][H][W] as stem.npy"""
     import torch
-    arr = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    Image.fromarray(arr, "RGB").save(os.path.join(OUT, "norm_7x5.png"))
+    Image.fromarray(arr, "RGB").save(os.path.join(OUT, stem + ".png"))
     t = torch.from_numpy(arr).permute(2, 0, 1).float().div_(255)  # fastai IntToFloatTensor
     mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)  # fastai imagenet_stats, Normalize
     std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
-    np.save(os.path.join(OUT, "norm_7x5.npy"), ((t - mean) / std).numpy().astype("<f4"))
+    np.save(os.path.join(OUT, stem + ".npy"), ((t - mean) / std).numpy().astype("<f4"))
+
+
+def norm_fixture():
+    save_norm_fixture("norm_7x5", rng.integers(0, 256, (5, 7, 3), dtype=np.uint8))
 
 
 def norm_all_fixture():
-    import torch
     v = np.arange(256, dtype=np.int64).reshape(16, 16)
-    arr = np.stack([v, (v + 85) % 256, (v + 170) % 256], axis=-1).astype(np.uint8)
-    Image.fromarray(arr, "RGB").save(os.path.join(OUT, "norm_all_16x16.png"))
-    t = torch.from_numpy(arr).permute(2, 0, 1).float().div_(255)
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
-    np.save(os.path.join(OUT, "norm_all_16x16.npy"), ((t - mean) / std).numpy().astype("<f4"))
+    save_norm_fixture("norm_all_16x16", np.stack([v, (v + 85) % 256, (v + 170) % 256], axis=-1).astype(np.uint8))
 
 
 def main():
