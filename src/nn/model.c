@@ -366,9 +366,11 @@ typedef struct carver {
     char *base;
     size_t used;
 } carver;
+/* the arena bytes a carve of `bytes` takes (every piece starts on a 64-byte line) */
+static size_t carved_size(size_t bytes) { return (bytes + 63) / 64 * 64; }
 static void *carve_bytes(carver *c, size_t bytes) {
     void *p = c->base ? c->base + c->used : NULL;
-    c->used += (bytes + 63) / 64 * 64;
+    c->used += carved_size(bytes);
     return p;
 }
 static void *carve(carver *c, size_t floats) { return carve_bytes(c, floats * sizeof(float)); }
@@ -388,7 +390,7 @@ static void plan(nn_workspace *ws, carver *cv) {
         if (o > maxblk) maxblk = o;
         if (i > maxblk) maxblk = i;
     }
-    size_t xn = N * 3 * ws->H * ws->W, stem_bytes = (stem * ab + 63) / 64 * 64;
+    size_t xn = N * 3 * ws->H * ws->W, stem_bytes = carved_size(stem * ab);
     if (ws->training) {
         /* every tensor backward reads is kept, except two that are recomputed; forward-only
          * temporaries share gradient buffers */
@@ -452,7 +454,7 @@ static void plan(nn_workspace *ws, carver *cv) {
         size_t b0 = cv->used;
         void *A = carve_act(ws, cv, maxblk), *B = carve_act(ws, cv, maxblk), *T1 = carve_act(ws, cv, maxblk),
              *T2 = carve_act(ws, cv, maxblk), *T3 = carve_act(ws, cv, maxblk);
-        size_t bstep = (maxblk * ab + 63) / 64 * 64, region = cv->used - b0 - bstep; /* B..T3 */
+        size_t bstep = carved_size(maxblk * ab), region = cv->used - b0 - bstep; /* B..T3 */
         ws->xpad = maxblk * ab >= xn * sizeof(float) ? A : carve(cv, xn);
         ws->c0 = region >= stem * ab ? B : carve_act(ws, cv, stem);
         ws->a0 = ws->c0;
