@@ -22,6 +22,9 @@
 #endif
 
 #define AUDIO_CHUNK_FRAMES 8192
+/* A pipe or device is read into memory first (load_stream): an hour of 48-kHz stereo 24-bit WAV
+ * is 1.04 GB. */
+#define AUDIO_MAX_STREAM_BYTES ((size_t)1 << 30)
 /* The output grows from this many frames (doubling, up to the header's count) as audio is
  * decoded: a 46-byte FLAC header may claim an hour at 400 kHz, and allocating that up front made
  * memory follow the header's claim rather than the data (found by tests/fuzz/fuzz_audio). */
@@ -133,6 +136,131 @@ static genreid_status check_options(const audio_options *o, const char *nm, genr
         return err_set(err, GENREID_E_INVALID, "%s: target sample rate %d Hz out of range 0..%d", nm,
                        o->target_sr, AUDIO_MAX_SAMPLE_RATE_HZ);
     return GENREID_OK;
+}
+
+/* ---- a libsndfile 1.2 hang, refused before libsndfile sees the file ----
+ * wavlike_subchunk_parse (the LIST and INFO chunks of WAV and RF64) adds each sub-chunk's size
+ * to a 32-bit count of the bytes read and only then compares the count with the chunk length, so
+ * a size within a chunk length of 2^32 wraps the count backwards and sf_open loops forever on the
+ * same bytes (a 188-byte WAV found by tests/fuzz/fuzz_audio; upstream libsndfile issue 1118 is
+ * this loop). Where libsndfile's walk meets a LIST depends on its resynchronisation rules, and
+ * where inside the chunk a size sits depends on the sizes before it, so every "LIST" and "INFO"
+ * at any offset outside the audio payload is checked, and any 32-bit value that the parser could
+ * take for a size (one starting in the chunk or in the 2 bytes after it: its last read begins
+ * before the chunk's end) refuses the file if it would wrap the count. Such values lie within a
+ * chunk length of 0xFFFFFFFF: no text, and no size in a well-formed chunk, is one. The payload of
+ * the data chunk (found by the RIFF layout) is skipped: samples can spell "LIST", and libsndfile
+ * seeks over them. */
+static uint32_t read_u32(const unsigned char *p, int big_endian) {
+    return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                      : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* The guard reads the file through views: up to GUARD_VIEW bytes at an offset, valid until the
+ * next view of the same slot (slot 0 walks the file, slot 1 checks a chunk). A memory image is
+ * its own view; a file is read into one buffer per slot. */
+#define GUARD_VIEW FILE_IO_BUF /* a file's slot 0 is file_io's buffer */
+typedef struct guard_src {
+    const unsigned char *mem; /* the image, or NULL for a file */
+    int fd;
+    uint64_t len;
+    unsigned char *slot[2]; /* GUARD_VIEW bytes each (files only) */
+    uint64_t budget;        /* bytes the chunk checks may still read */
+} guard_src;
+
+/* n bytes at off (the caller keeps off + n <= len and n <= GUARD_VIEW); NULL if unreadable. */
+static const unsigned char *guard_view(guard_src *g, int slot, uint64_t off, size_t n) {
+    if (g->mem) return g->mem + off;
+    return pread_full(g->fd, g->slot[slot], n, (sf_count_t)off) == n ? g->slot[slot] : NULL;
+}
+
+/* 1 if a value libsndfile could take for a size in the chunk whose marker is at p would wrap its
+ * count, 0 if none would, -1 if the file could not be read, -2 if the budget ran out. */
+static int list_chunk_hangs(guard_src *g, uint64_t p, int big) {
+    uint64_t body = p + 8; /* after the marker and the size */
+    if (body + 4 > g->len) return 0;
+    const unsigned char *h = guard_view(g, 1, p + 4, 4);
+    if (!h) return -1;
+    uint32_t declared = read_u32(h, big);
+    if (declared <= 8) return 0; /* libsndfile's "weird length" branch reads no sizes */
+    /* libsndfile clamps the chunk to the file; when it adds a size its count is at most the
+     * chunk length + 6 (even counts below the length, then a marker and a size) */
+    const uint64_t wrap = (uint64_t)1 << 32;
+    uint64_t chunk = declared < g->len - body ? declared : g->len - body;
+    uint64_t end = body + chunk + 2 + 4 < g->len ? body + chunk + 2 + 4 : g->len; /* last value's end */
+    if (end - body > g->budget) return -2;
+    g->budget -= end - body;
+    for (uint64_t at = body; at + 4 <= end; at += GUARD_VIEW - 3) {
+        size_t n = end - at < GUARD_VIEW ? (size_t)(end - at) : GUARD_VIEW;
+        const unsigned char *v = guard_view(g, 1, at, n);
+        if (!v) return -1;
+        for (size_t q = 0; q + 4 <= n; q++) {
+            uint32_t x = read_u32(v + q, big);
+            uint64_t padded = (uint64_t)x + (x & 1);
+            if (padded < wrap && padded + chunk + 8 >= wrap) return 1;
+        }
+    }
+    return 0;
+}
+
+/* [*d0, *d1): the payload of the first data chunk, by the RIFF layout (empty if none). */
+static int find_data_payload(guard_src *g, int big, uint64_t *d0, uint64_t *d1) {
+    *d0 = *d1 = 0;
+    for (uint64_t pos = 12; pos + 8 <= g->len;) {
+        const unsigned char *h = guard_view(g, 0, pos, 8);
+        if (!h) return -1;
+        uint32_t size = read_u32(h + 4, big);
+        if (memcmp(h, "data", 4) == 0) {
+            *d0 = pos + 8;
+            *d1 = size == 0 || (uint64_t)size > g->len - *d0 ? g->len : *d0 + size; /* 0, ~0: streamed */
+            return 0;
+        }
+        pos += 8 + (uint64_t)size + (size & 1);
+    }
+    return 0;
+}
+
+/* The offset of the first LIST/INFO chunk that would hang libsndfile; -1 if none, -2 if the
+ * file could not be read, -3 if it holds more chunks to check than any real file (the checks may
+ * read 8 times the file, so that a file of nothing but LIST markers costs linear time), -4 out of
+ * memory. Only RIFF, RIFX and RF64 files go through wavlike_subchunk_parse. For a file, slot 0
+ * must be given; slot 1 is allocated here when needed (the caller frees it). */
+static long long riff_list_hang_offset(guard_src *g) {
+    if (g->len < 12) return -1;
+    const unsigned char *head = guard_view(g, 0, 0, 4);
+    if (!head) return -2;
+    if (memcmp(head, "RIFF", 4) && memcmp(head, "RIFX", 4) && memcmp(head, "RF64", 4)) return -1;
+    const int big = memcmp(head, "RIFX", 4) == 0;
+    if (!g->mem && !g->slot[1] && !(g->slot[1] = malloc(GUARD_VIEW))) return -4;
+    uint64_t d0, d1;
+    if (find_data_payload(g, big, &d0, &d1)) return -2;
+    g->budget = 8 * g->len + ((uint64_t)1 << 20);
+    for (uint64_t at = 0; at + 4 <= g->len;) {
+        if (at >= d0 && at < d1) at = d1; /* markers starting in the payload are samples */
+        if (at + 4 > g->len) break;
+        uint64_t stop = g->len; /* a marker may start before the payload and end in it */
+        if (at < d0 && d0 + 3 < stop) stop = d0 + 3;
+        size_t n = stop - at < GUARD_VIEW ? (size_t)(stop - at) : GUARD_VIEW;
+        const unsigned char *v = guard_view(g, 0, at, n);
+        if (!v) return -2;
+        for (size_t q = 0; q + 4 <= n; q++) {
+            if (memcmp(v + q, "LIST", 4) && memcmp(v + q, "INFO", 4)) continue;
+            int r = list_chunk_hangs(g, at + q, big);
+            if (r) return r == 1 ? (long long)(at + q) : r == -1 ? -2 : -3;
+        }
+        at += n - 3;
+    }
+    return -1;
+}
+
+/* The guard's verdict as an error; GENREID_OK if libsndfile may open the file. */
+static genreid_status list_guard_verdict(long long at, const char *nm, genreid_error *err) {
+    if (at == -1) return GENREID_OK;
+    if (at == -2) return err_set(err, GENREID_E_IO, "%s: read error while checking the RIFF chunks", nm);
+    if (at == -3) return err_set(err, GENREID_E_FORMAT, "%s: corrupt RIFF file (far more LIST chunks than audio)", nm);
+    if (at == -4) return err_set(err, GENREID_E_NOMEM, "%s: out of memory", nm);
+    return err_set(err, GENREID_E_FORMAT,
+                   "%s: corrupt RIFF file (a sub-chunk of the LIST chunk at byte %lld claims about 4 GiB)", nm, at);
 }
 
 /* libsndfile's reason for a failed open, mapped to our codes. */
@@ -316,6 +444,10 @@ genreid_status audio_load_memory(const void *buf, size_t len, const char *name, 
     if (len == 0) return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
     if ((uint64_t)len > (uint64_t)INT64_MAX) return err_set(err, GENREID_E_LIMIT, "%s: buffer too large", nm);
 
+    guard_src g = {buf, -1, (uint64_t)len, {NULL, NULL}, 0};
+    st = list_guard_verdict(riff_list_hang_offset(&g), nm, err);
+    if (st) return st;
+
     mem_io m = {buf, (sf_count_t)len, 0};
     SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
     SF_INFO info;
@@ -323,6 +455,44 @@ genreid_status audio_load_memory(const void *buf, size_t len, const char *name, 
     SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
     if (!sf) return open_error(NULL, nm, err);
     return decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err);
+}
+
+/* Pipes and devices: read whole into memory, then as audio_load_memory, so that they pass the
+ * same checks (libsndfile cannot seek a pipe, and the LIST guard reads the file twice). Closes fd. */
+static genreid_status load_stream(int fd, const char *path, const char *nm, const audio_options *o,
+                                  float **out_mono, size_t *out_n, int *out_sr, genreid_error *err) {
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    genreid_status st = GENREID_OK;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= AUDIO_MAX_STREAM_BYTES) { /* full: one more byte says whether it ends here */
+                unsigned char probe;
+                ssize_t r = read(fd, &probe, 1);
+                if (r < 0 && errno == EINTR) continue;
+                if (r == 0) break;
+                if (r < 0) st = err_set(err, GENREID_E_IO, "%s: read error: %s", nm, strerror(errno));
+                else st = err_set(err, GENREID_E_LIMIT, "%s: more than %zu MiB from a pipe or device", nm,
+                             AUDIO_MAX_STREAM_BYTES >> 20);
+                break;
+            }
+            size_t ncap = cap ? cap * 2 : (size_t)1 << 20;
+            unsigned char *nb = realloc(buf, ncap);
+            if (!nb) { st = err_set(err, GENREID_E_NOMEM, "%s: out of memory", nm); break; }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { st = err_set(err, GENREID_E_IO, "%s: read error: %s", nm, strerror(errno)); break; }
+        if (r == 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (!st && len == 0) st = err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
+    if (!st) st = audio_load_memory(buf, len, path, o, out_mono, out_n, out_sr, err);
+    free(buf);
+    return st;
 }
 
 genreid_status audio_load(const char *path, const audio_options *opt, float **out_mono, size_t *out_n,
@@ -354,21 +524,23 @@ genreid_status audio_load(const char *path, const audio_options *opt, float **ou
         close(fd);
         return err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
     }
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    file_io f = {fd, (sf_count_t)sb.st_size, 0, NULL, 0, 0};
-    if (S_ISREG(sb.st_mode)) f.buf = malloc(FILE_IO_BUF);
-    if (!f.buf) { /* pipes and devices (or no memory for the buffer): libsndfile's own reads */
-        SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1 /* sf_close closes fd */);
-        /* with close_desc set, libsndfile also closes fd when the open fails: closing it again
-         * here closed whatever file another thread had just opened under the same number */
-        if (!sf) return open_error(NULL, nm, err);
-        return decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err);
+    if (!S_ISREG(sb.st_mode)) return load_stream(fd, path, nm, &o, out_mono, out_n, out_sr, err); /* closes fd */
+    file_io f = {fd, (sf_count_t)sb.st_size, 0, malloc(FILE_IO_BUF), 0, 0};
+    if (!f.buf) {
+        close(fd);
+        return err_set(err, GENREID_E_NOMEM, "%s: out of memory", nm);
     }
-    SF_VIRTUAL_IO vio = {file_len, file_seek, file_read, mem_write, file_tell};
-    SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &f);
-    if (!sf) st = open_error(NULL, nm, err);
-    else st = decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err); /* closes sf */
+    guard_src g = {NULL, fd, (uint64_t)sb.st_size, {f.buf, NULL}, 0};
+    st = list_guard_verdict(riff_list_hang_offset(&g), nm, err);
+    free(g.slot[1]);
+    if (!st) {
+        SF_VIRTUAL_IO vio = {file_len, file_seek, file_read, mem_write, file_tell};
+        SF_INFO info;
+        memset(&info, 0, sizeof info);
+        SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &f);
+        if (!sf) st = open_error(NULL, nm, err);
+        else st = decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err); /* closes sf */
+    }
     free(f.buf);
     close(fd);
     return st;

@@ -47,9 +47,11 @@ genreid_status audio_load(const char *path, const audio_options *opt, float **ou
                           size_t *out_n, int *out_sr, genreid_error *err);
 
 /* The same from a memory image of a file (buf, len bytes; not modified, not kept), read through
- * libsndfile's virtual I/O. name is only used in messages. audio_load opens the file with
- * sf_open_fd instead (no copy of big files in memory); both then run the same decoder, so they
- * give the same samples and the same errors. */
+ * libsndfile's virtual I/O. name is only used in messages. audio_load reads a regular file
+ * through a read buffer instead (no copy of big files in memory), a pipe or device into memory
+ * first (at most 1 GiB); all then run the same checks and decoder, so they give the same samples
+ * and the same errors. Both refuse (GENREID_E_FORMAT) a RIFF file whose LIST chunk would make
+ * libsndfile 1.2's sf_open loop forever (a sub-chunk size that wraps its 32-bit count). */
 genreid_status audio_load_memory(const void *buf, size_t len, const char *name,
                                  const audio_options *opt, float **out_mono, size_t *out_n,
                                  int *out_sr, genreid_error *err);

@@ -426,6 +426,164 @@ static void test_bad_inputs(void) {
     free(s1);
 }
 
+/* A PCM WAV (mono, 8 kHz, 16-bit, the ramp of make_wav) with a LIST chunk: declared size
+ * list_claim, body bytes list_body[0..body_len), before or after the data chunk. */
+static size_t make_wav_with_list(unsigned char *buf, const unsigned char *list_body, uint32_t list_claim,
+                                 size_t body_len, int after_data) {
+    unsigned char wav[44 + 2000];
+    size_t wlen = make_wav(wav, 1, 8000, 16, 2000, 2000);
+    size_t list_len = 8 + body_len + (body_len & 1);
+    memcpy(buf, wav, 36); /* RIFF, WAVE, fmt */
+    size_t at = 36;
+    unsigned char list[8 + 256];
+    memcpy(list, "LIST", 4);
+    le32(list + 4, list_claim);
+    memcpy(list + 8, list_body, body_len);
+    if (body_len & 1) list[8 + body_len] = 0;
+    if (!after_data) { memcpy(buf + at, list, list_len); at += list_len; }
+    memcpy(buf + at, wav + 36, wlen - 36);
+    at += wlen - 36;
+    if (after_data) { memcpy(buf + at, list, list_len); at += list_len; }
+    le32(buf + 4, (uint32_t)at - 8);
+    return at;
+}
+
+/* Loads buf from memory, a file and a pipe; all must give the plain ramp WAV's 1000 samples. */
+static void expect_same_as_plain(const unsigned char *buf, size_t len, const char *what) {
+    static unsigned char plain[44 + 2000];
+    size_t plen = make_wav(plain, 1, 8000, 16, 2000, 2000);
+    float *want = NULL, *got = NULL;
+    size_t nw = 0, ng = 0;
+    int sr = 0;
+    genreid_error err;
+    err_clear(&err);
+    CHECK(audio_load_memory(plain, plen, "plain.wav", NULL, &want, &nw, &sr, &err) == GENREID_OK && nw == 1000);
+    genreid_status st = audio_load_memory(buf, len, what, NULL, &got, &ng, &sr, &err);
+    CHECKF(st == GENREID_OK && ng == nw && want && got && memcmp(want, got, nw * sizeof(float)) == 0,
+           "%s (memory): status %d, %zu samples (%s)", what, st, ng, err.message);
+    free(got);
+    got = NULL;
+    const char *p = test_path(test_tmpdir(), "list_ok.wav");
+    test_write_file(p, buf, len);
+    st = audio_load(p, NULL, &got, &ng, &sr, &err);
+    CHECKF(st == GENREID_OK && ng == nw && want && got && memcmp(want, got, nw * sizeof(float)) == 0,
+           "%s (file): status %d, %zu samples (%s)", what, st, ng, err.message);
+    free(got);
+    got = NULL;
+    int fds[2]; /* a pipe is read into memory first: the same samples */
+    CHECK(pipe(fds) == 0 && len < 65536 && write(fds[1], buf, len) == (ssize_t)len);
+    close(fds[1]);
+    char pipe_path[64];
+    snprintf(pipe_path, sizeof pipe_path, "/proc/self/fd/%d", fds[0]);
+    st = audio_load(pipe_path, NULL, &got, &ng, &sr, &err);
+    close(fds[0]);
+    CHECKF(st == GENREID_OK && ng == nw && want && got && memcmp(want, got, nw * sizeof(float)) == 0,
+           "%s (pipe): status %d, %zu samples (%s)", what, st, ng, err.message);
+    printf("ok %s: loads, same samples\n", what);
+    free(got);
+    free(want);
+}
+
+/* libFuzzer regression (tests/fuzz/regressions/audio/wav_list_subchunk_size_wraps): a 188-byte
+ * WAV whose LIST chunk holds a sub-chunk of size 0xFFFFFFDF. libsndfile 1.2.0's
+ * wavlike_subchunk_parse adds it to a 32-bit count, which wraps backwards, and sf_open never
+ * returned. audio.c refuses such files before libsndfile sees them; everything a real file's
+ * LIST holds must still load. An alarm turns a regression into a failed run instead of a hang. */
+static void test_list_guard(void) {
+    static const unsigned char hang[] = {
+        0x52, 0x49, 0x46, 0x46, 0x44, 0x03, 0x00, 0x00, 0x57, 0x41, 0x56, 0x45, 0x66, 0x6d, 0x74, 0x20,
+        0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x11, 0x00, 0x46, 0x4f, 0x52, 0x37, 0xdd, 0x3e, 0x35, 0x3f,
+        0x14, 0x38, 0x52, 0x2a, 0x4c, 0x49, 0x53, 0x54, 0xec, 0x02, 0x00, 0xff, 0xff, 0xff, 0xff, 0x15,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x06, 0x16, 0xf0,
+        0x08, 0xdc, 0x3a, 0x3b, 0x8c, 0xc2, 0x21, 0xc0, 0x44, 0xf4, 0x6d, 0xea,
+    };
+    const char *dir = test_tmpdir();
+    static unsigned char buf[400000];
+    genreid_error err;
+    float *y = (float *)1;
+    size_t n = 5;
+    int sr = 5;
+    alarm(60);
+
+    const char *p = test_path(dir, "list_wraps.wav");
+    test_write_file(p, hang, sizeof hang);
+    expect_fail(p, NULL, GENREID_E_FORMAT, "LIST sub-chunk size that wraps libsndfile's count (file)");
+    err_clear(&err);
+    genreid_status st = audio_load_memory(hang, sizeof hang, "list_wraps.wav", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_E_FORMAT && y == NULL && n == 0 && msg_has(&err, "list_wraps.wav") &&
+           msg_has(&err, "LIST chunk at byte 36"), "memory: %d %s", st, err.message);
+    /* through a pipe (read into memory first): the same verdict */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    CHECK(write(fds[1], hang, sizeof hang) == (ssize_t)sizeof hang);
+    close(fds[1]);
+    char pipe_path[64];
+    snprintf(pipe_path, sizeof pipe_path, "/proc/self/fd/%d", fds[0]);
+    expect_fail(pipe_path, NULL, GENREID_E_FORMAT, "the same through a pipe");
+    close(fds[0]);
+
+    /* the same wrap in a hand-made WAV, little- and big-endian (RIFX), before the data chunk */
+    unsigned char body[64];
+    memcpy(body, "INFOISFT", 8);
+    le32(body + 8, 0xFFFFFFF8u); /* 8 + 0xFFFFFFF8 wraps to 0 */
+    memcpy(body + 12, "abcdefgh", 8);
+    size_t len = make_wav_with_list(buf, body, 20, 20, 0);
+    st = audio_load_memory(buf, len, "wrap_le.wav", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_E_FORMAT && msg_has(&err, "LIST chunk at byte 36"), "wrap LE: %d %s", st, err.message);
+    /* RIFX: every header field big-endian (the LIST at 36..63, data at 64) */
+    memcpy(buf, "RIFX", 4);
+    {
+        static const size_t f4[] = {4, 16, 24, 28, 40, 52, 68}, f2[] = {20, 22, 32, 34};
+        for (size_t i = 0; i < sizeof f4 / sizeof *f4; i++) {
+            unsigned char *q = buf + f4[i], t;
+            t = q[0], q[0] = q[3], q[3] = t;
+            t = q[1], q[1] = q[2], q[2] = t;
+        }
+        for (size_t i = 0; i < sizeof f2 / sizeof *f2; i++) {
+            unsigned char *q = buf + f2[i], t = q[0];
+            q[0] = q[1], q[1] = t;
+        }
+    }
+    st = audio_load_memory(buf, len, "wrap_be.wav", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_E_FORMAT && msg_has(&err, "LIST chunk at byte 36"), "wrap RIFX: %d %s", st, err.message);
+
+    /* what real files hold still loads: an INFO list before and after the data ... */
+    static const unsigned char info[] = "INFOISFT\x0e\x00\x00\x00genreid test\x00\x00INAM\x05\x00\x00\x00ramp\x00\x00";
+    len = make_wav_with_list(buf, info, sizeof info - 1, sizeof info - 1, 0);
+    expect_same_as_plain(buf, len, "INFO list before the data");
+    len = make_wav_with_list(buf, info, sizeof info - 1, sizeof info - 1, 1);
+    expect_same_as_plain(buf, len, "INFO list after the data");
+    /* ... a sub-chunk that claims more than its list (libsndfile stops at the list's end) ... */
+    memcpy(body, "INFOISFT", 8);
+    le32(body + 8, 5000);
+    memcpy(body + 12, "abcdefgh", 8);
+    len = make_wav_with_list(buf, body, 20, 20, 0);
+    expect_same_as_plain(buf, len, "LIST sub-chunk claiming past the list, no wrap");
+    /* ... and samples that spell a LIST with a wrapping size inside the data chunk */
+    len = make_wav(buf, 1, 8000, 16, 2000, 2000);
+    memcpy(buf + 44 + 100, "LIST\x40\x00\x00\x00" "abcd\xf8\xff\xff\xff", 16);
+    st = audio_load_memory(buf, len, "samples.wav", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_OK && n == 1000, "LIST spelt by the samples: %d %s", st, err.message);
+    if (st == GENREID_OK) free(y);
+
+    /* a file of nothing but LIST markers is refused in linear time, not checked marker by marker */
+    len = make_wav(buf, 1, 8000, 16, 0, 0) - 8; /* RIFF, WAVE, fmt; no data chunk */
+    while (len + 8 <= sizeof buf) {
+        memcpy(buf + len, "LIST\x00\x00\xff\x7f", 8);
+        len += 8;
+    }
+    st = audio_load_memory(buf, len, "lists.wav", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_E_FORMAT && msg_has(&err, "more LIST chunks"), "LIST markers only: %d %s", st, err.message);
+    alarm(0);
+}
+
 /* libFuzzer regression (tests/fuzz/regressions/audio/flac_claims_an_hour): a 46-byte FLAC whose
  * STREAMINFO claims 1.4e9 frames (an hour at 402 kHz, within the default 3600-s limit) made decode()
  * allocate 5.8 GB before reading a sample. The output now grows with what is decoded: with the
@@ -490,6 +648,7 @@ int main(void) {
     test_resample();
     test_bad_inputs();
     test_header_claims_an_hour();
+    test_list_guard();
     test_threads();
     TEST_END();
 }
