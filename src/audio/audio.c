@@ -203,16 +203,32 @@ static int list_chunk_hangs(guard_src *g, uint64_t p, int big) {
     return 0;
 }
 
-/* [*d0, *d1): the payload of the first data chunk, by the RIFF layout (empty if none). */
-static int find_data_payload(guard_src *g, int big, uint64_t *d0, uint64_t *d1) {
+/* [*d0, *d1): the payload of the first data chunk, by the RIFF layout and libsndfile's rules
+ * for its length (wav.c, rf64.c), so [*d0, *d1) is what libsndfile seeks over; empty if none. */
+static int find_data_payload(guard_src *g, int big, int rf64, uint64_t *d0, uint64_t *d1) {
     *d0 = *d1 = 0;
+    const unsigned char *h = guard_view(g, 0, 4, 4);
+    if (!h) return -1;
+    uint32_t riff_size = read_u32(h, big);
+    uint64_t ds64_data = 0;
+    int have_ds64 = 0;
     for (uint64_t pos = 12; pos + 8 <= g->len;) {
-        const unsigned char *h = guard_view(g, 0, pos, 8);
-        if (!h) return -1;
+        if (!(h = guard_view(g, 0, pos, 8))) return -1;
         uint32_t size = read_u32(h + 4, big);
+        if (rf64 && memcmp(h, "ds64", 4) == 0 && size >= 16 && pos + 24 <= g->len && !have_ds64) {
+            const unsigned char *d = guard_view(g, 0, pos + 16, 8); /* after riffSize: dataSize */
+            if (!d) return -1;
+            ds64_data = (uint64_t)read_u32(d + 4, 0) << 32 | read_u32(d, 0);
+            have_ds64 = 1;
+            h = guard_view(g, 0, pos, 8); /* the view was replaced */
+            if (!h) return -1;
+        }
         if (memcmp(h, "data", 4) == 0) {
             *d0 = pos + 8;
-            *d1 = size == 0 || (uint64_t)size > g->len - *d0 ? g->len : *d0 + size; /* 0, ~0: streamed */
+            uint64_t n = size;
+            if (rf64) n = have_ds64 ? ds64_data : size == 0xFFFFFFFFu ? 0 : size;
+            else if (size == 0 && riff_size == 8) n = g->len; /* a WAV never closed: data to the end */
+            *d1 = n > g->len - *d0 ? g->len : *d0 + n;        /* libsndfile clamps to the file */
             return 0;
         }
         pos += 8 + (uint64_t)size + (size & 1);
@@ -230,10 +246,10 @@ static long long riff_list_hang_offset(guard_src *g) {
     const unsigned char *head = guard_view(g, 0, 0, 4);
     if (!head) return -2;
     if (memcmp(head, "RIFF", 4) && memcmp(head, "RIFX", 4) && memcmp(head, "RF64", 4)) return -1;
-    const int big = memcmp(head, "RIFX", 4) == 0;
+    const int big = memcmp(head, "RIFX", 4) == 0, rf64 = memcmp(head, "RF64", 4) == 0;
     if (!g->mem && !g->slot[1] && !(g->slot[1] = malloc(GUARD_VIEW))) return -4;
     uint64_t d0, d1;
-    if (find_data_payload(g, big, &d0, &d1)) return -2;
+    if (find_data_payload(g, big, rf64, &d0, &d1)) return -2;
     g->budget = 8 * g->len + ((uint64_t)1 << 20);
     for (uint64_t at = 0; at + 4 <= g->len;) {
         if (at >= d0 && at < d1) at = d1; /* markers starting in the payload are samples */

@@ -448,6 +448,33 @@ static size_t make_wav_with_list(unsigned char *buf, const unsigned char *list_b
     return at;
 }
 
+/* The same ramp as an RF64 file (ds64 chunk with the data size, data chunk size 0xFFFFFFFF), with
+ * a LIST chunk (declared size list_claim, body_len bytes of list_body) after the data. */
+static size_t make_rf64_with_list(unsigned char *buf, const unsigned char *list_body, uint32_t list_claim,
+                                  size_t body_len) {
+    unsigned char wav[44 + 2000];
+    make_wav(wav, 1, 8000, 16, 2000, 2000);
+    size_t at = 0;
+    memcpy(buf, "RF64\xff\xff\xff\xffWAVEds64", 16);
+    le32(buf + 16, 28);
+    memset(buf + 20, 0, 28);
+    le32(buf + 28, 2000); /* dataSize (riffSize, set below, is at 20) */
+    le32(buf + 36, 1000); /* sampleCount; tableLength 0 */
+    at = 48;
+    memcpy(buf + at, wav + 12, 24); /* fmt */
+    at += 24;
+    memcpy(buf + at, "data\xff\xff\xff\xff", 8);
+    memcpy(buf + at + 8, wav + 44, 2000);
+    at += 8 + 2000;
+    memcpy(buf + at, "LIST", 4);
+    le32(buf + at + 4, list_claim);
+    memcpy(buf + at + 8, list_body, body_len);
+    at += 8 + body_len;
+    if (body_len & 1) buf[at++] = 0;
+    le32(buf + 20, (uint32_t)at - 8);
+    return at;
+}
+
 /* Loads buf from memory, a file and a pipe; all must give the plain ramp WAV's 1000 samples. */
 static void expect_same_as_plain(const unsigned char *buf, size_t len, const char *what) {
     static unsigned char plain[44 + 2000];
@@ -531,13 +558,16 @@ static void test_list_guard(void) {
 
     /* the same wrap in a hand-made WAV, little- and big-endian (RIFX), before the data chunk */
     unsigned char body[64];
-    memcpy(body, "INFOISFT", 8);
-    le32(body + 8, 0xFFFFFFF8u); /* 8 + 0xFFFFFFF8 wraps to 0 */
+    /* an unknown sub-chunk ("abcd"; the known text ones have a size limit): libsndfile 1.2.0's
+     * count is 12 when it adds 0xFFFFFFF8, which wraps to 4; this file (and the RF64 one below)
+     * made a debug build of it loop for good */
+    memcpy(body, "INFOabcd", 8);
+    le32(body + 8, 0xFFFFFFF8u);
     memcpy(body + 12, "abcdefgh", 8);
     size_t len = make_wav_with_list(buf, body, 20, 20, 0);
     st = audio_load_memory(buf, len, "wrap_le.wav", NULL, &y, &n, &sr, &err);
     CHECKF(st == GENREID_E_FORMAT && msg_has(&err, "LIST chunk at byte 36"), "wrap LE: %d %s", st, err.message);
-    /* RIFX: every header field big-endian (the LIST at 36..63, data at 64) */
+    /* RIFX: every header field big-endian (the LIST at 36..63, its abcd size at 52, data at 64) */
     memcpy(buf, "RIFX", 4);
     {
         static const size_t f4[] = {4, 16, 24, 28, 40, 52, 68}, f2[] = {20, 22, 32, 34};
@@ -571,6 +601,21 @@ static void test_list_guard(void) {
     memcpy(buf + 44 + 100, "LIST\x40\x00\x00\x00" "abcd\xf8\xff\xff\xff", 16);
     st = audio_load_memory(buf, len, "samples.wav", NULL, &y, &n, &sr, &err);
     CHECKF(st == GENREID_OK && n == 1000, "LIST spelt by the samples: %d %s", st, err.message);
+    if (st == GENREID_OK) free(y);
+
+    /* RF64: the data chunk's size is in ds64; a LIST after the data is checked, samples are not */
+    len = make_rf64_with_list(buf, info, sizeof info - 1, sizeof info - 1);
+    expect_same_as_plain(buf, len, "RF64 with an INFO list after the data");
+    memcpy(body, "INFOabcd", 8);
+    le32(body + 8, 0xFFFFFFF8u);
+    memcpy(body + 12, "abcdefgh", 8);
+    len = make_rf64_with_list(buf, body, 20, 20);
+    st = audio_load_memory(buf, len, "wrap.rf64", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_E_FORMAT && msg_has(&err, "LIST chunk at byte 2080"), "wrap RF64: %d %s", st, err.message);
+    len = make_rf64_with_list(buf, info, sizeof info - 1, sizeof info - 1);
+    memcpy(buf + 80 + 100, "LIST\x40\x00\x00\x00" "abcd\xf8\xff\xff\xff", 16);
+    st = audio_load_memory(buf, len, "samples.rf64", NULL, &y, &n, &sr, &err);
+    CHECKF(st == GENREID_OK && n == 1000, "RF64, LIST spelt by the samples: %d %s", st, err.message);
     if (st == GENREID_OK) free(y);
 
     /* a file of nothing but LIST markers is refused in linear time, not checked marker by marker */
