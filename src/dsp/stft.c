@@ -144,6 +144,18 @@ static void magnitude_row(const fftw_complex *X, float *row, size_t n_bins) {
 }
 
 #if defined(__x86_64__)
+/* window_frame with AVX: 4 doubles a step instead of 2 (the SSE2 loop was half of this file's own
+ * time per clip). Same conversion and product per sample. */
+__attribute__((target("avx"))) static void window_frame_avx(double *in, const float *src, const double *w, size_t len) {
+    size_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(src + j)), hi = _mm256_cvtps_pd(_mm_loadu_ps(src + j + 4));
+        _mm256_storeu_pd(in + j, _mm256_mul_pd(lo, _mm256_loadu_pd(w + j)));
+        _mm256_storeu_pd(in + j + 4, _mm256_mul_pd(hi, _mm256_loadu_pd(w + j + 4)));
+    }
+    for (; j < len; j++) in[j] = (double)src[j] * w[j]; /* here, not a tail call: see below */
+}
+
 /* magnitude_row with AVX: sqrt is most of its cost, and 4-wide vsqrtpd halves it (Zen 4). Same
  * operations per lane. */
 __attribute__((target("avx"))) static void magnitude_row_avx(const fftw_complex *X, float *row, size_t n_bins) {
@@ -221,7 +233,11 @@ genreid_status stft_magnitude(const stft_plan *p, const float *y, size_t n, floa
             if (j1 < j0) j1 = j0;
             const float *src = y + (start + j0 - half);
             for (size_t j = 0; j < j0; j++) in[j] = 0.0;
-            window_frame(in + j0, src, p->window + j0, j1 - j0);
+#if defined(__x86_64__)
+            if (avx) window_frame_avx(in + j0, src, p->window + j0, j1 - j0);
+            else
+#endif
+                window_frame(in + j0, src, p->window + j0, j1 - j0);
             for (size_t j = j1; j < n_fft; j++) in[j] = 0.0;
             fftw_execute_dft_r2c(p->plan, in, X);
 #if defined(__x86_64__)
