@@ -4,6 +4,7 @@
  * Left out: negative offsets, the audioread fallback. Reference: ../shared/reference *.y.npy. */
 #include "audio/audio.h"
 #include "core/error.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -157,8 +158,8 @@ static uint32_t read_u32(const unsigned char *p, int big_endian) {
 }
 
 /* The guard reads the file through views: up to GUARD_VIEW bytes at an offset, valid until the
- * next view of the same slot (slot 0 walks the file, slot 1 checks a chunk). A memory image is
- * its own view; a file is read into one buffer per slot. */
+ * next view of the same slot (slot 0 walks the file, slot 1 reads a chunk or a field beside the
+ * walk). A memory image is its own view; a file is read into one buffer per slot. */
 #define GUARD_VIEW FILE_IO_BUF /* a file's slot 0 is file_io's buffer */
 typedef struct guard_src {
     const unsigned char *mem; /* the image, or NULL for a file */
@@ -216,12 +217,10 @@ static int find_data_payload(guard_src *g, int big, int rf64, uint64_t *d0, uint
         if (!(h = guard_view(g, 0, pos, 8))) return -1;
         uint32_t size = read_u32(h + 4, big);
         if (rf64 && memcmp(h, "ds64", 4) == 0 && size >= 16 && pos + 24 <= g->len && !have_ds64) {
-            const unsigned char *d = guard_view(g, 0, pos + 16, 8); /* after riffSize: dataSize */
+            const unsigned char *d = guard_view(g, 1, pos + 16, 8); /* after riffSize: dataSize */
             if (!d) return -1;
             ds64_data = (uint64_t)read_u32(d + 4, 0) << 32 | read_u32(d, 0);
             have_ds64 = 1;
-            h = guard_view(g, 0, pos, 8); /* the view was replaced */
-            if (!h) return -1;
         }
         if (memcmp(h, "data", 4) == 0) {
             *d0 = pos + 8;
@@ -473,40 +472,17 @@ genreid_status audio_load_memory(const void *buf, size_t len, const char *name, 
     return decode(sf, &info, nm, &o, out_mono, out_n, out_sr, err);
 }
 
-/* Pipes and devices: read whole into memory, then as audio_load_memory, so that they pass the
- * same checks (libsndfile cannot seek a pipe, and the LIST guard reads the file twice). Closes fd. */
+/* Pipes and devices: read whole into memory (core/file.h), then as audio_load_memory, so that
+ * they pass the same checks (libsndfile cannot seek a pipe, and the LIST guard reads the file
+ * twice). Closes fd. */
 static genreid_status load_stream(int fd, const char *path, const char *nm, const audio_options *o,
                                   float **out_mono, size_t *out_n, int *out_sr, genreid_error *err) {
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    genreid_status st = GENREID_OK;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= AUDIO_MAX_STREAM_BYTES) { /* full: one more byte says whether it ends here */
-                unsigned char probe;
-                ssize_t r = read(fd, &probe, 1);
-                if (r < 0 && errno == EINTR) continue;
-                if (r == 0) break;
-                if (r < 0) st = err_set(err, GENREID_E_IO, "%s: read error: %s", nm, strerror(errno));
-                else st = err_set(err, GENREID_E_LIMIT, "%s: more than %zu MiB from a pipe or device", nm,
-                             AUDIO_MAX_STREAM_BYTES >> 20);
-                break;
-            }
-            size_t ncap = cap ? cap * 2 : (size_t)1 << 20;
-            unsigned char *nb = realloc(buf, ncap);
-            if (!nb) { st = err_set(err, GENREID_E_NOMEM, "%s: out of memory", nm); break; }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) { st = err_set(err, GENREID_E_IO, "%s: read error: %s", nm, strerror(errno)); break; }
-        if (r == 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (!st && len == 0) st = err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
-    if (!st) st = audio_load_memory(buf, len, path, o, out_mono, out_n, out_sr, err);
+    void *buf;
+    size_t len;
+    genreid_status st = read_all_fd(fd, path, AUDIO_MAX_STREAM_BYTES, &buf, &len, err);
+    if (st) return st;
+    if (len == 0) st = err_set(err, GENREID_E_FORMAT, "%s: empty file (0 bytes)", nm);
+    else st = audio_load_memory(buf, len, path, o, out_mono, out_n, out_sr, err);
     free(buf);
     return st;
 }

@@ -2,17 +2,32 @@
 #include "core/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 genreid_status read_all(const char *path, size_t limit, void **buf, size_t *len, genreid_error *err) {
     char esc[256];
     *buf = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, GENREID_E_IO, "%s: cannot open (%s)", err_escape(path, esc, sizeof esc), strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err_set(err, GENREID_E_IO, "%s: cannot open (%s)", err_escape(path, esc, sizeof esc), strerror(errno));
+    return read_all_fd(fd, path, limit, buf, len, err);
+}
+
+genreid_status read_all_fd(int fd, const char *path, size_t limit, void **buf, size_t *len, genreid_error *err) {
+    char esc[256];
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int en = errno;
+        close(fd);
+        return err_set(err, GENREID_E_NOMEM, "%s: cannot read (%s)", err_escape(path, esc, sizeof esc), strerror(en));
+    }
     struct stat sb;
     size_t cap = 1 << 16;
     if (fstat(fileno(f), &sb) == 0) {

@@ -12,4 +12,8 @@
 /* *buf (malloc'ed, one NUL byte past *len so text can be parsed in place) and *len. */
 genreid_status read_all(const char *path, size_t limit, void **buf, size_t *len, genreid_error *err);
 
+/* The same from a descriptor already open (a pipe that cannot be opened twice); path names it in
+ * the messages. Closes fd, whatever the outcome. */
+genreid_status read_all_fd(int fd, const char *path, size_t limit, void **buf, size_t *len, genreid_error *err);
+
 #endif

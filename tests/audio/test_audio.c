@@ -475,6 +475,20 @@ static size_t make_rf64_with_list(unsigned char *buf, const unsigned char *list_
     return at;
 }
 
+/* A pipe holding buf (len < 64 KiB, the pipe's buffer) with its write end closed; *path names
+ * its read end (/proc/self/fd/N). Returns the read end to close, or -1 (a failed check). */
+static int pipe_holding(const void *buf, size_t len, char *path, size_t cap) {
+    int fds[2];
+    snprintf(path, cap, "(no pipe)");
+    int ok = len < 65536 && pipe(fds) == 0;
+    CHECK(ok);
+    if (!ok) return -1;
+    CHECK(write(fds[1], buf, len) == (ssize_t)len);
+    close(fds[1]);
+    snprintf(path, cap, "/proc/self/fd/%d", fds[0]);
+    return fds[0];
+}
+
 /* Loads buf from memory, a file and a pipe; all must give the plain ramp WAV's 1000 samples. */
 static void expect_same_as_plain(const unsigned char *buf, size_t len, const char *what) {
     static unsigned char plain[44 + 2000];
@@ -497,13 +511,10 @@ static void expect_same_as_plain(const unsigned char *buf, size_t len, const cha
            "%s (file): status %d, %zu samples (%s)", what, st, ng, err.message);
     free(got);
     got = NULL;
-    int fds[2]; /* a pipe is read into memory first: the same samples */
-    CHECK(pipe(fds) == 0 && len < 65536 && write(fds[1], buf, len) == (ssize_t)len);
-    close(fds[1]);
-    char pipe_path[64];
-    snprintf(pipe_path, sizeof pipe_path, "/proc/self/fd/%d", fds[0]);
+    char pipe_path[64]; /* a pipe is read into memory first: the same samples */
+    int rfd = pipe_holding(buf, len, pipe_path, sizeof pipe_path);
     st = audio_load(pipe_path, NULL, &got, &ng, &sr, &err);
-    close(fds[0]);
+    if (rfd >= 0) close(rfd);
     CHECKF(st == GENREID_OK && ng == nw && want && got && memcmp(want, got, nw * sizeof(float)) == 0,
            "%s (pipe): status %d, %zu samples (%s)", what, st, ng, err.message);
     printf("ok %s: loads, same samples\n", what);
@@ -547,14 +558,10 @@ static void test_list_guard(void) {
     CHECKF(st == GENREID_E_FORMAT && y == NULL && n == 0 && msg_has(&err, "list_wraps.wav") &&
            msg_has(&err, "LIST chunk at byte 36"), "memory: %d %s", st, err.message);
     /* through a pipe (read into memory first): the same verdict */
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    CHECK(write(fds[1], hang, sizeof hang) == (ssize_t)sizeof hang);
-    close(fds[1]);
     char pipe_path[64];
-    snprintf(pipe_path, sizeof pipe_path, "/proc/self/fd/%d", fds[0]);
+    int rfd = pipe_holding(hang, sizeof hang, pipe_path, sizeof pipe_path);
     expect_fail(pipe_path, NULL, GENREID_E_FORMAT, "the same through a pipe");
-    close(fds[0]);
+    if (rfd >= 0) close(rfd);
 
     /* the same wrap in a hand-made WAV, little- and big-endian (RIFX), before the data chunk */
     unsigned char body[64];
