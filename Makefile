@@ -50,6 +50,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 SHARED_TEST_BIN := $(SHARED_TEST_SRC:%.c=$(BUILD)/%)
+TOOL_BIN := $(BUILD)/tools/dump-features
 
 .SECONDARY:
 .PHONY: all deps run test test-shared test-browser asan test-asan bench clean install default-model
@@ -84,7 +85,13 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a
 	@$(if $(V),,echo "  TEST    $@")
 	$(Q)$(CC) $(GR_CPPFLAGS) -Itests $(GR_CFLAGS) $(GR_LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libgenreid.a $(GR_LDLIBS)
 
-tests-build: $(BUILD)/genreid $(TEST_BIN)
+# experiment tools on the library's internals (tools/dump-features.c); built with the tests so they keep compiling
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libgenreid.a
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  TOOL    $@")
+	$(Q)$(CC) $(GR_CPPFLAGS) $(GR_CFLAGS) $(GR_LDFLAGS) -o $@ $< $(BUILD)/libgenreid.a $(GR_LDLIBS)
+
+tests-build: $(BUILD)/genreid $(TEST_BIN) $(TOOL_BIN)
 
 # the default model is linked into the library (src/default_model.c)
 $(BUILD)/obj/src/default_model.o: $(wildcard models/default.gmod models/default-audio.gmod)
@@ -96,7 +103,7 @@ run: deps
 
 test: deps
 	@scripts/check-layering src
-	@$(MAKE) --no-print-directory $(BUILD)/genreid $(TEST_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/genreid $(TEST_BIN) $(TOOL_BIN)
 	@tests/run-tests $(BUILD) $(TEST_BIN)
 
 test-shared: deps
