@@ -39,7 +39,6 @@ int main(int argc, char **argv) {
     dataset ds;
     if (dataset_scan((const char *const *)argv + 4, argc - 4, &ds, &err)) return fail(&err);
     train_data d;
-    int rc = 1;
     if (dataset_group_by_manifest(&ds, argv[3], "package", &err) ||
         featfit_load_data(&ds, 15.0, (int)copies, 42, 2, NULL, &d, &err)) {
         dataset_free(&ds);
@@ -48,20 +47,19 @@ int main(int argc, char **argv) {
     char npy[4096], tsv[4096];
     snprintf(npy, sizeof npy, "%s.npy", argv[1]);
     snprintf(tsv, sizeof tsv, "%s.tsv", argv[1]);
+    /* the pair is committed together (core/atomic.h): both files or neither */
     size_t shape[4] = {d.n, (size_t)copies + 1, FEATURES_WINDOWS, FEATURES_WIN_N};
-    if (npy_write(npy, d.x, 4, shape, &err)) {
-        fail(&err);
-    } else {
-        atomic_file af;
-        if (!atomic_open(&af, tsv, &err)) {
-            for (size_t i = 0; i < d.n; i++)
-                fprintf(af.fp, "%d\t%s\t%s\t%s\n", d.y[i], d.classes[d.y[i]], d.sources[d.source[i]], ds.items[d.item[i]].rel);
-            if (!atomic_commit(&af, &err)) rc = 0;
-        }
-        if (rc) fail(&err);
-        else fprintf(stderr, "dump-features: %zu clips, %ld eq copies each -> %s, %s\n", d.n, copies, npy, tsv);
-    }
+    atomic_file af[2] = {{0}, {0}};
+    genreid_status st = atomic_open(&af[0], npy, &err);
+    if (!st && npy_write_fp(af[0].fp, d.x, 4, shape) != 0) st = err_set(&err, GENREID_E_IO, "%s: cannot write", npy);
+    if (!st) st = atomic_open(&af[1], tsv, &err);
+    for (size_t i = 0; !st && i < d.n; i++)
+        fprintf(af[1].fp, "%d\t%s\t%s\t%s\n", d.y[i], d.classes[d.y[i]], d.sources[d.source[i]], ds.items[d.item[i]].rel);
+    if (!st) st = atomic_commit_all(af, 2, &err);
+    else atomic_abort(&af[0]), atomic_abort(&af[1]);
+    if (st) fail(&err);
+    else fprintf(stderr, "dump-features: %zu clips, %ld eq copies each -> %s, %s\n", d.n, copies, npy, tsv);
     train_data_free(&d);
     dataset_free(&ds);
-    return rc;
+    return st ? 1 : 0;
 }
