@@ -960,6 +960,50 @@ static void test_queue(void) {
  * client comes: it is answered at once while they stay under the connection limit; at the limit
  * a new connection is closed at once (not left hanging), and once the client timeout cut the slow
  * ones, real requests are answered again. */
+/* Under load freed bodies' mappings are reused (serve.c, body_pool_take): uploads of falling
+ * sizes, each ending in its own bytes, while another request keeps the server busy (its body only
+ * half sent); every answer is the fake's for exactly that upload's bytes. */
+static void test_body_reuse(void) {
+    fake f;
+    if (fake_init(&f)) {
+        CHECKF(0, "fixtures tests/data/serve/* missing");
+        return;
+    }
+    serve_config cfg;
+    serve_config_default(&cfg);
+    cfg.max_inflight = 2;
+    serve_server *s = start_fake(&f, &cfg);
+    if (!s) { fake_free(&f); return; }
+    static const char half[] =
+        "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 60000\r\n\r\n\x89PNG";
+    int busy = raw_connect();
+    CHECK(busy >= 0 && send(busy, half, strlen(half), 0) > 0);
+    usleep(200 * 1000);
+    enum { EXTRA = 3000, SIZES = 4 };
+    unsigned char *buf = malloc(f.png_len + EXTRA);
+    if (!buf) {
+        CHECK(buf != NULL);
+    } else {
+        memcpy(buf, f.png, f.png_len);
+        for (int k = 0; k < 2 * SIZES; k++) {
+            int i = k % SIZES;   /* EXTRA, 3/4, 1/2, 1/4 of it appended; then again */
+            size_t len = f.png_len + (size_t)EXTRA * (SIZES - i) / SIZES;
+            memset(buf + f.png_len, 'a' + k, len - f.png_len);
+            resp r = http(&(req){.method = "POST", .path = "/api/predict", .ctype = "image/png", .body = buf,
+                                 .body_len = (long)len});
+            CHECKF(r.status == 200 && matches_fake_prediction(&f, &r, buf, len, "image/png"),
+                   "upload %d (%zu bytes): %ld %s", k, len, r.status, r.body);
+            free_resp(&r);
+        }
+        free(buf);
+    }
+    if (busy >= 0) close(busy);
+    for (int i = 0; i < 400 && serve_inflight(s); i++) usleep(5000);
+    CHECK(serve_inflight(s) == 0);
+    CHECK(serve_stop(s) == 0);
+    fake_free(&f);
+}
+
 static void test_slowloris(void) {
     fake f;
     if (fake_init(&f)) {
@@ -1236,6 +1280,7 @@ int main(int argc, char **argv) {
     test_assets();
     test_server();
     test_queue();
+    test_body_reuse();
     test_slowloris();
     test_stop_with_queue();
     curl_global_cleanup();
