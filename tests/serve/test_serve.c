@@ -158,6 +158,16 @@ static void fake_free(fake *f) {
     free(f->wav);
 }
 
+/* A test's fake (its fixtures read, a failed check when they are missing) and the default config. */
+static int fake_setup(fake *f, serve_config *cfg) {
+    if (fake_init(f)) {
+        CHECKF(0, "fixtures tests/data/serve/* missing");
+        return -1;
+    }
+    serve_config_default(cfg);
+    return 0;
+}
+
 static serve_backend fake_backend(fake *f) {
     return (serve_backend){f, fake_predict, fake_spectrogram, fake_model, fake_examples};
 }
@@ -502,13 +512,9 @@ static void free_resp(resp *r) { free(r->body); r->body = NULL; }
 
 static void test_server(void) {
     fake f;
-    if (fake_init(&f)) {
-        CHECKF(0, "fixtures tests/data/serve/* missing");
-        return;
-    }
-    serve_backend be = fake_backend(&f);
     serve_config cfg;
-    serve_config_default(&cfg);
+    if (fake_setup(&f, &cfg)) return;
+    serve_backend be = fake_backend(&f);
     cfg.port = 0;
     cfg.max_upload_bytes = 64 * 1024;
     cfg.max_inflight = 2;
@@ -825,14 +831,10 @@ static void start_slow(slow_arg *a, pthread_t *th, const void *data, size_t len)
 
 static void test_queue(void) {
     fake f;
-    if (fake_init(&f)) {
-        CHECKF(0, "fixtures tests/data/serve/* missing");
-        return;
-    }
+    serve_config cfg;
+    if (fake_setup(&f, &cfg)) return;
     /* 1 slot, the default queue: N concurrent requests all get 200, one at a time, and the last
      * waits longer than the 1-s client timeout (waiting is not client idleness) */
-    serve_config cfg;
-    serve_config_default(&cfg);
     cfg.max_inflight = 1;
     cfg.timeout_s = 1;
     f.sleep_ms = 400;
@@ -965,12 +967,8 @@ static void test_queue(void) {
  * half sent); every answer is the fake's for exactly that upload's bytes. */
 static void test_body_reuse(void) {
     fake f;
-    if (fake_init(&f)) {
-        CHECKF(0, "fixtures tests/data/serve/* missing");
-        return;
-    }
     serve_config cfg;
-    serve_config_default(&cfg);
+    if (fake_setup(&f, &cfg)) return;
     cfg.max_inflight = 2;
     serve_server *s = start_fake(&f, &cfg);
     if (!s) { fake_free(&f); return; }
@@ -1006,12 +1004,8 @@ static void test_body_reuse(void) {
 
 static void test_slowloris(void) {
     fake f;
-    if (fake_init(&f)) {
-        CHECKF(0, "fixtures tests/data/serve/* missing");
-        return;
-    }
     serve_config cfg;
-    serve_config_default(&cfg);
+    if (fake_setup(&f, &cfg)) return;
     cfg.max_inflight = 2;
     cfg.max_connections = 48;
     cfg.timeout_s = 5;
@@ -1095,12 +1089,8 @@ static void *stop_thread(void *p) {
  * shorter than the queue, the queued requests get 503 at once and stop reports the running one. */
 static void test_stop_with_queue(void) {
     fake f;
-    if (fake_init(&f)) {
-        CHECKF(0, "fixtures tests/data/serve/* missing");
-        return;
-    }
     serve_config cfg;
-    serve_config_default(&cfg);
+    if (fake_setup(&f, &cfg)) return;
     cfg.max_inflight = 1;
     cfg.queue_len = 8;
     cfg.timeout_s = 1;
