@@ -23,8 +23,8 @@
  * slot. Memory for uploads is bounded by max_buffer_bytes over all connections (an upload that
  * would go over it gets 503 like a full queue); while requests are in flight a few freed upload
  * buffers (4 at most, 1 MiB each at most) are kept for the next uploads, and released as soon as
- * none is. The client timeout does not count the time a
- * request waits in the queue or is predicted: the wait is the server's, not the client's.
+ * none is. The client timeout does not count the time a request waits in the queue or is
+ * predicted: the wait is the server's, not the client's.
  *
  * Graceful stop (serve_stop): no new connections; requests already running or queued are finished
  * in queue order within drain_timeout_s (a request that arrives meanwhile on an open keep-alive

@@ -7,8 +7,9 @@
  * (FIFO, client timeout paused), a full queue, the wait deadline and the upload-memory budget
  * answer 503 + Retry-After; slowloris connections (idle, half a header, half a body) do not keep
  * real requests from being answered; serve_stop finishes running and queued requests, or refuses
- * the queue once the drain time is up. Also: JSON escaping, the multipart parser (with truncations
- * and random bytes), and that the embedded page (assets.c) matches src/serve/page.*.
+ * the queue once the drain time is up; under load, a reused upload buffer holds exactly its new
+ * upload's bytes. Also: JSON escaping, the multipart parser (with truncations and random bytes),
+ * and that the embedded page (assets.c) matches src/serve/page.*.
  *
  * The fake backend answers from a hash of the bytes (it is not a model); the tests compare what
  * comes over HTTP with what the fake returns when called directly, so they check the server's
@@ -958,10 +959,6 @@ static void test_queue(void) {
     fake_free(&f);
 }
 
-/* Many slow clients (connected and silent, half a header, headers and half a body) while a real
- * client comes: it is answered at once while they stay under the connection limit; at the limit
- * a new connection is closed at once (not left hanging), and once the client timeout cut the slow
- * ones, real requests are answered again. */
 /* Under load freed bodies' mappings are reused (serve.c, body_pool_take): uploads of falling
  * sizes, each ending in its own bytes, while another request keeps the server busy (its body only
  * half sent); every answer is the fake's for exactly that upload's bytes. */
@@ -1002,6 +999,10 @@ static void test_body_reuse(void) {
     fake_free(&f);
 }
 
+/* Many slow clients (connected and silent, half a header, headers and half a body) while a real
+ * client comes: it is answered at once while they stay under the connection limit; at the limit
+ * a new connection is closed at once (not left hanging), and once the client timeout cut the slow
+ * ones, real requests are answered again. */
 static void test_slowloris(void) {
     fake f;
     serve_config cfg;
